@@ -1,0 +1,88 @@
+import { ApiError, type VolunteerApi } from "./api.ts";
+import type { BatchResultEntry, Lease } from "./types.ts";
+
+/** Options of {@link createFakeCoordinator}. */
+export interface FakeCoordinatorOptions {
+  kernel?: string;
+  /** One shard per input. */
+  inputs?: unknown[];
+  ttlMs?: number;
+  now?: () => number;
+}
+
+/**
+ * An in-memory stand-in for the coordinator's volunteer endpoints, for unit tests of the
+ * scheduling core (the page's browser tests use the real coordinator). Set `down` to make
+ * every call fail as if the network dropped.
+ */
+export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
+  const { kernel = "primes.count", ttlMs = 60_000, now = Date.now } = opts;
+  const queue = (opts.inputs ?? []).map((input, i) => ({ shardId: `s${i}`, input }));
+  const leases = new Map<string, Lease & { state: "held" | "submitted" | "released" }>();
+  const outputs = new Map<string, unknown>();
+  const calls: string[] = [];
+  let seq = 0;
+  const fake = {
+    down: false,
+    calls,
+    leases,
+    /** Accepted outputs by shard id. */
+    outputs,
+    /** Adds shards to the queue. */
+    add(...inputs: unknown[]) {
+      for (const input of inputs) queue.push({ shardId: `s${queue.length + outputs.size + leases.size}`, input });
+    },
+    api: undefined as unknown as VolunteerApi,
+  };
+  const guard = (call: string) => {
+    calls.push(call);
+    if (fake.down) throw new ApiError(0, "unreachable", "coordinator unreachable: fake is down");
+  };
+  const held = (id: string) => {
+    const lease = leases.get(id);
+    if (!lease) throw new ApiError(404, "not_found", "unknown lease");
+    if (lease.state !== "held" || lease.expiresAt < now()) throw new ApiError(410, "gone", "lease expired");
+    return lease;
+  };
+  fake.api = {
+    identity: async () => ({ id: "v1", token: "t1" }),
+    currentIdentity: () => ({ id: "v1", token: "t1" }),
+    async lease(max) {
+      guard(`lease:${max}`);
+      return queue.splice(0, max).map(({ shardId, input }) => {
+        const lease = { id: `l${++seq}`, jobId: "j1", shardId, kernel, params: {}, input, expiresAt: now() + ttlMs };
+        leases.set(lease.id, { ...lease, state: "held" });
+        return lease;
+      });
+    },
+    async submit(results) {
+      guard(`submit:${results.length}`);
+      return results.map(({ leaseId, output }): BatchResultEntry => {
+        const lease = leases.get(leaseId);
+        if (lease?.state === "submitted") return { leaseId, status: 409 };
+        try {
+          held(leaseId).state = "submitted";
+        } catch (err) {
+          const e = err as ApiError;
+          return { leaseId, status: e.status, error: { code: e.code, message: e.message } };
+        }
+        outputs.set(lease!.shardId, output);
+        return { leaseId, status: 202 };
+      });
+    },
+    async heartbeat(leaseId) {
+      guard(`heartbeat:${leaseId}`);
+      const lease = held(leaseId);
+      lease.expiresAt = now() + ttlMs;
+      return { expiresAt: lease.expiresAt };
+    },
+    async release(leaseId) {
+      guard(`release:${leaseId}`);
+      const lease = held(leaseId);
+      lease.state = "released";
+      queue.unshift({ shardId: lease.shardId, input: lease.input });
+    },
+    me: async () => null,
+  };
+  return fake;
+}

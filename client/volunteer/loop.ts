@@ -1,0 +1,320 @@
+import { ApiError, type VolunteerApi } from "./api.ts";
+import { createBackoff, type BackoffOptions } from "./backoff.ts";
+import { runHeartbeats } from "./heartbeats.ts";
+import type { Outbox } from "./outbox.ts";
+import type { KernelPool } from "./pool.ts";
+import { createNotifier, sleep } from "./sleep.ts";
+import { createSubmitter } from "./submitter.ts";
+import type { Connection, HeldLease, Lease, VolunteerEvent, VolunteerStatus } from "./types.ts";
+
+/** Options of {@link createVolunteerLoop}. */
+export interface VolunteerLoopOptions {
+  api: VolunteerApi;
+  pool: KernelPool;
+  outbox: Outbox;
+  /** Shards computed at once. Default 1. */
+  threads?: number;
+  /** Share of time each thread computes, in (0, 1]. Default 1 (no throttle). */
+  dutyCycle?: number;
+  /** A shard running longer than this (ms) is a hang: its worker is terminated. Default 120 000. */
+  shardTimeoutMs?: number;
+  /** Backoff while the coordinator is unreachable. Default 500 ms doubling to 15 s. */
+  offlineBackoff?: BackoffOptions;
+  /** Backoff while the coordinator has no work. Default 500 ms doubling to 10 s. */
+  idleBackoff?: BackoffOptions;
+  /** Most results per submit call (≤ 64). */
+  submitBatch?: number;
+  /** Wait (ms) for more results before a first submit after a quiet spell. Default 100. */
+  submitDelayMs?: number;
+  heartbeatTickMs?: number;
+  onEvent?: (event: VolunteerEvent) => void;
+  now?: () => number;
+}
+
+/** A running volunteer: start/pause/resume it, tune it, read its status. */
+export interface VolunteerLoop {
+  /** Starts (or resumes) leasing and computing. */
+  start(): void;
+  /** Stops leasing; releases queued leases; shards being computed finish and are submitted. */
+  pause(): void;
+  /** Same as start(). */
+  resume(): void;
+  /** Pauses, waits for running shards, tries one last submit (up to `graceMs`), then stops everything. */
+  stop(graceMs?: number): Promise<void>;
+  setThreads(n: number): void;
+  setDutyCycle(d: number): void;
+  status(): VolunteerStatus;
+  /** Leases held but not computed: what a closing volunteer should release. */
+  heldLeases(): Lease[];
+}
+
+/**
+ * Creates the scheduling core shared by the volunteer page and `colmeia volunteer`: leases in
+ * batches, dispatches to `pool` on `threads` slots, throttles each slot to `dutyCycle`, keeps
+ * every computed result in `outbox` until the coordinator answers for it, heartbeats long
+ * shards, and backs off with jitter when there is no work or no coordinator.
+ * Environment-agnostic: no DOM, no storage, only `fetch` (through `api`) and timers.
+ * @example
+ * const loop = createVolunteerLoop({ api, pool, outbox: createMemoryOutbox(), threads: 2 });
+ * loop.start();
+ */
+export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
+  const { api, pool, outbox, now = Date.now } = opts;
+  const emit = (event: VolunteerEvent) => opts.onEvent?.(event);
+  const changed = () => emit({ type: "change" });
+  let threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  let dutyCycle = clampDuty(opts.dutyCycle ?? 1);
+  const offline = createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff });
+  const idle = createBackoff({ baseMs: 500, maxMs: 10_000, ...opts.idleBackoff });
+
+  let state: VolunteerStatus["state"] = "stopped";
+  let runCtl = new AbortController();
+  let lifeCtl = new AbortController();
+  const queue: HeldLease[] = [];
+  const running = new Map<string, HeldLease>();
+  const slots = new Map<number, Promise<void>>();
+  const work = createNotifier();
+  const leaseNeeded = createNotifier();
+  let leaserAlive = false;
+  let meanShardMs: number | undefined;
+  const counters = { computed: 0, accepted: 0, rejected: 0, kernelErrors: 0, pending: 0 };
+  let connection: Connection = "connecting";
+  let waitingForWork = false;
+  let retryAt: number | undefined;
+  let lastError: string | undefined;
+
+  const setConnection = (next: Connection, at?: number) => {
+    if (next === "online") retryAt = undefined;
+    else retryAt = at;
+    if (connection !== next || next !== "online") (connection = next), changed();
+  };
+  const fail = (message: string) => {
+    lastError = message;
+    emit({ type: "error", message });
+  };
+  const release = (lease: Lease) => api.release(lease.id).catch(() => {});
+
+  const submitter = createSubmitter({
+    api,
+    outbox,
+    backoff: createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff }),
+    batchSize: opts.submitBatch,
+    delayMs: opts.submitDelayMs,
+    now,
+    hooks: {
+      accepted(leaseIds) {
+        counters.accepted += leaseIds.length;
+        counters.pending = Math.max(0, counters.pending - leaseIds.length);
+        emit({ type: "accepted", leaseIds });
+        changed();
+      },
+      rejected(leaseId, status, message) {
+        counters.rejected++;
+        counters.pending = Math.max(0, counters.pending - 1);
+        emit({ type: "rejected", leaseId, status, message });
+        changed();
+      },
+      online: () => setConnection("online"),
+      offline: (error, at) => (setConnection("offline", at), (lastError = error.message)),
+    },
+  });
+
+  /** Leases held beyond one per thread: a few for fast shards, none for slow ones. */
+  const prefetch = () => (meanShardMs !== undefined && meanShardMs > 2000 ? 0 : Math.max(4, 2 * threads));
+
+  async function leaser(signal: AbortSignal) {
+    leaserAlive = true;
+    try {
+      while (!signal.aborted) {
+        const ahead = prefetch();
+        const want = Math.min(64, threads + ahead - queue.length - running.size);
+        if (queue.length > Math.floor(ahead / 2) || want <= 0) {
+          await leaseNeeded.wait(signal);
+          continue;
+        }
+        let leases: Lease[];
+        try {
+          leases = await api.lease(want);
+        } catch (err) {
+          const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+          const delay = error.retryAfterMs ?? offline.next();
+          if (error.retryable) setConnection("offline", now() + delay);
+          fail(`leasing failed: ${error.message}`);
+          await sleep(delay, signal);
+          continue;
+        }
+        offline.reset();
+        setConnection("online");
+        if (state !== "running") {
+          leases.forEach(release);
+          continue;
+        }
+        if (!leases.length) {
+          const delay = idle.next();
+          waitingForWork = true;
+          retryAt = now() + delay;
+          changed();
+          await sleep(delay, signal);
+          continue;
+        }
+        idle.reset();
+        waitingForWork = false;
+        const at = now();
+        for (const lease of leases) queue.push({ lease, renewedAt: at, ttlMs: Math.max(1000, lease.expiresAt - at) });
+        work.notify();
+        changed();
+      }
+    } finally {
+      leaserAlive = false;
+    }
+  }
+
+  async function compute(held: HeldLease): Promise<number> {
+    const { lease } = held;
+    held.startedAt = now();
+    running.set(lease.id, held);
+    changed();
+    const outcome = await pool.run(
+      { kernel: lease.kernel, params: lease.params, input: lease.input },
+      { timeoutMs: opts.shardTimeoutMs },
+    );
+    running.delete(lease.id);
+    if (!outcome.ok) {
+      counters.kernelErrors++;
+      fail(`${lease.kernel} shard ${lease.shardId} failed (${outcome.reason}): ${outcome.error}`);
+      emit({ type: "kernel-error", lease, reason: outcome.reason, message: outcome.error });
+      void release(lease);
+      changed();
+      return outcome.ms;
+    }
+    meanShardMs = meanShardMs === undefined ? outcome.ms : 0.8 * meanShardMs + 0.2 * outcome.ms;
+    if (held.lost) return changed(), outcome.ms;
+    try {
+      await outbox.add({
+        leaseId: lease.id,
+        jobId: lease.jobId,
+        shardId: lease.shardId,
+        kernel: lease.kernel,
+        output: outcome.output,
+        computedAt: now(),
+        expiresAt: lease.expiresAt,
+      });
+    } catch (err) {
+      fail(`could not store a result: ${(err as Error).message ?? err}`);
+      void release(lease);
+      return outcome.ms;
+    }
+    counters.computed++;
+    counters.pending++;
+    emit({ type: "computed", lease, ms: outcome.ms });
+    submitter.notify();
+    changed();
+    return outcome.ms;
+  }
+
+  async function slot(index: number) {
+    while (state === "running" && index < threads) {
+      const held = queue.shift();
+      if (!held) {
+        await work.wait(runCtl.signal);
+        continue;
+      }
+      leaseNeeded.notify();
+      if (held.lost) continue;
+      const ms = await compute(held);
+      // Duty cycle d: after computing for t ms, rest t(1-d)/d ms so this thread is busy a share d.
+      if (dutyCycle < 1 && ms > 0) await sleep((ms * (1 - dutyCycle)) / dutyCycle, runCtl.signal);
+    }
+  }
+
+  function spawnSlots() {
+    for (let i = 0; i < threads; i++) {
+      if (slots.has(i)) continue;
+      slots.set(i, slot(i).finally(() => slots.delete(i)));
+    }
+  }
+
+  function start() {
+    if (state === "running") return;
+    if (state === "stopped") {
+      lifeCtl = new AbortController();
+      void outbox.count().then((n) => ((counters.pending = n), changed()));
+      void submitter.run(lifeCtl.signal);
+      void runHeartbeats(
+        {
+          api,
+          held: () => [...queue, ...running.values()],
+          tickMs: opts.heartbeatTickMs,
+          now,
+          lost: (held, status) => {
+            const at = queue.indexOf(held);
+            if (at >= 0) queue.splice(at, 1);
+            emit({ type: "lease-lost", leaseId: held.lease.id, status });
+            leaseNeeded.notify();
+            changed();
+          },
+        },
+        lifeCtl.signal,
+      );
+    }
+    state = "running";
+    runCtl = new AbortController();
+    idle.reset();
+    if (!leaserAlive) void leaser(runCtl.signal);
+    else leaseNeeded.notify();
+    spawnSlots();
+    changed();
+  }
+
+  function pause() {
+    if (state !== "running") return;
+    state = "paused";
+    runCtl.abort();
+    waitingForWork = false;
+    queue.splice(0).forEach((held) => void release(held.lease));
+    changed();
+  }
+
+  return {
+    start,
+    resume: start,
+    pause,
+    async stop(graceMs = 2000) {
+      pause();
+      await Promise.allSettled([...slots.values()]);
+      if (counters.pending > 0) await Promise.race([submitter.drained(), sleep(graceMs)]);
+      state = "stopped";
+      lifeCtl.abort();
+      changed();
+    },
+    setThreads(n) {
+      threads = Math.max(1, Math.floor(n));
+      pool.resize(threads);
+      if (state === "running") spawnSlots();
+      work.notify();
+      leaseNeeded.notify();
+      changed();
+    },
+    setDutyCycle(d) {
+      dutyCycle = clampDuty(d);
+      changed();
+    },
+    status: () => ({
+      state,
+      connection,
+      waitingForWork,
+      retryAt,
+      threads,
+      dutyCycle,
+      running: [...running.values()],
+      queued: queue.length,
+      ...counters,
+      lastError,
+    }),
+    heldLeases: () => [...queue, ...running.values()].filter((h) => !h.lost).map((h) => h.lease),
+  };
+}
+
+function clampDuty(d: number): number {
+  return Number.isFinite(d) ? Math.min(1, Math.max(0.05, d)) : 1;
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { createKernelPool } from "./pool.ts";
+import { fakeWorkers } from "./test-workers.ts";
+
+const task = (input: unknown) => ({ kernel: "k", params: {}, input });
+
+describe("createKernelPool", () => {
+  it("returns a kernel's output and reuses the same warm worker", async () => {
+    const { spawn, stats } = fakeWorkers((t) => ({ output: { echo: t.input } }));
+    const pool = createKernelPool({ spawn });
+    expect(await pool.run(task(1))).toMatchObject({ ok: true, output: { echo: 1 } });
+    expect(await pool.run(task(2))).toMatchObject({ ok: true, output: { echo: 2 } });
+    expect(stats).toEqual({ spawned: 1, terminated: 0 });
+  });
+
+  it("runs concurrent tasks on distinct workers", async () => {
+    const { spawn, stats } = fakeWorkers(() => ({ output: 1, ms: 20 }));
+    const pool = createKernelPool({ spawn, size: 3 });
+    await Promise.all([pool.run(task(1)), pool.run(task(2)), pool.run(task(3))]);
+    expect(stats.spawned).toBe(3);
+  });
+
+  it("replaces the worker of a kernel that threw and reports the error", async () => {
+    const { spawn, stats } = fakeWorkers((t) => (t.input === "bad" ? { throws: "boom" } : { output: "fine" }));
+    const pool = createKernelPool({ spawn });
+    expect(await pool.run(task("bad"))).toMatchObject({ ok: false, reason: "error", error: "boom" });
+    expect(stats.terminated).toBe(1);
+    expect(await pool.run(task("good"))).toMatchObject({ ok: true, output: "fine" });
+    expect(stats.spawned).toBe(2);
+  });
+
+  it("terminates a worker whose shard exceeds the time limit and replaces it", async () => {
+    const { spawn, stats } = fakeWorkers((t) => (t.input === "hang" ? { hangs: true } : { output: "ok" }));
+    const pool = createKernelPool({ spawn, timeoutMs: 50 });
+    const outcome = await pool.run(task("hang"));
+    expect(outcome).toMatchObject({ ok: false, reason: "timeout" });
+    expect(outcome.ms).toBeGreaterThanOrEqual(45);
+    expect(stats.terminated).toBe(1);
+    expect(await pool.run(task("next"))).toMatchObject({ ok: true, output: "ok" });
+  });
+
+  it("turns a crashed worker into an error outcome instead of a rejection", async () => {
+    const { spawn, stats } = fakeWorkers(() => ({ crashes: "worker died" }));
+    const pool = createKernelPool({ spawn });
+    expect(await pool.run(task(0))).toMatchObject({ ok: false, reason: "error", error: expect.stringContaining("worker died") });
+    expect(stats.terminated).toBe(1);
+  });
+
+  it("keeps no more idle workers than its size after shrinking, and none after close", async () => {
+    const { spawn, stats } = fakeWorkers(() => ({ output: 1, ms: 5 }));
+    const pool = createKernelPool({ spawn, size: 4 });
+    await Promise.all([1, 2, 3, 4].map((i) => pool.run(task(i))));
+    pool.resize(1);
+    expect(stats.terminated).toBe(3);
+    pool.close();
+    expect(stats.terminated).toBe(4);
+  });
+});

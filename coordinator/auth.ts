@@ -1,0 +1,72 @@
+import { createMiddleware } from "hono/factory";
+import { sha256Hex } from "../shared/canonical.ts";
+import { ApiError } from "./errors.ts";
+import type { AppEnv } from "./env.ts";
+
+/** The bearer token of a request, or a 401. */
+export function bearer(header: string | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!match) throw new ApiError(401, "unauthorized", "missing Authorization: Bearer <token> header");
+  return match[1]!;
+}
+
+let submitterCache: { source: string; ids: Map<string, string> } | undefined;
+
+/** Maps sha256(token) → submitter id for every token in SUBMIT_TOKENS (recomputed when it changes). */
+async function submitterIds(source: string): Promise<Map<string, string>> {
+  if (submitterCache?.source === source) return submitterCache.ids;
+  const ids = new Map<string, string>();
+  for (const token of source.split(",").map((t) => t.trim()).filter(Boolean)) {
+    const hash = await sha256Hex(`submitter:${token}`);
+    ids.set(hash, `s_${hash.slice(0, 24)}`);
+  }
+  submitterCache = { source, ids };
+  return ids;
+}
+
+/** Requires a submitter token from SUBMIT_TOKENS; sets `submitter` to its stable id. */
+export const submitterAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearer(c.req.header("authorization"));
+  const ids = await submitterIds(c.env.SUBMIT_TOKENS ?? "");
+  const id = ids.get(await sha256Hex(`submitter:${token}`));
+  if (!id) throw new ApiError(401, "unauthorized", "unknown submitter token");
+  c.set("submitter", id);
+  await next();
+});
+
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+/** Base64url HMAC-SHA256 of `message`. */
+export async function hmac(secret: string, message: string): Promise<string> {
+  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(message));
+  return btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** A volunteer token: the id and an HMAC over it, so checking it needs no storage lookup. */
+export async function volunteerToken(secret: string, volunteerId: string): Promise<string> {
+  return `v1.${volunteerId}.${await hmac(secret, `volunteer:${volunteerId}`)}`;
+}
+
+/** Checks a volunteer token; returns the volunteer id or throws 401. */
+export async function verifyVolunteerToken(secret: string, token: string): Promise<string> {
+  const [version, id, sig] = token.split(".");
+  if (version !== "v1" || !id || !sig || token.split(".").length !== 3) {
+    throw new ApiError(401, "unauthorized", "malformed volunteer token");
+  }
+  const expected = await hmac(secret, `volunteer:${id}`);
+  let diff = expected.length ^ sig.length;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ (sig.charCodeAt(i) || 0);
+  if (diff !== 0) throw new ApiError(401, "unauthorized", "unknown volunteer token");
+  return id;
+}

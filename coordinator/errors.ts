@@ -1,0 +1,57 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorBody } from "../shared/schemas.ts";
+
+/** A failure at the HTTP edge: status, machine-readable code and a message that names the problem. */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status, { message });
+  }
+}
+
+/** The contract's error body. */
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } } satisfies ErrorBody;
+}
+
+/** A failure a Durable Object reports back over RPC (classes do not survive RPC; plain values do). */
+export interface Failure {
+  ok: false;
+  status: ContentfulStatusCode;
+  code: string;
+  message: string;
+}
+export type Outcome<T> = ({ ok: true } & T) | Failure;
+
+export const fail = (status: ContentfulStatusCode, code: string, message: string): Failure => ({
+  ok: false,
+  status,
+  code,
+  message,
+});
+
+/** Unwraps an RPC outcome, turning a Failure into the ApiError the edge renders. */
+export function unwrap<O extends { ok: boolean }>(outcome: O): Extract<O, { ok: true }> {
+  if (!outcome.ok) {
+    const f = outcome as unknown as Failure;
+    throw new ApiError(f.status, f.code, f.message);
+  }
+  return outcome as Extract<O, { ok: true }>;
+}
+
+/** Renders every thrown error in the contract's shape; unknown errors are 500s and are logged. */
+export function renderError(err: Error, c: Context) {
+  if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status, err.headers);
+  if (err instanceof HTTPException) {
+    const code = err.status === 413 ? "body_too_large" : err.status === 400 ? "invalid_json" : "http_error";
+    return c.json(errorBody(code, err.message || "request rejected"), err.status);
+  }
+  console.error("unhandled error", err);
+  return c.json(errorBody("internal", "internal error"), 500);
+}

@@ -1,0 +1,8 @@
+import { app } from "./app.ts";
+
+export { GridObject } from "./objects/grid-object.ts";
+export { JobObject } from "./objects/job-object.ts";
+export { RateLimiterObject } from "./objects/rate-limiter-object.ts";
+export { SubmitterObject } from "./objects/submitter-object.ts";
+
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

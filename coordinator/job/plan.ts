@@ -1,0 +1,78 @@
+import { kernels } from "../../shared/kernels/registry.ts";
+import { LIMITS } from "../../shared/limits.ts";
+import type { CreateJob } from "../../shared/schemas.ts";
+import { describeIssues } from "../body.ts";
+import { ApiError } from "../errors.ts";
+import { rangeInput, rangeShards, type JobMeta } from "./meta.ts";
+
+/** Replication when the submitter names none: never trust a lone result (see the trust policy). */
+export const ADAPTIVE_DEFAULT = { replicas: 2, quorum: 2 } as const;
+
+function invalid(field: string, message: string): never {
+  throw new ApiError(400, "invalid_body", `${field}: ${message}`);
+}
+
+function checkInput(schema: import("zod").ZodType, input: unknown, field: string): void {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) invalid(field, describeIssues(parsed.error));
+}
+
+/**
+ * Turns a validated create-job body into the job's meta row (and explicit shard inputs as JSON),
+ * checking everything that depends on the kernel. Throws a 400 naming the field; creates nothing.
+ */
+export function planJob(body: CreateJob, id: string, owner: string, now: number): { meta: JobMeta; inputs?: string[] } {
+  const kernel = kernels.get(body.kernel);
+  if (!kernel) invalid("kernel", `unknown kernel "${body.kernel}"; known: ${[...kernels.keys()].join(", ")}`);
+  checkInput(kernel.params, body.params, "params");
+
+  let total: number;
+  let inputs: string[] | undefined;
+  if (body.range) {
+    if (!kernel.acceptsRange) invalid("range", `kernel ${kernel.name} takes explicit shards, not a range`);
+    total = rangeShards(body.range);
+    if (total > LIMITS.rangeShards) invalid("range", `${total} shards exceed the limit of ${LIMITS.rangeShards}; use a larger step`);
+    if (total > 0) {
+      // Range inputs grow monotonically, so the first and last shard bound every other one.
+      checkInput(kernel.input, rangeInput(body.range, 0), "range (first shard)");
+      checkInput(kernel.input, rangeInput(body.range, total - 1), "range (last shard)");
+    }
+  } else {
+    const shards = body.shards!;
+    total = shards.length;
+    inputs = shards.map((input, i) => {
+      checkInput(kernel.input, input, `shards.${i}`);
+      const text = JSON.stringify(input);
+      if (text.length > LIMITS.shardInputBytes) invalid(`shards.${i}`, `input exceeds ${LIMITS.shardInputBytes} characters`);
+      return text;
+    });
+  }
+
+  const adaptive = body.replication === undefined;
+  const { replicas, quorum } = body.replication ?? ADAPTIVE_DEFAULT;
+  const maxReplicas = body.replication?.maxReplicas ?? Math.min(LIMITS.maxReplicas, 2 * replicas + 1);
+  const meta: JobMeta = {
+    id,
+    owner,
+    kernel: kernel.name,
+    params: body.params,
+    ...(body.range && { range: body.range }),
+    total,
+    replicas,
+    quorum,
+    maxReplicas,
+    adaptive,
+    leaseTtlMs: body.leaseTtlMs,
+    ...(body.label !== undefined && { label: body.label }),
+    ...(body.notify && { notify: { url: body.notify.url, state: "pending" as const, attempts: 0 } }),
+    state: "running",
+    done: 0,
+    failed: 0,
+    createdAt: now,
+    updatedAt: now,
+    next: 0,
+    seq: 0,
+    accSeq: 0,
+  };
+  return { meta, ...(inputs && { inputs }) };
+}

@@ -1,0 +1,90 @@
+import type { JobMeta } from "./meta.ts";
+import { JOB_TABLES, SHARD } from "./tables.ts";
+
+export type ShardRow = {
+  idx: number;
+  state: number;
+  deficit: number;
+  active: number;
+  accepted_hash: string | null;
+  accept_seq: number | null;
+};
+
+export type ReplicaRow = {
+  lease: string;
+  idx: number;
+  volunteer: string;
+  state: number;
+  expires_at: number;
+  hash: string | null;
+};
+
+/** Typed access to one job's SQLite tables, with the meta row cached in memory. */
+export class JobStore {
+  #meta: JobMeta | undefined;
+
+  constructor(readonly sql: SqlStorage) {
+    sql.exec(JOB_TABLES);
+    const row = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'job'").toArray()[0];
+    this.#meta = row ? (JSON.parse(row.v) as JobMeta) : undefined;
+  }
+
+  get meta(): JobMeta | undefined {
+    return this.#meta;
+  }
+
+  /** Persists the meta row (and caches it). */
+  saveMeta(meta: JobMeta): void {
+    this.#meta = meta;
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('job', ?)", JSON.stringify(meta));
+  }
+
+  shard(idx: number): ShardRow | undefined {
+    return this.sql.exec<ShardRow>("SELECT * FROM shards WHERE idx = ?", idx).toArray()[0];
+  }
+
+  replica(lease: string): ReplicaRow | undefined {
+    return this.sql
+      .exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash FROM replicas WHERE lease = ?", lease)
+      .toArray()[0];
+  }
+
+  /** Submitted outputs of a shard grouped by hash. */
+  groups(idx: number): { hash: string; count: number }[] {
+    return this.sql
+      .exec<{ hash: string; count: number }>(
+        "SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = 1 GROUP BY hash",
+        idx,
+      )
+      .toArray();
+  }
+
+  /** Whether any volunteer could be given work now. O(1): cursor check plus one indexed probe. */
+  hasWork(): boolean {
+    const meta = this.#meta;
+    if (!meta || meta.state !== "running") return false;
+    if (meta.next < meta.total) return true;
+    return this.sql.exec("SELECT 1 FROM shards WHERE state = 0 AND deficit > 0 LIMIT 1").toArray().length > 0;
+  }
+
+  /** The stored input of explicit shard `idx` as JSON text. */
+  inputText(idx: number): string {
+    const row = this.sql.exec<{ input: string }>("SELECT input FROM inputs WHERE idx = ?", idx).toArray()[0];
+    if (!row) throw new Error(`input of shard ${idx} is missing`);
+    return row.input;
+  }
+
+  /** Open shards with replicas to issue, skipping those this volunteer already holds. */
+  wanting(volunteer: string, limit: number): number[] {
+    return this.sql
+      .exec<{ idx: number }>(
+        `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
+           AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ? AND r.state <= 1)
+         ORDER BY idx LIMIT ?`,
+        volunteer,
+        limit,
+      )
+      .toArray()
+      .map((r) => r.idx);
+  }
+}

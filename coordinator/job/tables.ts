@@ -1,0 +1,56 @@
+/** SQLite layout of one job's Durable Object. Shard rows exist only once a shard was first leased. */
+export const JOB_TABLES = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (idx INTEGER PRIMARY KEY, input TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shards (
+  idx INTEGER PRIMARY KEY,
+  state INTEGER NOT NULL DEFAULT 0,      -- 0 open, 1 accepted, 2 failed
+  deficit INTEGER NOT NULL,              -- replicas still to issue
+  active INTEGER NOT NULL DEFAULT 0,     -- leases out now
+  accepted_hash TEXT,
+  accept_seq INTEGER
+);
+CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = 0 AND deficit > 0;
+CREATE INDEX IF NOT EXISTS shards_accepted ON shards(accept_seq) WHERE accept_seq IS NOT NULL;
+CREATE TABLE IF NOT EXISTS replicas (
+  lease TEXT PRIMARY KEY,
+  idx INTEGER NOT NULL,
+  volunteer TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,      -- 0 leased, 1 submitted, 2 expired, 3 released
+  expires_at INTEGER NOT NULL,
+  hash TEXT,
+  output TEXT,
+  at INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS replicas_held ON replicas(idx, volunteer) WHERE state <= 1;
+CREATE INDEX IF NOT EXISTS replicas_shard ON replicas(idx, state);
+CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS contrib (volunteer TEXT PRIMARY KEY, results INTEGER NOT NULL, credit REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (name, part));
+`;
+
+export const SHARD = { open: 0, accepted: 1, failed: 2 } as const;
+export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3 } as const;
+
+/** SQLite values are at most 2 MB; 512 Ki UTF-16 units is at most 1.5 MB of UTF-8. */
+const PART = 512 * 1024;
+
+/** Stores a string of any length as numbered parts. */
+export function writeBlob(sql: SqlStorage, name: string, text: string): void {
+  sql.exec("DELETE FROM blobs WHERE name = ?", name);
+  let part = 0;
+  for (let i = 0; i < text.length || part === 0; part++) {
+    let end = Math.min(i + PART, text.length);
+    // Never split a surrogate pair: a lone half would not survive SQLite's UTF-8.
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    sql.exec("INSERT INTO blobs (name, part, data) VALUES (?, ?, ?)", name, part, text.slice(i, end));
+    i = end;
+  }
+}
+
+/** Reads back what writeBlob stored, or undefined. */
+export function readBlob(sql: SqlStorage, name: string): string | undefined {
+  const parts = sql.exec<{ data: string }>("SELECT data FROM blobs WHERE name = ? ORDER BY part", name).toArray();
+  return parts.length ? parts.map((p) => p.data).join("") : undefined;
+}

@@ -1,0 +1,117 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Stats } from "../../shared/schemas.ts";
+import type { StatsDelta } from "../job/stats-outbox.ts";
+
+const ACTIVE_MS = 2 * 60_000;
+const BUCKET_MS = 10_000;
+const HISTORY_BUCKETS = 90;
+
+/**
+ * The grid's directory and figures: which jobs are running (for dispatch, cached per isolate,
+ * so it is read about once a second per isolate rather than per lease), volunteer counts,
+ * throughput history and credit. Jobs report to it in batches; no lease or result waits on it.
+ */
+export class GridObject extends DurableObject<Env> {
+  readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS running (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS running_age ON running(created_at);
+      CREATE TABLE IF NOT EXISTS counters (k TEXT PRIMARY KEY, n REAL NOT NULL);
+      CREATE TABLE IF NOT EXISTS seen (volunteer TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS seen_at ON seen(at);
+      CREATE TABLE IF NOT EXISTS history (t INTEGER PRIMARY KEY, shards INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS credit (volunteer TEXT PRIMARY KEY, credit REAL NOT NULL, results INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS credit_top ON credit(credit DESC);
+      CREATE TABLE IF NOT EXISTS secrets (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    `);
+  }
+
+  #add(k: string, n: number): void {
+    if (n) this.sql.exec("INSERT INTO counters (k, n) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET n = n + excluded.n", k, n);
+  }
+  #get(k: string): number {
+    return this.sql.exec<{ n: number }>("SELECT n FROM counters WHERE k = ?", k).toArray()[0]?.n ?? 0;
+  }
+
+  /** A signing secret for volunteer tokens, made once, for deployments without COLMEIA_SECRET. */
+  async secret(): Promise<string> {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM secrets WHERE k = 'volunteer'").toArray()[0];
+    if (row) return row.v;
+    const v = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    this.sql.exec("INSERT INTO secrets (k, v) VALUES ('volunteer', ?)", v);
+    return v;
+  }
+
+  async jobStarted(id: string, createdAt: number): Promise<void> {
+    this.sql.exec("INSERT OR IGNORE INTO running (id, created_at) VALUES (?, ?)", id, createdAt);
+    this.#add("jobsTotal", 1);
+  }
+
+  async jobEnded(id: string): Promise<void> {
+    this.sql.exec("DELETE FROM running WHERE id = ?", id);
+  }
+
+  /** Oldest running jobs first: dispatch serves jobs in submission order. */
+  async runningJobs(limit = 256): Promise<string[]> {
+    return this.sql
+      .exec<{ id: string }>("SELECT id FROM running ORDER BY created_at, id LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  async volunteerRegistered(): Promise<void> {
+    this.#add("volunteersRegistered", 1);
+  }
+
+  async report(d: StatsDelta): Promise<void> {
+    const now = Date.now();
+    this.#add("shardsCompleted", d.shardsCompleted);
+    this.#add("shardsFailed", d.shardsFailed);
+    this.#add("resultsAccepted", d.resultsAccepted);
+    if (d.shardsCompleted) {
+      const t = Math.floor(now / BUCKET_MS) * BUCKET_MS;
+      this.sql.exec("INSERT INTO history (t, shards) VALUES (?, ?) ON CONFLICT(t) DO UPDATE SET shards = shards + excluded.shards", t, d.shardsCompleted);
+      this.sql.exec("DELETE FROM history WHERE t < ?", t - HISTORY_BUCKETS * BUCKET_MS);
+    }
+    for (const v of d.seen) this.sql.exec("INSERT INTO seen (volunteer, at) VALUES (?, ?) ON CONFLICT(volunteer) DO UPDATE SET at = excluded.at", v, now);
+    for (const [v, c] of Object.entries(d.credit)) {
+      this.sql.exec(
+        "INSERT INTO credit (volunteer, credit, results) VALUES (?, ?, ?) ON CONFLICT(volunteer) DO UPDATE SET credit = credit + excluded.credit, results = results + excluded.results",
+        v, c, c,
+      );
+    }
+    for (const id of d.ended) this.sql.exec("DELETE FROM running WHERE id = ?", id);
+  }
+
+  async stats(): Promise<Stats> {
+    const now = Date.now();
+    this.sql.exec("DELETE FROM seen WHERE at < ?", now - ACTIVE_MS);
+    const history = this.sql.exec<{ t: number; shards: number }>("SELECT t, shards FROM history ORDER BY t").toArray();
+    const window = history.filter((h) => h.t >= now - 60_000 - BUCKET_MS);
+    const windowSeconds = 60;
+    return {
+      volunteersActive: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen").one().n,
+      volunteersRegistered: this.#get("volunteersRegistered"),
+      jobsRunning: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM running").one().n,
+      jobsTotal: this.#get("jobsTotal"),
+      shardsCompleted: this.#get("shardsCompleted"),
+      shardsFailed: this.#get("shardsFailed"),
+      resultsAccepted: this.#get("resultsAccepted"),
+      throughput: { shardsPerSecond: window.reduce((s, h) => s + h.shards, 0) / windowSeconds, windowSeconds },
+      history,
+      topContributors: this.sql
+        .exec<{ volunteer: string; credit: number; results: number }>("SELECT volunteer, credit, results FROM credit ORDER BY credit DESC LIMIT 10")
+        .toArray(),
+      at: now,
+    };
+  }
+
+  /** Credit one volunteer has earned grid-wide. */
+  async creditOf(volunteer: string): Promise<{ credit: number; results: number }> {
+    return this.sql.exec<{ credit: number; results: number }>("SELECT credit, results FROM credit WHERE volunteer = ?", volunteer).toArray()[0] ?? { credit: 0, results: 0 };
+  }
+}

@@ -1,0 +1,209 @@
+import { DurableObject } from "cloudflare:workers";
+import { kernels, type Kernel } from "../../shared/kernels/registry.ts";
+import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
+import { LIMITS } from "../../shared/limits.ts";
+import type { BatchResultEntry, JobStatus, Lease } from "../../shared/schemas.ts";
+import { describeIssues } from "../body.ts";
+import { fail, type Failure, type Outcome } from "../errors.ts";
+import { gridStub } from "../stubs.ts";
+import { Accumulator } from "../job/accumulator.ts";
+import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasing.ts";
+import type { JobMeta } from "../job/meta.ts";
+import { JobStore } from "../job/store.ts";
+import { REPLICA } from "../job/tables.ts";
+import { checkLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { StatsOutbox } from "../job/stats-outbox.ts";
+
+const notFound = (): Failure => fail(404, "job_not_found", "no such job");
+
+/** One job: its shards, leases, replica outputs and merged result, in this object's SQLite. */
+export class JobObject extends DurableObject<Env> {
+  readonly store: JobStore;
+  #acc: Accumulator | undefined;
+  readonly #stats = new StatsOutbox();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new JobStore(ctx.storage.sql);
+  }
+
+  get #kernel(): Kernel {
+    return kernels.get(this.store.meta!.kernel)!;
+  }
+
+  get #accumulator(): Accumulator {
+    return (this.#acc ??= new Accumulator(this.store, this.#kernel));
+  }
+
+  #owned(owner: string): JobMeta | undefined {
+    const meta = this.store.meta;
+    return meta && meta.owner === owner ? meta : undefined;
+  }
+
+  /** Creates the job (inputs: JSON text of each explicit shard). */
+  async create(meta: JobMeta, inputs?: string[]): Promise<JobStatus> {
+    if (this.store.meta) throw new Error(`job ${meta.id} exists already`);
+    inputs?.forEach((text, idx) => this.store.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
+    this.store.saveMeta(meta);
+    if (meta.total === 0) this.#finish(meta.createdAt);
+    return toStatus(this.store.meta!);
+  }
+
+  async status(owner: string): Promise<Outcome<{ status: JobStatus }>> {
+    const meta = this.#owned(owner);
+    return meta ? { ok: true, status: toStatus(meta) } : notFound();
+  }
+
+  async result(owner: string): Promise<Outcome<{ result: unknown }>> {
+    const meta = this.#owned(owner);
+    if (!meta) return notFound();
+    if (meta.state !== "done") return fail(409, "job_not_done", `job is ${meta.state}; its result exists once it is done`);
+    return { ok: true, result: this.#accumulator.value };
+  }
+
+  async cancel(owner: string): Promise<Outcome<{ status: JobStatus }>> {
+    const meta = this.#owned(owner);
+    if (!meta) return notFound();
+    if (meta.state === "running") {
+      const now = Date.now();
+      this.store.saveMeta({ ...meta, state: "cancelled", updatedAt: now });
+      this.#ended();
+    } else if (meta.state !== "cancelled") {
+      return fail(409, "job_finished", `job is already ${meta.state}`);
+    }
+    return { ok: true, status: toStatus(this.store.meta!) };
+  }
+
+  /** Leases up to `max` shards to `volunteer`; `available` says whether this job may still have work. */
+  async lease(volunteer: string, max: number): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
+    const meta = this.store.meta;
+    if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
+    const now = Date.now();
+    const leases = issueLeases(this.store, volunteer, max, now);
+    if (leases.length) {
+      this.#stats.seen(volunteer);
+      await this.#schedule();
+    }
+    return { leases, available: this.store.hasWork(), running: true };
+  }
+
+  /** Records outputs for this job's leases; one entry per item, in order. */
+  async submit(volunteer: string, items: { leaseId: string; output: unknown }[]): Promise<BatchResultEntry[]> {
+    const meta = this.store.meta;
+    if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
+    // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
+    const prepared = await Promise.all(items.map((i) => this.#prepare(i.output)));
+    const now = Date.now();
+    const entries = items.map((item, n): BatchResultEntry => {
+      const problem = checkLease(this.store, volunteer, item.leaseId, now);
+      if (problem) return entry(item.leaseId, problem);
+      const out = prepared[n]!;
+      if ("ok" in out) return entry(item.leaseId, out);
+      this.#apply(recordOutput(this.store, this.#accumulator, item.leaseId, out, now), volunteer, now);
+      return { leaseId: item.leaseId, status: 202 };
+    });
+    await this.#schedule();
+    return entries;
+  }
+
+  async heartbeat(volunteer: string, leaseId: string): Promise<Outcome<{ expiresAt: number }>> {
+    const now = Date.now();
+    const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+    if (problem) return problem;
+    const expiresAt = now + this.store.meta!.leaseTtlMs;
+    this.store.sql.exec("UPDATE replicas SET expires_at = ? WHERE lease = ?", expiresAt, leaseId);
+    this.#stats.seen(volunteer);
+    return { ok: true, expiresAt };
+  }
+
+  async release(volunteer: string, leaseId: string): Promise<Outcome<{ released: true }>> {
+    const now = Date.now();
+    const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+    if (problem) return problem;
+    returnLease(this.store, leaseId, this.store.replica(leaseId)!.idx, REPLICA.released);
+    return { ok: true, released: true };
+  }
+
+  /** Expires overdue leases (re-queuing their shards) and flushes grid statistics. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    if (this.store.meta) expireLeases(this.store, now);
+    await this.#stats.flush(gridStub(this.env), now);
+    await this.#schedule();
+  }
+
+  async #prepare(output: unknown): Promise<PreparedOutput | Failure> {
+    const parsed = this.#kernel.output.safeParse(output);
+    if (!parsed.success) return fail(400, "invalid_output", `output does not fit ${this.#kernel.name}: ${describeIssues(parsed.error)}`);
+    const text = canonicalJson(parsed.data);
+    if (text.length > LIMITS.outputBytes) return fail(400, "invalid_output", `output exceeds ${LIMITS.outputBytes} characters`);
+    return { text, hash: await sha256Hex(text) };
+  }
+
+  #apply(effect: Effect, volunteer: string, now: number): void {
+    this.#stats.seen(volunteer);
+    this.#stats.result();
+    const meta = this.store.meta!;
+    if (effect.accepted) {
+      this.#stats.accepted(effect.accepted.agreeing);
+      for (const v of effect.accepted.agreeing) {
+        this.store.sql.exec(
+          "INSERT INTO contrib (volunteer, results, credit) VALUES (?, 1, 1) ON CONFLICT(volunteer) DO UPDATE SET results = results + 1, credit = credit + 1",
+          v,
+        );
+      }
+    }
+    if (effect.failed) {
+      this.#stats.failedShard();
+      this.store.saveMeta({ ...meta, state: "failed", error: effect.failed.reason, updatedAt: now });
+      this.#ended();
+    } else if (meta.done + meta.failed >= meta.total) {
+      this.#finish(now);
+    }
+  }
+
+  #finish(now: number): void {
+    const meta = this.store.meta!;
+    this.store.saveMeta({ ...meta, state: meta.failed > 0 ? "failed" : "done", updatedAt: now });
+    this.#ended();
+  }
+
+  /** The job left `running`: tell the grid so volunteers stop being sent here. */
+  #ended(): void {
+    this.#stats.ended(this.store.meta!.id);
+    this.ctx.waitUntil(this.#schedule());
+  }
+
+  /** One alarm serves lease deadlines and the statistics flush: set it to whichever is due first. */
+  async #schedule(): Promise<void> {
+    const times = [nextExpiry(this.store), this.#stats.dueAt()].filter((t): t is number => t !== undefined);
+    if (!times.length) return;
+    const at = Math.min(...times);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at || current < Date.now() - 1000) await this.ctx.storage.setAlarm(at);
+  }
+}
+
+function notFoundLease(leaseId: string): Failure {
+  return fail(404, "lease_not_found", `no lease ${leaseId}`);
+}
+
+function entry(leaseId: string, f: Failure): BatchResultEntry {
+  return { leaseId, status: f.status, error: { code: f.code, message: f.message } };
+}
+
+/** The contract's job status view of the meta row. */
+export function toStatus(meta: JobMeta): JobStatus {
+  const { id, kernel, label, state, done, failed, total, createdAt, updatedAt, error, notify } = meta;
+  return {
+    id,
+    kernel,
+    ...(label !== undefined && { label }),
+    state,
+    shards: { total, done, failed },
+    createdAt,
+    updatedAt,
+    ...(error !== undefined && { error }),
+    ...(notify && { notify: { url: notify.url, state: notify.state, attempts: notify.attempts } }),
+  };
+}

@@ -1,0 +1,41 @@
+import { DurableObject } from "cloudflare:workers";
+
+/** One submitter's job list and webhook secret, so listing never scans other submitters' jobs. */
+export class SubmitterObject extends DurableObject<Env> {
+  readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS jobs_age ON jobs(created_at);
+      CREATE TABLE IF NOT EXISTS secrets (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    `);
+  }
+
+  async addJob(id: string, createdAt: number): Promise<void> {
+    this.sql.exec("INSERT OR IGNORE INTO jobs (id, created_at) VALUES (?, ?)", id, createdAt);
+  }
+
+  /** Newest first; `before` is the createdAt cursor of the previous page. */
+  async jobs(limit: number, before?: number): Promise<{ id: string; createdAt: number }[]> {
+    return this.sql
+      .exec<{ id: string; created_at: number }>(
+        "SELECT id, created_at FROM jobs WHERE created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, createdAt: r.created_at }));
+  }
+
+  /** The submitter's webhook signing secret, made on first use. */
+  async webhookSecret(): Promise<string> {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM secrets WHERE k = 'webhook'").toArray()[0];
+    if (row) return row.v;
+    const v = `whsec_${[...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    this.sql.exec("INSERT INTO secrets (k, v) VALUES ('webhook', ?)", v);
+    return v;
+  }
+}

@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { kernels } from "../shared/kernels/registry.ts";
+import { LIMITS } from "../shared/limits.ts";
+import * as S from "../shared/schemas.ts";
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+const json = (s: z.ZodType) => ({ content: { "application/json": { schema: schema(s) } } });
+const ok = (description: string, s?: z.ZodType) => ({ description, ...(s && json(s)) });
+const errors = { "4XX": ok("error (see the error shape)", S.ErrorBody) };
+const bearer = [{ bearer: [] }];
+
+/** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
+export function openApiDocument() {
+  const op = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, responses: { ...errors }, ...extra });
+  return {
+    openapi: "3.1.0",
+    info: { title: "Colmeia coordinator", version: "1" },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    "x-colmeia-limits": LIMITS,
+    "x-colmeia-kernels": Object.fromEntries(
+      [...kernels.values()].map((k) => [
+        k.name,
+        { description: k.description, acceptsRange: k.acceptsRange, params: schema(k.params), input: schema(k.input), output: schema(k.output) },
+      ]),
+    ),
+    paths: {
+      "/v1/jobs": {
+        post: op("Create a job", { security: bearer, requestBody: json(S.CreateJob), responses: { 201: ok("created", S.JobStatus), ...errors } }),
+        get: op("List this submitter's jobs (newest first; ?limit=1..500&before=<next>)", { security: bearer, responses: { 200: ok("jobs"), ...errors } }),
+      },
+      "/v1/jobs/{id}": {
+        get: op("Job status", { security: bearer, responses: { 200: ok("status", S.JobStatus), ...errors } }),
+        delete: op("Cancel a job", { security: bearer, responses: { 200: ok("status", S.JobStatus), ...errors } }),
+      },
+      "/v1/jobs/{id}/result": { get: op("Merged result once done", { security: bearer, responses: { 200: ok("result"), ...errors } }) },
+      "/v1/jobs/{id}/events": { get: op("Server-Sent Events of the job's status", { security: bearer, responses: { 200: ok("text/event-stream"), ...errors } }) },
+      "/v1/webhook-secret": { get: op("This submitter's webhook signing secret", { security: bearer, responses: { 200: ok("secret"), ...errors } }) },
+      "/v1/volunteers": { post: op("Register a volunteer", { responses: { 201: ok("id and token"), ...errors } }) },
+      "/v1/volunteers/me": { get: op("This volunteer's credit", { security: bearer, responses: { 200: ok("credit"), ...errors } }) },
+      "/v1/leases": { post: op("Lease shards", { security: bearer, requestBody: json(S.LeaseRequest), responses: { 200: ok("leases"), ...errors } }) },
+      "/v1/leases/{id}/result": { post: op("Submit one output", { security: bearer, requestBody: json(S.ResultSubmit), responses: { 202: ok("received"), ...errors } }) },
+      "/v1/results": { post: op("Submit outputs in a batch", { security: bearer, requestBody: json(S.BatchResults), responses: { 200: ok("per-lease statuses"), ...errors } }) },
+      "/v1/leases/{id}/heartbeat": { post: op("Extend a lease", { security: bearer, responses: { 200: ok("new expiresAt"), ...errors } }) },
+      "/v1/leases/{id}/release": { post: op("Give a lease back", { security: bearer, responses: { 200: ok("released"), ...errors } }) },
+      "/v1/stats": { get: op("Grid-wide figures", { responses: { 200: ok("stats", S.Stats), ...errors } }) },
+      "/healthz": { get: op("Liveness", { responses: { 200: ok("ok") } }) },
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { LIMITS } from "../../shared/limits.ts";
+import { CreateJob } from "../../shared/schemas.ts";
+import { submitterAuth } from "../auth.ts";
+import { jsonBody, parseOr400 } from "../body.ts";
+import { invalidateRunning } from "../dispatch.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError, unwrap } from "../errors.ts";
+import { planJob } from "../job/plan.ts";
+import { gridStub, jobStub, newJobId, submitterStub } from "../stubs.ts";
+
+const JOB_ID = /^j_[a-z0-9]{16}$/;
+const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.coerce.number().int().min(0).optional(),
+});
+
+/** The id route parameter, or a 404 for anything that cannot be a job id (no object is touched). */
+function jobId(id: string): string {
+  if (!JOB_ID.test(id)) throw new ApiError(404, "job_not_found", "no such job");
+  return id;
+}
+
+/** Submitter routes: create, list, status, result, cancel. Every one checks the token and ownership. */
+export const jobRoutes = new Hono<AppEnv>()
+  .use(submitterAuth)
+  .post("/", ...jsonBody(CreateJob, LIMITS.jobBodyBytes), async (c) => {
+    const body = c.req.valid("json");
+    const now = Date.now();
+    const { meta, inputs } = planJob(body, newJobId(), c.get("submitter"), now);
+    const status = await jobStub(c.env, meta.id).create(meta, inputs);
+    await Promise.all([
+      submitterStub(c.env, meta.owner).addJob(meta.id, now),
+      status.state === "running" ? gridStub(c.env).jobStarted(meta.id, now) : undefined,
+    ]);
+    invalidateRunning();
+    return c.json(status, 201);
+  })
+  .get("/", async (c) => {
+    const q = parseOr400(ListQuery, c.req.query(), "query");
+    const page = await submitterStub(c.env, c.get("submitter")).jobs(q.limit, q.before);
+    const jobs = await Promise.all(page.map(async (j) => unwrap(await jobStub(c.env, j.id).status(c.get("submitter"))).status));
+    const last = page.at(-1);
+    return c.json({ jobs, ...(page.length === q.limit && last && { next: last.createdAt }) });
+  })
+  .get("/:id", async (c) => {
+    const out = unwrap(await jobStub(c.env, jobId(c.req.param("id"))).status(c.get("submitter")));
+    return c.json(out.status);
+  })
+  .get("/:id/result", async (c) => {
+    const id = jobId(c.req.param("id"));
+    const out = unwrap(await jobStub(c.env, id).result(c.get("submitter")));
+    return c.json({ id, result: out.result });
+  })
+  .delete("/:id", async (c) => {
+    const id = jobId(c.req.param("id"));
+    const out = unwrap(await jobStub(c.env, id).cancel(c.get("submitter")));
+    await gridStub(c.env).jobEnded(id);
+    invalidateRunning();
+    return c.json(out.status);
+  });

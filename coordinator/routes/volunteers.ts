@@ -1,0 +1,91 @@
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { z } from "zod";
+import { LIMITS } from "../../shared/limits.ts";
+import { BatchResults, LeaseRequest, ResultSubmit, type BatchResultEntry } from "../../shared/schemas.ts";
+import { bearer, verifyVolunteerToken, volunteerToken } from "../auth.ts";
+import { jsonBody } from "../body.ts";
+import { leaseWork } from "../dispatch.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError, unwrap } from "../errors.ts";
+import { signingSecret } from "../secret.ts";
+import { gridStub, jobOfLease, jobStub, limiterStub, newVolunteerId } from "../stubs.ts";
+
+const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("volunteer", await verifyVolunteerToken(await signingSecret(c.env), bearer(c.req.header("authorization"))));
+  await next();
+});
+
+const NoBody = z.strictObject({});
+
+/** The job a lease id names, or the contract's 404 for a lease id that cannot exist. */
+function leaseJob(leaseId: string): string {
+  const job = jobOfLease(leaseId);
+  if (!job) throw new ApiError(404, "lease_not_found", `no lease ${leaseId}`);
+  return job;
+}
+
+/** Volunteer registration (rate-limited per client address). */
+export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(NoBody), async (c) => {
+  const perMinute = Number(c.env.REGISTRATIONS_PER_MINUTE ?? LIMITS.registrationsPerMinute);
+  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  const wait = await limiterStub(c.env, `register:${client}`).take(perMinute, 60_000);
+  if (wait > 0) {
+    throw new ApiError(429, "rate_limited", "too many volunteer registrations from this address; retry later", {
+      "retry-after": String(Math.ceil(wait / 1000)),
+    });
+  }
+  const id = newVolunteerId();
+  const token = await volunteerToken(await signingSecret(c.env), id);
+  c.executionCtx.waitUntil(gridStub(c.env).volunteerRegistered());
+  return c.json({ id, token }, 201);
+});
+
+/** The volunteer's own figures. */
+export const meRoutes = new Hono<AppEnv>().use(volunteerAuth).get("/", async (c) => {
+  const id = c.get("volunteer");
+  return c.json({ id, ...(await gridStub(c.env).creditOf(id)) });
+});
+
+/** Leasing and lease-scoped calls; every one checks the volunteer token and lease ownership. */
+export const leaseRoutes = new Hono<AppEnv>()
+  .use(volunteerAuth)
+  .post("/", ...jsonBody(LeaseRequest), async (c) => {
+    const { max } = c.req.valid("json");
+    return c.json({ leases: await leaseWork(c.env, c.get("volunteer"), max) });
+  })
+  .post("/:id/result", ...jsonBody(ResultSubmit), async (c) => {
+    const leaseId = c.req.param("id");
+    const [res] = await jobStub(c.env, leaseJob(leaseId)).submit(c.get("volunteer"), [{ leaseId, output: c.req.valid("json").output }]);
+    if (res!.status !== 202) throw new ApiError(res!.status as 400, res!.error!.code, res!.error!.message);
+    return c.json({ leaseId, status: 202 }, 202);
+  })
+  .post("/:id/heartbeat", ...jsonBody(NoBody), async (c) => {
+    const leaseId = c.req.param("id");
+    const out = unwrap(await jobStub(c.env, leaseJob(leaseId)).heartbeat(c.get("volunteer"), leaseId));
+    return c.json({ expiresAt: out.expiresAt });
+  })
+  .post("/:id/release", ...jsonBody(NoBody), async (c) => {
+    const leaseId = c.req.param("id");
+    unwrap(await jobStub(c.env, leaseJob(leaseId)).release(c.get("volunteer"), leaseId));
+    return c.json({ released: true });
+  });
+
+/** Batched results: grouped by job (one call per job object), answered in the caller's order. */
+export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...jsonBody(BatchResults), async (c) => {
+  const { results } = c.req.valid("json");
+  const answers: BatchResultEntry[] = new Array(results.length);
+  const byJob = new Map<string, number[]>();
+  results.forEach((r, i) => {
+    const job = jobOfLease(r.leaseId);
+    if (!job) answers[i] = { leaseId: r.leaseId, status: 404, error: { code: "lease_not_found", message: `no lease ${r.leaseId}` } };
+    else byJob.set(job, [...(byJob.get(job) ?? []), i]);
+  });
+  await Promise.all(
+    [...byJob].map(async ([job, idxs]) => {
+      const got = await jobStub(c.env, job).submit(c.get("volunteer"), idxs.map((i) => results[i]!));
+      idxs.forEach((i, n) => (answers[i] = got[n]!));
+    }),
+  );
+  return c.json({ results: answers });
+});

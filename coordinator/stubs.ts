@@ -1,0 +1,38 @@
+import type { GridObject } from "./objects/grid-object.ts";
+import type { JobObject } from "./objects/job-object.ts";
+import type { RateLimiterObject } from "./objects/rate-limiter-object.ts";
+import type { SubmitterObject } from "./objects/submitter-object.ts";
+
+/**
+ * Typed RPC stubs for the coordinator's Durable Objects. Methods are called over RPC exactly as
+ * declared (they all return structured-clonable data); typing them by the class's own method
+ * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
+ */
+type Methods<T, K extends keyof T> = Pick<T, K>;
+type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release">;
+type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret">;
+type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;
+type LimiterApi = Methods<RateLimiterObject, "take">;
+
+export const jobStub = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobApi;
+export const submitterStub = (env: Env, submitter: string) =>
+  env.SUBMITTERS.get(env.SUBMITTERS.idFromName(submitter)) as unknown as SubmitterApi;
+export const gridStub = (env: Env) => env.GRID.get(env.GRID.idFromName("grid")) as unknown as GridApi;
+export const limiterStub = (env: Env, key: string) => env.LIMITER.get(env.LIMITER.idFromName(key)) as unknown as LimiterApi;
+
+/** Job id a lease id belongs to (lease ids are `<jobId>.<shard>.<nonce>`), or undefined if malformed. */
+export function jobOfLease(leaseId: string): string | undefined {
+  const m = /^(j_[A-Za-z0-9]{10,40})\.\d{1,12}\.[A-Za-z0-9_-]{8,24}$/.exec(leaseId);
+  return m?.[1];
+}
+
+/** A fresh job id. */
+export function newJobId(): string {
+  const alphabet = "abcdefghijkmnopqrstuvwxyz23456789";
+  return `j_${[...crypto.getRandomValues(new Uint8Array(16))].map((b) => alphabet[b % alphabet.length]).join("")}`;
+}
+
+/** A fresh volunteer id. */
+export function newVolunteerId(): string {
+  return `v_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

@@ -1,0 +1,22 @@
+/** Bounds the coordinator enforces; published in `/openapi.json` under `x-colmeia-limits`. */
+export const LIMITS = {
+  /** Largest request body, in bytes, for job creation (explicit shards travel here). */
+  jobBodyBytes: 8 * 1024 * 1024,
+  /** Largest request body, in bytes, for every other call. */
+  bodyBytes: 1024 * 1024,
+  /** Most shards a range job may have. */
+  rangeShards: 100_000_000,
+  /** Most shards a job given explicit `shards` may have. */
+  explicitShards: 100_000,
+  /** Largest single shard input, in bytes of JSON. */
+  shardInputBytes: 512 * 1024,
+  /** Largest kernel output of one shard, in bytes of JSON. */
+  outputBytes: 512 * 1024,
+  maxReplicas: 16,
+  leaseTtlMs: { min: 1_000, max: 24 * 60 * 60 * 1000, default: 60_000 },
+  leasesPerCall: 64,
+  resultsPerCall: 64,
+  labelChars: 200,
+  /** Volunteer registrations allowed per client address per minute. */
+  registrationsPerMinute: 30,
+} as const;
