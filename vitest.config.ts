@@ -7,7 +7,14 @@ export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { SUBMIT_TOKENS: "tok-alice,tok-bob", COLMEIA_SECRET: "test-secret", REGISTRATIONS_PER_MINUTE: "100000" },
+            },
+          }),
+        ],
         test: { name: "workerd", include: ["test/workers/**/*.test.ts"] },
       },
       {

@@ -4,18 +4,18 @@ import { ApiError, errorBody, renderError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { leaseRoutes, meRoutes, registerRoutes, resultRoutes } from "./routes/volunteers.ts";
-import { gridStub } from "./stubs.ts";
+import { submitterStub } from "./stubs.ts";
+import { statsRoutes } from "./routes/stats.ts";
 import { submitterAuth } from "./auth.ts";
 
 /** The coordinator's HTTP surface (see API.md). Routes are chained so `hc<AppType>` sees them all. */
 export const app = new Hono<AppEnv>()
   .get("/healthz", (c) => c.json({ ok: true }))
   .get("/openapi.json", (c) => c.json(openApiDocument()))
-  .get("/v1/stats", async (c) => c.json(await gridStub(c.env).stats()))
-  .get("/v1/webhook-secret", submitterAuth, async (c) => {
-    const { submitterStub } = await import("./stubs.ts");
-    return c.json({ secret: await submitterStub(c.env, c.get("submitter")).webhookSecret() });
-  })
+  .get("/v1/webhook-secret", submitterAuth, async (c) =>
+    c.json({ secret: await submitterStub(c.env, c.get("submitter")).webhookSecret() }),
+  )
+  .route("/v1/stats", statsRoutes)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/volunteers/me", meRoutes)
   .route("/v1/volunteers", registerRoutes)

@@ -9,7 +9,7 @@ import type { SubmitterObject } from "./objects/submitter-object.ts";
  * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
-type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release">;
+type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch">;
 type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret">;
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;
 type LimiterApi = Methods<RateLimiterObject, "take">;

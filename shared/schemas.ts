@@ -59,6 +59,8 @@ export const JobStatus = z.object({
   label: z.string().optional(),
   state: JobState,
   shards: z.object({ total: z.number(), done: z.number(), failed: z.number() }),
+  /** Accepted shards per second, averaged from creation to the last change. */
+  rate: z.number().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   error: z.string().optional(),

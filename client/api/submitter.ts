@@ -2,7 +2,6 @@ import type { z } from "zod";
 import type { CreateJob } from "../../shared/schemas.ts";
 import { pathId, rpc, type ConnectionOptions } from "./connection.ts";
 import {
-  AnyAnswer,
   JobCreatedAnswer,
   JobListAnswer,
   JobResultAnswer,
@@ -62,8 +61,8 @@ export function createClient(options: ClientOptions) {
     /** `GET /v1/jobs/:id/result`: `{id, result}` once done (a `409` error before). */
     result: async (id: string) => readJson(await job.result.$get({ param: { id: pathId(id) } }), JobResultAnswer),
 
-    /** `DELETE /v1/jobs/:id`: cancels the job. */
-    cancel: async (id: string) => readJson(await job.$delete({ param: { id: pathId(id) } }), AnyAnswer),
+    /** `DELETE /v1/jobs/:id`: cancels the job; answers its status (now `cancelled`). */
+    cancel: async (id: string) => readJson(await job.$delete({ param: { id: pathId(id) } }), JobStatusAnswer),
 
     /** `GET /v1/jobs`: this token's jobs. */
     list: async () => readJson(await api.v1.jobs.$get(), JobListAnswer),

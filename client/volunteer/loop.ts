@@ -27,6 +27,8 @@ export interface VolunteerLoopOptions {
   /** Wait (ms) for more results before a first submit after a quiet spell. Default 100. */
   submitDelayMs?: number;
   heartbeatTickMs?: number;
+  /** A thread rests this long (ms) after a kernel error. Default 1000. */
+  errorPauseMs?: number;
   onEvent?: (event: VolunteerEvent) => void;
   now?: () => number;
 }
@@ -77,6 +79,9 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   const leaseNeeded = createNotifier();
   let leaserAlive = false;
   let meanShardMs: number | undefined;
+  // Shards whose kernel failed here: kernels are deterministic, so one is never run twice.
+  const failedShards = new Set<string>();
+  const shardKey = (lease: Lease) => `${lease.jobId}/${lease.shardId}`;
   const counters = { computed: 0, accepted: 0, rejected: 0, kernelErrors: 0, pending: 0 };
   let connection: Connection = "connecting";
   let waitingForWork = false;
@@ -157,10 +162,16 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
           await sleep(delay, signal);
           continue;
         }
+        const fresh = leases.filter((lease) => !failedShards.has(shardKey(lease)));
+        leases.filter((lease) => failedShards.has(shardKey(lease))).forEach(release);
+        if (!fresh.length) {
+          await sleep(idle.next(), signal);
+          continue;
+        }
         idle.reset();
         waitingForWork = false;
         const at = now();
-        for (const lease of leases) queue.push({ lease, renewedAt: at, ttlMs: Math.max(1000, lease.expiresAt - at) });
+        for (const lease of fresh) queue.push({ lease, renewedAt: at, ttlMs: Math.max(1000, lease.expiresAt - at) });
         work.notify();
         changed();
       }
@@ -180,12 +191,15 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     );
     running.delete(lease.id);
     if (!outcome.ok) {
+      if (failedShards.size >= 1000) failedShards.clear();
+      failedShards.add(shardKey(lease));
       counters.kernelErrors++;
       fail(`${lease.kernel} shard ${lease.shardId} failed (${outcome.reason}): ${outcome.error}`);
       emit({ type: "kernel-error", lease, reason: outcome.reason, message: outcome.error });
       void release(lease);
       changed();
-      return outcome.ms;
+      await sleep(opts.errorPauseMs ?? 1000, runCtl.signal);
+      return 0;
     }
     meanShardMs = meanShardMs === undefined ? outcome.ms : 0.8 * meanShardMs + 0.2 * outcome.ms;
     if (held.lost) return changed(), outcome.ms;

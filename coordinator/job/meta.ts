@@ -29,6 +29,8 @@ export interface JobMeta {
   seq: number;
   /** Accept sequence the stored accumulator checkpoint includes. */
   accSeq: number;
+  /** Bumped whenever the status a submitter sees changes: the event id of job event streams. */
+  version?: number;
 }
 
 /** Input of range shard `i`, per the contract. */

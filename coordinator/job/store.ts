@@ -33,10 +33,19 @@ export class JobStore {
     return this.#meta;
   }
 
-  /** Persists the meta row (and caches it). */
-  saveMeta(meta: JobMeta): void {
+  /** Called after a save changed what a submitter sees; `stateChanged` when the state itself moved. */
+  onChange: ((stateChanged: boolean) => void) | undefined;
+
+  /** Persists the meta row (and caches it), bumping `version` when the visible status changed. */
+  saveMeta(next: JobMeta): void {
+    const prev = this.#meta;
+    const visible = (m: JobMeta | undefined) =>
+      m && `${m.state}|${m.done}|${m.failed}|${m.notify?.state}|${m.notify?.attempts}`;
+    const changed = visible(prev) !== visible(next);
+    const meta = changed ? { ...next, version: (next.version ?? 0) + 1 } : next;
     this.#meta = meta;
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('job', ?)", JSON.stringify(meta));
+    if (changed && prev) this.onChange?.(prev.state !== meta.state);
   }
 
   shard(idx: number): ShardRow | undefined {

@@ -5,7 +5,7 @@ import { LIMITS } from "../../shared/limits.ts";
 import type { BatchResultEntry, JobStatus, Lease } from "../../shared/schemas.ts";
 import { describeIssues } from "../body.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
-import { gridStub } from "../stubs.ts";
+import { gridStub, submitterStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
 import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasing.ts";
 import type { JobMeta } from "../job/meta.ts";
@@ -13,6 +13,8 @@ import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
 import { checkLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
+import { EventHub } from "../job/event-hub.ts";
+import { deliver } from "../job/webhook.ts";
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 
@@ -21,10 +23,23 @@ export class JobObject extends DurableObject<Env> {
   readonly store: JobStore;
   #acc: Accumulator | undefined;
   readonly #stats = new StatsOutbox();
+  readonly #events: EventHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new JobStore(ctx.storage.sql);
+    this.#events = new EventHub(() => ({ status: toStatus(this.store.meta!), version: this.store.meta!.version ?? 0 }));
+    this.store.onChange = (stateChanged) => this.#events.changed(stateChanged);
+  }
+
+  /** `GET /events` (forwarded by the Worker after auth, owner in `x-colmeia-owner`): the job's SSE stream. */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const owner = request.headers.get("x-colmeia-owner");
+    if (url.pathname !== "/events" || !owner || !this.#owned(owner)) {
+      return Response.json({ error: { code: "job_not_found", message: "no such job" } }, { status: 404 });
+    }
+    return this.#events.open(request.headers.get("last-event-id") ?? undefined);
   }
 
   get #kernel(): Kernel {
@@ -129,7 +144,18 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     if (this.store.meta) expireLeases(this.store, now);
     await this.#stats.flush(gridStub(this.env), now);
+    await this.#notify(now);
     await this.#schedule();
+  }
+
+  /** One delivery attempt of the completion webhook, when one is due. */
+  async #notify(now: number): Promise<void> {
+    const meta = this.store.meta;
+    const notify = meta?.notify;
+    if (!meta || meta.state === "running" || notify?.state !== "pending" || (notify.nextAt ?? 0) > now) return;
+    const secret = await submitterStub(this.env, meta.owner).webhookSecret();
+    const next = await deliver(notify, toStatus(meta), secret, now);
+    this.store.saveMeta({ ...this.store.meta!, notify: next });
   }
 
   async #prepare(output: unknown): Promise<PreparedOutput | Failure> {
@@ -174,9 +200,11 @@ export class JobObject extends DurableObject<Env> {
     this.ctx.waitUntil(this.#schedule());
   }
 
-  /** One alarm serves lease deadlines and the statistics flush: set it to whichever is due first. */
+  /** One alarm serves lease deadlines, the statistics flush and webhooks: set it to whichever is due first. */
   async #schedule(): Promise<void> {
-    const times = [nextExpiry(this.store), this.#stats.dueAt()].filter((t): t is number => t !== undefined);
+    const meta = this.store.meta;
+    const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? 0) : undefined;
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt].filter((t): t is number => t !== undefined);
     if (!times.length) return;
     const at = Math.min(...times);
     const current = await this.ctx.storage.getAlarm();
@@ -201,6 +229,7 @@ export function toStatus(meta: JobMeta): JobStatus {
     ...(label !== undefined && { label }),
     state,
     shards: { total, done, failed },
+    rate: done > 0 && updatedAt > createdAt ? Math.round((done / (updatedAt - createdAt)) * 1e5) / 100 : 0,
     createdAt,
     updatedAt,
     ...(error !== undefined && { error }),

@@ -53,6 +53,14 @@ export const jobRoutes = new Hono<AppEnv>()
     const out = unwrap(await jobStub(c.env, id).result(c.get("submitter")));
     return c.json({ id, result: out.result });
   })
+  .get("/:id/events", async (c) => {
+    const headers = new Headers({ "x-colmeia-owner": c.get("submitter") });
+    const last = c.req.header("last-event-id");
+    if (last) headers.set("last-event-id", last);
+    const res = await jobStub(c.env, jobId(c.req.param("id"))).fetch(new Request("http://job/events", { headers }));
+    if (!res.ok) throw new ApiError(404, "job_not_found", "no such job");
+    return res;
+  })
   .delete("/:id", async (c) => {
     const id = jobId(c.req.param("id"));
     const out = unwrap(await jobStub(c.env, id).cancel(c.get("submitter")));

@@ -30,8 +30,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface LocalServerOptions {
+  stateDir?: string;
+  port?: number;
+  /** Extra Worker vars (`--var NAME:VALUE`), e.g. `{ REGISTRATIONS_PER_MINUTE: "100000" }`. */
+  vars?: Record<string, string>;
+  /** Sees every chunk the server writes to stdout/stderr (e.g. to watch for errors). */
+  onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
+}
+
 /** Starts the local grid exactly as `npm start` does, but isolated; resolves once /healthz answers. */
-export async function startLocalServer(opts: { stateDir?: string; port?: number } = {}): Promise<LocalServer> {
+export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "colmeia-state-"));
   const tokens: [string, string] = [`t1_${randomBytes(12).toString("hex")}`, `t2_${randomBytes(12).toString("hex")}`];
@@ -45,12 +54,13 @@ export async function startLocalServer(opts: { stateDir?: string; port?: number 
         join(root, "scripts/start.mjs"),
         "--var", `SUBMIT_TOKENS:${tokens.join(",")}`,
         "--var", `COLMEIA_SECRET:test-secret-${port}`,
+        ...Object.entries(opts.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       ],
       { cwd: root, env: { ...process.env, PORT: String(port), STATE_DIR: stateDir }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let log = "";
-    child.stdout?.on("data", (d) => (log += d));
-    child.stderr?.on("data", (d) => (log += d));
+    child.stdout?.on("data", (d) => ((log += d), opts.onOutput?.(String(d), "stdout")));
+    child.stderr?.on("data", (d) => ((log += d), opts.onOutput?.(String(d), "stderr")));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`local server exited early:\n${log}`);

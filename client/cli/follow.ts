@@ -1,0 +1,43 @@
+import type { ColmeiaClient, JobStatusAnswer } from "../api/index.ts";
+import { EXIT, ExitWith } from "./exit.ts";
+import { formatCount } from "./format.ts";
+import { mergedResult } from "./merge.ts";
+import { interruptSignal, printJson } from "./options.ts";
+import { watchJobs } from "./progress.ts";
+import { summariseResult } from "./format.ts";
+
+/**
+ * `--watch`: follows jobs to their end with a progress bar, then prints the final status
+ * (`--json`) or a verdict and the result (human). Ends with exit 3 unless every job is done,
+ * and 130 on Ctrl-C (the jobs keep running).
+ */
+export async function follow(client: ColmeiaClient, ids: readonly string[], json: boolean): Promise<void> {
+  const interrupt = interruptSignal();
+  let finals: JobStatusAnswer[];
+  try {
+    finals = await watchJobs(client, ids, { stream: process.stderr, lines: !json, signal: interrupt.signal });
+  } catch (error) {
+    if (!interrupt.signal.aborted) throw error;
+    const which = ids.length === 1 ? `job ${ids[0]} keeps` : `jobs ${ids.join(" ")} keep`;
+    process.stderr.write(`Stopped watching; ${which} running (colmeia cancel ${ids.join(" ")} stops ${ids.length === 1 ? "it" : "them"}).\n`);
+    throw new ExitWith(EXIT.interrupted);
+  } finally {
+    interrupt.dispose();
+  }
+
+  const allDone = finals.every((s) => s.state === "done");
+  if (json) {
+    printJson(ids.length === 1 ? finals[0] : { jobs: finals });
+  } else {
+    for (const s of finals) {
+      const { done, total, failed } = s.shards;
+      const counts = `${formatCount(done)}/${formatCount(total)} shards done${failed ? `, ${formatCount(failed)} failed` : ""}`;
+      process.stderr.write(`Job ${s.id} ${s.state}: ${counts}${s.error ? ` — ${s.error}` : ""}\n`);
+    }
+    if (allDone) {
+      const result = ids.length === 1 ? (await client.result(ids[0]!)).result : await mergedResult(client, ids);
+      process.stdout.write(`${summariseResult(result, `colmeia result ${ids.join(" ")} --json`)}\n`);
+    }
+  }
+  if (!allDone) throw new ExitWith(EXIT.jobNotDone);
+}

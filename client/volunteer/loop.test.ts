@@ -1,0 +1,158 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createFakeCoordinator } from "./fake-coordinator.ts";
+import { createVolunteerLoop, type VolunteerLoop, type VolunteerLoopOptions } from "./loop.ts";
+import { createMemoryOutbox } from "./outbox.ts";
+import { createKernelPool } from "./pool.ts";
+import { fakeWorkers, type FakeBehaviour } from "./test-workers.ts";
+import type { VolunteerEvent } from "./types.ts";
+
+const loops: VolunteerLoop[] = [];
+afterEach(async () => {
+  await Promise.all(loops.splice(0).map((l) => l.stop(0)));
+});
+
+const until = async (check: () => boolean, ms = 5000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+/** A volunteer against the fake coordinator; kernels double their input unless `behave` says otherwise. */
+function setup(inputs: unknown[], extra: Partial<VolunteerLoopOptions> & { behave?: (input: unknown) => FakeBehaviour; ttlMs?: number } = {}) {
+  const fake = createFakeCoordinator({ inputs, ttlMs: extra.ttlMs });
+  const workers = fakeWorkers((t) => extra.behave?.(t.input) ?? { output: { n: (t.input as number) * 2 } });
+  const outbox = createMemoryOutbox();
+  const events: VolunteerEvent[] = [];
+  const loop = createVolunteerLoop({
+    api: fake.api,
+    pool: createKernelPool({ spawn: workers.spawn, size: extra.threads ?? 1 }),
+    outbox,
+    submitDelayMs: 5,
+    offlineBackoff: { baseMs: 10, maxMs: 40 },
+    idleBackoff: { baseMs: 10, maxMs: 40 },
+    onEvent: (e) => e.type !== "change" && events.push(e),
+    ...extra,
+  });
+  loops.push(loop);
+  return { fake, workers, outbox, events, loop };
+}
+
+describe("createVolunteerLoop", () => {
+  it("computes and submits every shard, leasing and submitting in batches", async () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => i);
+    const { fake, loop } = setup(inputs, { threads: 2, behave: (i) => ({ output: { n: (i as number) * 2 }, ms: 2 }) });
+    loop.start();
+    await until(() => fake.outputs.size === 40);
+    expect([...fake.outputs.entries()].every(([shard, out]) => (out as { n: number }).n === Number(shard.slice(1)) * 2)).toBe(true);
+    const leaseCalls = fake.calls.filter((c) => c.startsWith("lease:"));
+    const submitCalls = fake.calls.filter((c) => c.startsWith("submit:"));
+    expect(leaseCalls[0]).toBe("lease:6");
+    expect(submitCalls.length).toBeLessThan(40);
+    await until(() => loop.status().accepted === 40 && loop.status().pending === 0);
+  });
+
+  it("keeps computed results while the coordinator is unreachable and submits them once it is back", async () => {
+    const { fake, loop, outbox } = setup([1, 2, 3, 4], { threads: 2 });
+    loop.start();
+    await until(() => fake.leases.size === 4);
+    fake.down = true;
+    await until(() => loop.status().computed === 4);
+    await until(() => loop.status().connection === "offline");
+    expect(await outbox.count()).toBe(4);
+    expect(fake.outputs.size).toBe(0);
+    fake.down = false;
+    await until(() => fake.outputs.size === 4);
+    await until(() => loop.status().connection === "online" && loop.status().pending === 0);
+    expect(await outbox.count()).toBe(0);
+  });
+
+  it("sends results left in the outbox by an earlier run, counting an already-submitted one as accepted", async () => {
+    const { fake, loop, outbox } = setup([1, 2]);
+    const [a, b] = await fake.api.lease(2);
+    await fake.api.submit([{ leaseId: a!.id, output: 1 }]); // sent before, answer lost
+    for (const l of [a!, b!]) {
+      await outbox.add({ leaseId: l.id, jobId: l.jobId, shardId: l.shardId, kernel: l.kernel, output: 1, computedAt: 0, expiresAt: l.expiresAt });
+    }
+    loop.start();
+    await until(() => loop.status().accepted === 2);
+    expect(await outbox.count()).toBe(0);
+    expect(fake.outputs.size).toBe(2);
+  });
+
+  it("polls with growing jittered delays while there is no work, and picks up new work", async () => {
+    const { fake, loop } = setup([]);
+    loop.start();
+    await until(() => fake.calls.filter((c) => c.startsWith("lease")).length >= 4);
+    expect(loop.status().waitingForWork).toBe(true);
+    fake.add(7);
+    await until(() => fake.outputs.get("s0") !== undefined, 2000);
+  });
+
+  it("stops leasing on pause, releases queued leases, and resumes", async () => {
+    const inputs = Array.from({ length: 30 }, (_, i) => i);
+    const { fake, loop } = setup(inputs, { behave: () => ({ output: { n: 0 }, ms: 20 }) });
+    loop.start();
+    await until(() => loop.status().computed >= 2);
+    loop.pause();
+    expect(loop.status().queued).toBe(0);
+    await until(() => loop.status().running.length === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    const leaseCalls = fake.calls.filter((c) => c.startsWith("lease")).length;
+    const computed = loop.status().computed;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(fake.calls.filter((c) => c.startsWith("lease")).length).toBe(leaseCalls);
+    expect(loop.status().computed).toBe(computed);
+    expect(fake.calls.some((c) => c.startsWith("release:"))).toBe(true);
+    expect(loop.heldLeases()).toEqual([]);
+    loop.resume();
+    await until(() => fake.outputs.size === 30);
+  });
+
+  it("releases a shard whose kernel throws or hangs, shows the error and carries on", async () => {
+    const { fake, loop, events, workers } = setup([1, "throw", 2, "hang", 3], {
+      shardTimeoutMs: 50,
+      errorPauseMs: 5,
+      behave: (i) => (i === "throw" ? { throws: "kernel exploded" } : i === "hang" ? { hangs: true } : { output: { n: 1 } }),
+    });
+    loop.start();
+    await until(() => events.filter((e) => e.type === "kernel-error").length === 2 && fake.outputs.size === 3);
+    const errors = events.filter((e) => e.type === "kernel-error");
+    expect(errors.map((e) => e.type === "kernel-error" && e.reason)).toEqual(["error", "timeout"]);
+    expect(loop.status().lastError).toMatch(/exceeded the 50 ms/);
+    expect(fake.calls.filter((c) => c.startsWith("release:")).length).toBeGreaterThanOrEqual(2);
+    // The fake hands released shards straight back: they are released again, never recomputed.
+    expect(workers.stats.terminated).toBe(2);
+  });
+
+  it("heartbeats a shard that runs past half its lease and never holds it longer than needed", async () => {
+    const { fake, loop } = setup([1], { ttlMs: 1000, heartbeatTickMs: 20, behave: () => ({ output: { n: 1 }, ms: 1300 }) });
+    loop.start();
+    await until(() => fake.outputs.size === 1, 4000);
+    expect(fake.calls.filter((c) => c.startsWith("heartbeat:")).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("throttles each thread to its duty cycle", async () => {
+    const run = async (dutyCycle: number) => {
+      const { fake, loop } = setup(Array.from({ length: 200 }, (_, i) => i), { dutyCycle, behave: () => ({ output: { n: 1 }, ms: 20 }) });
+      loop.start();
+      await new Promise((r) => setTimeout(r, 600));
+      await loop.stop(0);
+      return fake.outputs.size + loop.status().computed;
+    };
+    const full = await run(1);
+    const quarter = await run(0.25);
+    expect(quarter).toBeLessThan(full * 0.45);
+    expect(quarter).toBeGreaterThan(0);
+  });
+
+  it("uses more threads when told to at run time", async () => {
+    const { fake, loop } = setup(Array.from({ length: 60 }, (_, i) => i), { behave: () => ({ output: { n: 1 }, ms: 30 }) });
+    loop.start();
+    await until(() => loop.status().computed >= 1);
+    loop.setThreads(3);
+    await until(() => loop.status().running.length === 3, 1000);
+    await until(() => fake.outputs.size === 60);
+  });
+});

@@ -1,0 +1,43 @@
+import type { JobStatus } from "../../shared/schemas.ts";
+import type { JobMeta } from "./meta.ts";
+
+/** Attempts before a notification is given up (backoff 2 s, 4 s, … capped at 10 min: about 45 min in all). */
+export const WEBHOOK_ATTEMPTS = 10;
+
+/** Hex HMAC-SHA256 of `body` keyed by `secret`: the `x-colmeia-signature: sha256=<hex>` value. */
+export async function signBody(secret: string, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const sig = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body));
+  return [...new Uint8Array(sig)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Makes one delivery attempt of a job's completion notification and returns the notify state
+ * that follows: delivered on a 2xx, otherwise the next attempt's time, or given up.
+ */
+export async function deliver(notify: NonNullable<JobMeta["notify"]>, status: JobStatus, secret: string, now: number): Promise<NonNullable<JobMeta["notify"]>> {
+  const body = JSON.stringify(status);
+  const attempts = notify.attempts + 1;
+  let ok = false;
+  try {
+    const res = await fetch(notify.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "colmeia-webhook/1",
+        "x-colmeia-event": `job.${status.state}`,
+        "x-colmeia-delivery": `${status.id}.${attempts}`,
+        "x-colmeia-signature": `sha256=${await signBody(secret, body)}`,
+      },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    ok = res.ok;
+    await res.body?.cancel();
+  } catch {
+    ok = false;
+  }
+  if (ok) return { url: notify.url, state: "delivered", attempts };
+  if (attempts >= WEBHOOK_ATTEMPTS) return { url: notify.url, state: "gave_up", attempts };
+  return { url: notify.url, state: "pending", attempts, nextAt: now + Math.min(600_000, 2000 * 2 ** (attempts - 1)) };
+}
