@@ -28,7 +28,7 @@ async function runningJobs(env: Env, now: number): Promise<string[]> {
  * object is read at most once a second per isolate; the leases themselves come from the jobs'
  * own objects, so leasing scales with the number of jobs and never meets on one object.
  */
-export async function leaseWork(env: Env, volunteer: string, max: number): Promise<Lease[]> {
+export async function leaseWork(env: Env, volunteer: string, max: number, trusted: boolean): Promise<Lease[]> {
   const now = Date.now();
   const leases: Lease[] = [];
   let tried = 0;
@@ -36,7 +36,7 @@ export async function leaseWork(env: Env, volunteer: string, max: number): Promi
     if (leases.length >= max || tried >= MAX_JOBS_TRIED) break;
     if ((idle.get(id) ?? 0) > now) continue;
     tried++;
-    const got = await jobStub(env, id).lease(volunteer, max - leases.length);
+    const got = await jobStub(env, id).lease(volunteer, max - leases.length, trusted);
     leases.push(...got.leases);
     if (!got.running) {
       idle.set(id, now + 60_000);

@@ -4,5 +4,6 @@ export { GridObject } from "./objects/grid-object.ts";
 export { JobObject } from "./objects/job-object.ts";
 export { RateLimiterObject } from "./objects/rate-limiter-object.ts";
 export { SubmitterObject } from "./objects/submitter-object.ts";
+export { VolunteerObject } from "./objects/volunteer-object.ts";
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -2,6 +2,7 @@ import type { GridObject } from "./objects/grid-object.ts";
 import type { JobObject } from "./objects/job-object.ts";
 import type { RateLimiterObject } from "./objects/rate-limiter-object.ts";
 import type { SubmitterObject } from "./objects/submitter-object.ts";
+import type { VolunteerObject } from "./objects/volunteer-object.ts";
 
 /**
  * Typed RPC stubs for the coordinator's Durable Objects. Methods are called over RPC exactly as
@@ -9,7 +10,8 @@ import type { SubmitterObject } from "./objects/submitter-object.ts";
  * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
-type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch">;
+type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack">;
+type VolunteerApi = Methods<VolunteerObject, "profile" | "observe" | "contributed" | "blacklist">;
 type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret">;
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;
 type LimiterApi = Methods<RateLimiterObject, "take">;
@@ -18,6 +20,7 @@ export const jobStub = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromNam
 export const submitterStub = (env: Env, submitter: string) =>
   env.SUBMITTERS.get(env.SUBMITTERS.idFromName(submitter)) as unknown as SubmitterApi;
 export const gridStub = (env: Env) => env.GRID.get(env.GRID.idFromName("grid")) as unknown as GridApi;
+export const volunteerStub = (env: Env, id: string) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as VolunteerApi;
 export const limiterStub = (env: Env, key: string) => env.LIMITER.get(env.LIMITER.idFromName(key)) as unknown as LimiterApi;
 
 /** Job id a lease id belongs to (lease ids are `<jobId>.<shard>.<nonce>`), or undefined if malformed. */

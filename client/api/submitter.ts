@@ -36,7 +36,9 @@ export function createClient(options: ClientOptions) {
 
   return {
     /** `POST /v1/jobs`: creates a job; answers `{id, state, shards}`. */
-    submit: async (spec: JobSpec) => readJson(await api.v1.jobs.$post({ json: spec }), JobCreatedAnswer),
+    // The route's declared input is the body *after* defaults (params, leaseTtlMs); the server
+    // fills those in, so the spec goes as the caller wrote it.
+    submit: async (spec: JobSpec) => readJson(await api.v1.jobs.$post({ json: spec as CreateJob }), JobCreatedAnswer),
 
     /** `GET /v1/jobs/:id`: the job's status. */
     status,

@@ -41,7 +41,7 @@ export interface VolunteerLoop {
   pause(): void;
   /** Same as start(). */
   resume(): void;
-  /** Pauses, waits for running shards, tries one last submit (up to `graceMs`), then stops everything. */
+  /** Pauses, waits for running shards, tries one last submit (up to `graceMs`), then stops submitting too. */
   stop(graceMs?: number): Promise<void>;
   setThreads(n: number): void;
   setDutyCycle(d: number): void;
@@ -56,6 +56,7 @@ export interface VolunteerLoop {
  * every computed result in `outbox` until the coordinator answers for it, heartbeats long
  * shards, and backs off with jitter when there is no work or no coordinator.
  * Environment-agnostic: no DOM, no storage, only `fetch` (through `api`) and timers.
+ * Results already in `outbox` are submitted from creation on; leasing waits for `start()`.
  * @example
  * const loop = createVolunteerLoop({ api, pool, outbox: createMemoryOutbox(), threads: 2 });
  * loop.start();
@@ -248,9 +249,13 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     }
   }
 
-  function start() {
-    if (state === "running") return;
-    if (state === "stopped") {
+  // Submitting and heartbeats live from creation to stop(), whether or not we lease: results
+  // left in the outbox by an earlier run go out even before the volunteer presses start.
+  let alive = false;
+  function live() {
+    if (alive) return;
+    alive = true;
+    {
       lifeCtl = new AbortController();
       void outbox.count().then((n) => ((counters.pending = n), changed()));
       void submitter.run(lifeCtl.signal);
@@ -271,6 +276,12 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
         lifeCtl.signal,
       );
     }
+  }
+
+  function start() {
+    live();
+    submitter.notify();
+    if (state === "running") return;
     state = "running";
     runCtl = new AbortController();
     idle.reset();
@@ -289,6 +300,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     changed();
   }
 
+  queueMicrotask(live);
   return {
     start,
     resume: start,
@@ -298,6 +310,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       await Promise.allSettled([...slots.values()]);
       if (counters.pending > 0) await Promise.race([submitter.drained(), sleep(graceMs)]);
       state = "stopped";
+      alive = false;
       lifeCtl.abort();
       changed();
     },

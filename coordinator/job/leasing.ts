@@ -1,5 +1,4 @@
 import type { Lease } from "../../shared/schemas.ts";
-import { rangeInput } from "./meta.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
@@ -14,38 +13,79 @@ function nonce(): string {
  * need replicas (so started shards finish first), then fresh shards from the cursor. Cost depends
  * on `max` and what this volunteer holds, never on the job's size. Synchronous: one atomic step.
  */
-export function issueLeases(store: JobStore, volunteer: string, max: number, now: number): Lease[] {
+export function issueLeases(store: JobStore, volunteer: string, max: number, now: number, trusted: boolean): Lease[] {
   const meta = store.meta!;
   const expiresAt = now + meta.leaseTtlMs;
-  const picked: number[] = store.wanting(volunteer, max);
+  const ringers = meta.adaptive ? pickRingers(store, volunteer, max, trusted) : [];
+  const picked: number[] = store.wanting(volunteer, max - ringers.length);
   for (const idx of picked) {
     store.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
   }
+  // Adaptive jobs: a trusted volunteer's shard starts with one replica (audits add more later);
+  // anyone else's starts with two, since a lone result from a stranger is never enough.
+  const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [1, 2]) : [meta.replicas - 1, null];
   let next = meta.next;
-  while (picked.length < max && next < meta.total) {
+  while (picked.length + ringers.length < max && next < meta.total) {
     store.sql.exec(
-      "INSERT INTO shards (idx, state, deficit, active) VALUES (?, ?, ?, 1)",
+      "INSERT INTO shards (idx, state, deficit, active, need) VALUES (?, ?, ?, 1, ?)",
       next,
       SHARD.open,
-      meta.replicas - 1,
+      deficit,
+      need,
     );
     picked.push(next++);
   }
   if (next !== meta.next) store.saveMeta({ ...meta, next });
 
-  return picked.map((idx) => {
+  // Ringers go anywhere in the batch, so their position gives nothing away either.
+  const order = [...picked.map((idx) => ({ idx, ringer: 0 })), ...ringers.map((idx) => ({ idx, ringer: 1 }))];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order.map(({ idx, ringer }) => {
     const id = `${meta.id}.${idx}.${nonce()}`;
     store.sql.exec(
-      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at, ringer) VALUES (?, ?, ?, ?, ?, ?)",
       id,
       idx,
       volunteer,
       REPLICA.leased,
       expiresAt,
+      ringer,
     );
-    const input = meta.range ? rangeInput(meta.range, idx) : JSON.parse(store.inputText(idx));
-    return { id, jobId: meta.id, shardId: String(idx), kernel: meta.kernel, params: meta.params, input, expiresAt };
+    return { id, jobId: meta.id, shardId: String(idx), kernel: meta.kernel, params: meta.params, input: store.input(idx), expiresAt };
   });
+}
+
+/** Share of leases that are ringers: higher for volunteers not yet trusted. */
+export const RINGER_RATE = { new: 0.1, trusted: 0.05 } as const;
+
+/**
+ * Spot-checks: shards whose output the coordinator verified itself, re-issued as ordinary leases
+ * of the same job. A lease of one is byte-for-byte the shape of any other lease.
+ */
+function pickRingers(store: JobStore, volunteer: string, max: number, trusted: boolean): number[] {
+  const rate = trusted ? RINGER_RATE.trusted : RINGER_RATE.new;
+  const meta = store.meta!;
+  const out: number[] = [];
+  for (let i = 0; i < max; i++) {
+    if (Math.random() >= rate) continue;
+    const from = Math.floor(Math.random() * meta.next);
+    const pick = (cmp: string) =>
+      store.sql
+        .exec<{ idx: number }>(
+          `SELECT idx FROM shards s WHERE verified = 1 AND idx ${cmp} ?
+             AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?)
+           ORDER BY idx ${cmp === ">=" ? "ASC" : "DESC"} LIMIT 1`,
+          from,
+          volunteer,
+        )
+        .toArray()[0]?.idx;
+    const idx = pick(">=") ?? pick("<");
+    if (idx !== undefined && !out.includes(idx)) out.push(idx);
+  }
+  return out;
 }
 
 /** Marks leases past their deadline expired and puts their shards back in the queue; returns how many. */
@@ -62,7 +102,9 @@ export function expireLeases(store: JobStore, now: number): number {
 
 /** Ends a lease without output (expired or released) and re-queues its replica. */
 export function returnLease(store: JobStore, lease: string, idx: number, state: number): void {
+  const ringer = store.sql.exec<{ ringer: number }>("SELECT ringer FROM replicas WHERE lease = ?", lease).one().ringer;
   store.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", state, lease);
+  if (ringer) return;
   store.sql.exec(
     `UPDATE shards SET active = active - 1, deficit = deficit + (CASE WHEN state = ${SHARD.open} THEN 1 ELSE 0 END) WHERE idx = ?`,
     idx,

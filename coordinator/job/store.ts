@@ -1,4 +1,4 @@
-import type { JobMeta } from "./meta.ts";
+import { rangeInput, type JobMeta } from "./meta.ts";
 import { JOB_TABLES, SHARD } from "./tables.ts";
 
 export type ShardRow = {
@@ -8,6 +8,8 @@ export type ShardRow = {
   active: number;
   accepted_hash: string | null;
   accept_seq: number | null;
+  need: number | null;
+  verified: number;
 };
 
 export type ReplicaRow = {
@@ -17,6 +19,7 @@ export type ReplicaRow = {
   state: number;
   expires_at: number;
   hash: string | null;
+  ringer: number;
 };
 
 /** Typed access to one job's SQLite tables, with the meta row cached in memory. */
@@ -54,7 +57,7 @@ export class JobStore {
 
   replica(lease: string): ReplicaRow | undefined {
     return this.sql
-      .exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash FROM replicas WHERE lease = ?", lease)
+      .exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease)
       .toArray()[0];
   }
 
@@ -62,7 +65,7 @@ export class JobStore {
   groups(idx: number): { hash: string; count: number }[] {
     return this.sql
       .exec<{ hash: string; count: number }>(
-        "SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = 1 GROUP BY hash",
+        "SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 GROUP BY hash",
         idx,
       )
       .toArray();
@@ -74,6 +77,12 @@ export class JobStore {
     if (!meta || meta.state !== "running") return false;
     if (meta.next < meta.total) return true;
     return this.sql.exec("SELECT 1 FROM shards WHERE state = 0 AND deficit > 0 LIMIT 1").toArray().length > 0;
+  }
+
+  /** The input of shard `idx`. */
+  input(idx: number): unknown {
+    const meta = this.#meta!;
+    return meta.range ? rangeInput(meta.range, idx) : JSON.parse(this.inputText(idx));
   }
 
   /** The stored input of explicit shard `idx` as JSON text. */

@@ -8,16 +8,20 @@ CREATE TABLE IF NOT EXISTS shards (
   deficit INTEGER NOT NULL,              -- replicas still to issue
   active INTEGER NOT NULL DEFAULT 0,     -- leases out now
   accepted_hash TEXT,
-  accept_seq INTEGER
+  accept_seq INTEGER,
+  need INTEGER,                          -- agreeing outputs needed (NULL: the job's quorum)
+  verified INTEGER NOT NULL DEFAULT 0    -- 1: the coordinator checked the accepted output itself
 );
+CREATE INDEX IF NOT EXISTS shards_verified ON shards(idx) WHERE verified = 1;
 CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = 0 AND deficit > 0;
 CREATE INDEX IF NOT EXISTS shards_accepted ON shards(accept_seq) WHERE accept_seq IS NOT NULL;
 CREATE TABLE IF NOT EXISTS replicas (
   lease TEXT PRIMARY KEY,
   idx INTEGER NOT NULL,
   volunteer TEXT NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,      -- 0 leased, 1 submitted, 2 expired, 3 released
+  state INTEGER NOT NULL DEFAULT 0,      -- 0 leased, 1 submitted, 2 expired, 3 released, 4 rejected
   expires_at INTEGER NOT NULL,
+  ringer INTEGER NOT NULL DEFAULT 0,     -- 1: a spot-check of an already verified shard
   hash TEXT,
   output TEXT,
   at INTEGER
@@ -25,12 +29,13 @@ CREATE TABLE IF NOT EXISTS replicas (
 CREATE UNIQUE INDEX IF NOT EXISTS replicas_held ON replicas(idx, volunteer) WHERE state <= 1;
 CREATE INDEX IF NOT EXISTS replicas_shard ON replicas(idx, state);
 CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS contrib (volunteer TEXT PRIMARY KEY, results INTEGER NOT NULL, credit REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (name, part));
 `;
 
 export const SHARD = { open: 0, accepted: 1, failed: 2 } as const;
-export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3 } as const;
+export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3, rejected: 4 } as const;
 
 /** SQLite values are at most 2 MB; 512 Ki UTF-16 units is at most 1.5 MB of UTF-8. */
 const PART = 512 * 1024;

@@ -5,7 +5,7 @@ import { LIMITS } from "../../shared/limits.ts";
 import type { BatchResultEntry, JobStatus, Lease } from "../../shared/schemas.ts";
 import { describeIssues } from "../body.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
-import { gridStub, submitterStub } from "../stubs.ts";
+import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
 import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasing.ts";
 import type { JobMeta } from "../job/meta.ts";
@@ -13,6 +13,8 @@ import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
 import { checkLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
+import { ReputationOutbox } from "../job/reputation-outbox.ts";
+import { backtrack } from "../job/backtrack.ts";
 import { EventHub } from "../job/event-hub.ts";
 import { deliver } from "../job/webhook.ts";
 
@@ -23,6 +25,7 @@ export class JobObject extends DurableObject<Env> {
   readonly store: JobStore;
   #acc: Accumulator | undefined;
   readonly #stats = new StatsOutbox();
+  readonly #reputation = new ReputationOutbox();
   readonly #events: EventHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -90,11 +93,11 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Leases up to `max` shards to `volunteer`; `available` says whether this job may still have work. */
-  async lease(volunteer: string, max: number): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
+  async lease(volunteer: string, max: number, trusted = false): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
     const meta = this.store.meta;
     if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
     const now = Date.now();
-    const leases = issueLeases(this.store, volunteer, max, now);
+    const leases = issueLeases(this.store, volunteer, max, now, trusted);
     if (leases.length) {
       this.#stats.seen(volunteer);
       await this.#schedule();
@@ -103,7 +106,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Records outputs for this job's leases; one entry per item, in order. */
-  async submit(volunteer: string, items: { leaseId: string; output: unknown }[]): Promise<BatchResultEntry[]> {
+  async submit(volunteer: string, items: { leaseId: string; output: unknown }[], trusted = false): Promise<BatchResultEntry[]> {
     const meta = this.store.meta;
     if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
@@ -114,7 +117,7 @@ export class JobObject extends DurableObject<Env> {
       if (problem) return entry(item.leaseId, problem);
       const out = prepared[n]!;
       if ("ok" in out) return entry(item.leaseId, out);
-      this.#apply(recordOutput(this.store, this.#accumulator, item.leaseId, out, now), volunteer, now);
+      this.#apply(recordOutput(this.store, this.#accumulator, this.#kernel, item.leaseId, out, now, trusted), volunteer, now);
       return { leaseId: item.leaseId, status: 202 };
     });
     await this.#schedule();
@@ -139,11 +142,30 @@ export class JobObject extends DurableObject<Env> {
     return { ok: true, released: true };
   }
 
-  /** Expires overdue leases (re-queuing their shards) and flushes grid statistics. */
+  /**
+   * A volunteer was caught: reject its outputs here, reopen every shard accepted on its word and
+   * rebuild the merged result without it. A job that was done runs again until it is corrected.
+   */
+  async backtrack(volunteer: string): Promise<{ reopened: number }> {
+    const meta = this.store.meta;
+    if (!meta) return { reopened: 0 };
+    const wasDone = meta.state === "done";
+    const { reopened, agreedWith } = backtrack(this.store, volunteer);
+    this.#reputation.penalize(agreedWith.filter((v) => v !== volunteer));
+    if (reopened) {
+      this.#accumulator.rebuild();
+      if (wasDone) await gridStub(this.env).jobStarted(meta.id, meta.createdAt);
+    }
+    await this.#schedule();
+    return { reopened };
+  }
+
+  /** Expires overdue leases (re-queuing their shards) and flushes grid statistics and reputation. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     if (this.store.meta) expireLeases(this.store, now);
     await this.#stats.flush(gridStub(this.env), now);
+    await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
     await this.#notify(now);
     await this.#schedule();
   }
@@ -170,13 +192,20 @@ export class JobObject extends DurableObject<Env> {
     this.#stats.seen(volunteer);
     this.#stats.result();
     const meta = this.store.meta!;
+    if (effect.ringer?.passed) this.#reputation.ringerPassed(volunteer);
+    if (effect.ringer && !effect.ringer.passed) this.#caught(volunteer, `failed a spot-check in job ${meta.id}`);
+    for (const v of effect.proven ?? []) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     if (effect.accepted) {
       this.#stats.accepted(effect.accepted.agreeing);
+      this.#reputation.agreed(effect.accepted.agreeing);
       for (const v of effect.accepted.agreeing) {
+        const first = !this.store.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", v).toArray().length;
         this.store.sql.exec(
           "INSERT INTO contrib (volunteer, results, credit) VALUES (?, 1, 1) ON CONFLICT(volunteer) DO UPDATE SET results = results + 1, credit = credit + 1",
           v,
         );
+        // The volunteer's own record lists this job, so backtracking can find it later.
+        if (first) this.ctx.waitUntil(volunteerStub(this.env, v).contributed(v, meta.id));
       }
     }
     if (effect.failed) {
@@ -186,6 +215,11 @@ export class JobObject extends DurableObject<Env> {
     } else if (meta.done + meta.failed >= meta.total) {
       this.#finish(now);
     }
+  }
+
+  /** Blacklists a volunteer proven wrong; its record then has every job it touched backtrack. */
+  #caught(volunteer: string, reason: string): void {
+    this.ctx.waitUntil(volunteerStub(this.env, volunteer).blacklist(volunteer, reason).then(() => this.backtrack(volunteer)));
   }
 
   #finish(now: number): void {
@@ -203,8 +237,9 @@ export class JobObject extends DurableObject<Env> {
   /** One alarm serves lease deadlines, the statistics flush and webhooks: set it to whichever is due first. */
   async #schedule(): Promise<void> {
     const meta = this.store.meta;
-    const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? 0) : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt].filter((t): t is number => t !== undefined);
+    const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
+    const reputationAt = this.#reputation.size ? Date.now() + 1000 : undefined;
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt].filter((t): t is number => t !== undefined);
     if (!times.length) return;
     const at = Math.min(...times);
     const current = await this.ctx.storage.getAlarm();

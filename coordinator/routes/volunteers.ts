@@ -9,7 +9,8 @@ import { leaseWork } from "../dispatch.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
-import { gridStub, jobOfLease, jobStub, limiterStub, newVolunteerId } from "../stubs.ts";
+import { trustOf } from "../trust.ts";
+import { gridStub, jobOfLease, jobStub, limiterStub, newVolunteerId, volunteerStub } from "../stubs.ts";
 
 const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("volunteer", await verifyVolunteerToken(await signingSecret(c.env), bearer(c.req.header("authorization"))));
@@ -41,10 +42,11 @@ export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(NoBody), 
   return c.json({ id, token }, 201);
 });
 
-/** The volunteer's own figures. */
+/** The volunteer's own figures: credit and standing. */
 export const meRoutes = new Hono<AppEnv>().use(volunteerAuth).get("/", async (c) => {
   const id = c.get("volunteer");
-  return c.json({ id, ...(await gridStub(c.env).creditOf(id)) });
+  const [credit, profile] = await Promise.all([gridStub(c.env).creditOf(id), volunteerStub(c.env, id).profile(id)]);
+  return c.json({ ...credit, ...profile });
 });
 
 /** Leasing and lease-scoped calls; every one checks the volunteer token and lease ownership. */
@@ -52,11 +54,14 @@ export const leaseRoutes = new Hono<AppEnv>()
   .use(volunteerAuth)
   .post("/", ...jsonBody(LeaseRequest), async (c) => {
     const { max } = c.req.valid("json");
-    return c.json({ leases: await leaseWork(c.env, c.get("volunteer"), max) });
+    const { trusted } = await trustOf(c.env, c.get("volunteer"));
+    return c.json({ leases: await leaseWork(c.env, c.get("volunteer"), max, trusted) });
   })
   .post("/:id/result", ...jsonBody(ResultSubmit), async (c) => {
     const leaseId = c.req.param("id");
-    const [res] = await jobStub(c.env, leaseJob(leaseId)).submit(c.get("volunteer"), [{ leaseId, output: c.req.valid("json").output }]);
+    const job = leaseJob(leaseId);
+    const { trusted } = await trustOf(c.env, c.get("volunteer"));
+    const [res] = await jobStub(c.env, job).submit(c.get("volunteer"), [{ leaseId, output: c.req.valid("json").output }], trusted);
     if (res!.status !== 202) throw new ApiError(res!.status as 400, res!.error!.code, res!.error!.message);
     return c.json({ leaseId, status: 202 }, 202);
   })
@@ -74,6 +79,7 @@ export const leaseRoutes = new Hono<AppEnv>()
 /** Batched results: grouped by job (one call per job object), answered in the caller's order. */
 export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...jsonBody(BatchResults), async (c) => {
   const { results } = c.req.valid("json");
+  const { trusted } = await trustOf(c.env, c.get("volunteer"));
   const answers: BatchResultEntry[] = new Array(results.length);
   const byJob = new Map<string, number[]>();
   results.forEach((r, i) => {
@@ -83,7 +89,7 @@ export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...j
   });
   await Promise.all(
     [...byJob].map(async ([job, idxs]) => {
-      const got = await jobStub(c.env, job).submit(c.get("volunteer"), idxs.map((i) => results[i]!));
+      const got = await jobStub(c.env, job).submit(c.get("volunteer"), idxs.map((i) => results[i]!), trusted);
       idxs.forEach((i, n) => (answers[i] = got[n]!));
     }),
   );

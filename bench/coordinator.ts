@@ -1,0 +1,215 @@
+/**
+ * Coordinator benchmark (issue 2): a real local server (`npm start`: wrangler dev on workerd) and
+ * simulated honest volunteers over HTTP, measuring shard completions/s and request latency.
+ *
+ *   npm run bench                 full run (about 3 minutes)
+ *   npm run bench -- --quick      short run (under a minute)
+ *   npm run bench -- --only=1,3   some scenarios only (1, 2, 2r, 3)
+ *
+ * All traffic goes to 127.0.0.1; the load generator and the server share this machine's cores.
+ */
+import { rmSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { startLocalServer, type LocalServer } from "../test/support/local-server.ts";
+import { hostLine } from "./lib/cpu.ts";
+import { JsonClient, mapLimit } from "./lib/http.ts";
+import type { Kind } from "./lib/recorder.ts";
+import { runScenario, type ScenarioResult, type ScenarioSpec } from "./lib/scenario.ts";
+import { num, table, type Cell } from "./lib/table.ts";
+
+const BASELINE = { roundTrips: [280, 365], p50: [130, 170], p99: [230, 330], clients: 50 } as const;
+const GOAL_P99_MS = 100;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (args.help) {
+  console.log("usage: node bench/coordinator.ts [--quick] [--only=1,2,2r,3]");
+  process.exit(0);
+}
+
+/** Scenario definitions; `quick` shortens warm-up and measurement, never the number of volunteers. */
+function scenarios(quick: boolean): Record<string, ScenarioSpec> {
+  const fast = { warmupMs: quick ? 2_000 : 3_000, measureMs: quick ? 5_000 : 20_000, staggerMs: 500 };
+  const bound = (s: Omit<ScenarioSpec, "maxRequests">): ScenarioSpec => ({
+    ...s,
+    maxRequests: Math.ceil(((s.warmupMs + s.measureMs) / 1000) * 10_000),
+  });
+  return {
+    "1": bound({ title: "1  single lease", volunteers: 200, max: 1, replication: { replicas: 1, quorum: 1 }, ...fast }),
+    "2": bound({ title: "2  batch of 16", volunteers: 200, max: 16, replication: { replicas: 1, quorum: 1 }, ...fast }),
+    "2r": bound({ title: "2r batch of 16, 2-of-2", volunteers: 200, max: 16, replication: { replicas: 2, quorum: 2 }, ...fast }),
+    "3": bound({
+      title: "3  956 × ~4 s/shard",
+      volunteers: 956,
+      max: 1,
+      replication: { replicas: 1, quorum: 1 },
+      thinkMs: () => 3_500 + Math.random() * 1_000, // 4 s ± 0.5 s per shard
+      staggerMs: 4_000,
+      warmupMs: quick ? 6_000 : 8_000,
+      measureMs: quick ? 8_000 : 35_000,
+    }),
+  };
+}
+
+/** Server output after start-up, kept to show errors and warnings next to the scenario that caused them. */
+class ServerLog {
+  phase = "start-up";
+  readonly lines: { phase: string; line: string }[] = [];
+  take = (chunk: string) => {
+    for (const line of chunk.split("\n")) if (line.trim()) this.lines.push({ phase: this.phase, line: line.trimEnd() });
+  };
+  report(): string {
+    const interesting = this.lines.filter((l) => l.phase !== "start-up" || /error|exception|uncaught|✘/i.test(l.line));
+    if (!interesting.length) return "Server output during the run: none (no errors or warnings).";
+    const counts = new Map<string, number>();
+    for (const l of interesting) {
+      const key = `[${l.phase}] ${l.line.slice(0, 200)}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const shown = [...counts].slice(0, 15).map(([k, n]) => `  ${n > 1 ? `${n}× ` : ""}${k}`);
+    return [`Server output during the run: ${interesting.length} line(s)`, ...shown, counts.size > 15 ? `  … ${counts.size - 15} more distinct` : ""]
+      .filter(Boolean)
+      .join("\n");
+  }
+}
+
+async function registerVolunteers(http: JsonClient, n: number): Promise<string[]> {
+  return mapLimit(Array.from({ length: n }), 16, async () => (await http.must<{ token: string }>(201, "POST", "/v1/volunteers", { body: {} })).token);
+}
+
+function throughputTable(results: ScenarioResult[]): string {
+  return table(
+    ["scenario", "vols", "repl", "window s", "shards/s", "results/s", "req/s", "worst 1 s", "empty", "errors", "srv CPU", "gen CPU", "gen lag p99"],
+    results.map(({ spec, window: w, serverShardsPerSec, cpu }) => [
+      spec.title,
+      spec.volunteers,
+      `${spec.replication.quorum}/${spec.replication.replicas}`,
+      num(w.seconds, 1),
+      num(serverShardsPerSec, 0),
+      num(w.results / w.seconds, 0),
+      num(w.requests / w.seconds, 0),
+      w.perSecond.length ? Math.min(...w.perSecond) : "-",
+      w.emptyLeases,
+      Object.values(w.errors).reduce((a, b) => a + b, 0),
+      cpu.serverPct === undefined ? "-" : `${num(cpu.serverPct)}%`,
+      `${num(cpu.clientPct)}%`,
+      `${num(cpu.clientLagP99Ms, 1)} ms`,
+    ]),
+  );
+}
+
+function latencyTable(results: ScenarioResult[]): string {
+  const names: Record<Kind, string> = { lease: "lease", result: "result", roundTrip: "lease+result" };
+  const rows: Cell[][] = [];
+  for (const { spec, window: w } of results) {
+    (["lease", "result", "roundTrip"] as const).forEach((kind, i) => {
+      const s = w.latency[kind];
+      if (!s) return;
+      const label = kind === "result" && spec.max > 1 ? "result (batch)" : names[kind];
+      rows.push([i === 0 ? spec.title : "", label, s.count, num(s.p50, 1), num(s.p90, 1), num(s.p99, 1), num(s.max, 1), num(s.mean, 1)]);
+    });
+  }
+  return table(["scenario", "request", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms"], rows);
+}
+
+function comparison(results: ScenarioResult[]): string[] {
+  const out = [
+    `Prototype baseline (SETUP.md: ${BASELINE.clients} clients, one Durable Object, lease + result per shard): ` +
+      `${BASELINE.roundTrips[0]}-${BASELINE.roundTrips[1]} round trips/s, p50 ${BASELINE.p50[0]}-${BASELINE.p50[1]} ms, p99 ${BASELINE.p99[0]}-${BASELINE.p99[1]} ms.`,
+  ];
+  const ratio = (v: number) => `${num(v / BASELINE.roundTrips[1], 1)}-${num(v / BASELINE.roundTrips[0], 1)}×`;
+  for (const r of results) {
+    const rt = r.window.latency.roundTrip;
+    if (r.spec.thinkMs || !rt) continue;
+    const unit = r.spec.max === 1 ? "round trips/s" : `shards/s (${r.spec.max} per round trip)`;
+    out.push(
+      `  ${r.spec.title} (${r.spec.volunteers} clients): ${num(r.serverShardsPerSec)} ${unit} = ${ratio(r.serverShardsPerSec)} the baseline; ` +
+        `lease+result p50 ${num(rt.p50)} ms, p99 ${num(rt.p99)} ms.`,
+    );
+  }
+  const s3 = results.find((r) => r.spec.thinkMs);
+  if (s3) {
+    const worst = Math.max(s3.window.latency.lease?.p99 ?? Number.NaN, s3.window.latency.result?.p99 ?? Number.NaN);
+    const verdict = Number.isNaN(worst) ? "no data" : worst < GOAL_P99_MS ? "met" : "NOT met";
+    out.push(
+      `  ${s3.spec.title}: goal p99 < ${GOAL_P99_MS} ms per request ${verdict} ` +
+        `(lease p99 ${num(s3.window.latency.lease?.p99, 1)} ms, result p99 ${num(s3.window.latency.result?.p99, 1)} ms at ${num(s3.serverShardsPerSec)} shards/s).`,
+    );
+  }
+  return out;
+}
+
+function errorLines(results: ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    for (const [label, n] of Object.entries(r.window.errors)) lines.push(`  ${r.spec.title}: ${n}× ${label}`);
+  }
+  return lines.length ? ["Errors seen by volunteers (in the measurement windows):", ...lines] : ["Errors seen by volunteers: none."];
+}
+
+async function main(): Promise<void> {
+  const all = scenarios(args.quick);
+  const keys = args.only ? args.only.split(",").map((k) => k.trim()) : Object.keys(all);
+  for (const k of keys) if (!all[k]) throw new Error(`unknown scenario ${k}; choose from ${Object.keys(all).join(", ")}`);
+  const chosen = keys.map((k) => all[k]!);
+
+  console.log(`Colmeia coordinator benchmark${args.quick ? " (--quick)" : ""}`);
+  console.log(hostLine());
+  const log = new ServerLog();
+  let server: LocalServer | undefined;
+  const shutdown = async () => {
+    await server?.stop();
+    if (server) rmSync(server.stateDir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void shutdown().then(() => process.exit(130)));
+
+  try {
+    const t = performance.now();
+    server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "100000" }, onOutput: log.take });
+    const http = new JsonClient(server.url);
+    console.log(`Server: wrangler dev (workerd) at ${server.url}, fresh state, ready in ${num((performance.now() - t) / 1000, 1)} s`);
+
+    log.phase = "registration";
+    const r0 = performance.now();
+    const need = Math.max(...chosen.map((s) => s.volunteers));
+    const tokens = await registerVolunteers(http, need);
+    console.log(`Registered ${tokens.length} volunteers in ${num((performance.now() - r0) / 1000, 1)} s`);
+
+    const results: ScenarioResult[] = [];
+    for (const spec of chosen) {
+      log.phase = spec.title.trim();
+      process.stdout.write(
+        `Running ${spec.title.replace(/\s+/, " ")}: ${spec.volunteers} volunteers, warm-up ${spec.warmupMs / 1000} s, measuring ${spec.measureMs / 1000} s … `,
+      );
+      const r = await runScenario(http, server.tokens[0], tokens, spec);
+      results.push(r);
+      console.log(`${num(r.serverShardsPerSec)} shards/s`);
+    }
+    log.phase = "shutdown";
+
+    console.log("");
+    console.log("Throughput (shards/s: accepted by the coordinator, from the job's done count; results/s: 202s seen by volunteers)");
+    console.log(throughputTable(results));
+    console.log("");
+    console.log("Latency per request, measured by the volunteers (includes the load generator's own queueing: see gen lag)");
+    console.log(latencyTable(results));
+    console.log("");
+    for (const line of comparison(results)) console.log(line);
+    console.log("");
+    for (const line of errorLines(results)) console.log(line);
+    console.log(log.report());
+    console.log(
+      "Note: load generator (gen) and server (srv: wrangler + workerd) share the same cores; CPU is in % of one core. " +
+        "Scenario 3 sleeps 3.5-4.5 s per shard, leasing singly.",
+    );
+  } finally {
+    await shutdown();
+  }
+}
+
+await main();

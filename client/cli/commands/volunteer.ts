@@ -1,0 +1,80 @@
+import { Option, type Command } from "commander";
+import { availableParallelism } from "node:os";
+import { startNodeVolunteer } from "../../node/volunteer.ts";
+import { createRateMeter, type VolunteerEvent } from "../../volunteer/index.ts";
+import { EXIT, ExitWith, UsageError } from "../exit.ts";
+import { wholeNumber } from "../input/numbers.ts";
+import { printJson, withConnection, type ConnectionFlags } from "../options.ts";
+import { createVolunteerView, describeEvent } from "../volunteer-view.ts";
+
+interface VolunteerFlags extends ConnectionFlags {
+  threads: string;
+  dutyCycle?: string;
+}
+
+/** `colmeia volunteer`: computes shards for the grid on worker threads until Ctrl-C. */
+export function volunteerCommand(program: Command): void {
+  withConnection(
+    program
+      .command("volunteer")
+      .summary("compute shards for the grid")
+      .description(
+        "Contribute this machine: register as one volunteer and compute shards on worker threads\n" +
+          "(the same kernels the browser page runs) until stopped.\n\n" +
+          "Ctrl-C (or SIGTERM) stops cleanly: no new shards are taken, queued ones are given back,\n" +
+          "running ones finish and their results are handed in. A second Ctrl-C abandons the\n" +
+          "running shards at once (they are given back too) and exits 130.",
+      )
+      .addOption(new Option("--threads <n>", "worker threads (shards computed at once)").default(String(availableParallelism())))
+      .option("--duty-cycle <fraction>", "share of time each thread computes, e.g. 0.5 (default 1)"),
+    { token: false },
+  ).action(async (flags: VolunteerFlags) => {
+    const threads = wholeNumber("--threads", flags.threads);
+    const dutyCycle = flags.dutyCycle === undefined ? undefined : Number(flags.dutyCycle);
+    if (dutyCycle !== undefined && !(dutyCycle > 0 && dutyCycle <= 1)) {
+      throw new UsageError(`--duty-cycle must be a fraction in (0, 1], got ${JSON.stringify(flags.dutyCycle)}`);
+    }
+    const view = createVolunteerView(process.stderr);
+    const rate = createRateMeter();
+    let quitting = false;
+    const onEvent = (event: VolunteerEvent) => {
+      if (event.type === "accepted") rate.add(event.leaseIds.length);
+      const text = !quitting && !flags.json ? describeEvent(event) : undefined;
+      if (text) view.note(text);
+    };
+
+    const volunteer = await startNodeVolunteer({ url: flags.url, threads, dutyCycle, onEvent });
+    const { loop, identity } = volunteer;
+    if (!flags.json) view.note(`Volunteering for ${flags.url} as ${identity.id} with ${threads} thread${threads === 1 ? "" : "s"} (Ctrl-C to stop)`);
+    const ticker = flags.json ? undefined : setInterval(() => view.update(loop.status(), rate.perSecond()), 500);
+
+    let abandoned = false;
+    await new Promise<void>((resolve) => {
+      const onSignal = () => {
+        if (!quitting) {
+          quitting = true;
+          const running = loop.status().running.length;
+          if (!flags.json) view.note(`Stopping: ${running ? `finishing ${running} running shard${running === 1 ? "" : "s"}, ` : ""}handing in results (Ctrl-C again to abandon)`);
+          volunteer.stop().then(resolve, resolve);
+        } else if (!abandoned) {
+          abandoned = true;
+          if (!flags.json) view.note("Abandoning running shards and giving them back");
+          volunteer.abandon().then(resolve, resolve);
+        }
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      process.on("SIGHUP", onSignal);
+    });
+    clearInterval(ticker);
+    const s = loop.status();
+    const summary = { volunteer: identity.id, computed: s.computed, accepted: s.accepted, rejected: s.rejected, kernelErrors: s.kernelErrors };
+    if (flags.json) printJson(summary);
+    else {
+      view.update(s, rate.perSecond());
+      view.close();
+      process.stderr.write(`Stopped. ${s.accepted} result${s.accepted === 1 ? "" : "s"} accepted, ${s.computed} computed.\n`);
+    }
+    if (abandoned) throw new ExitWith(EXIT.interrupted);
+  });
+}

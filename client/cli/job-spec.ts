@@ -1,0 +1,89 @@
+import { basename } from "node:path";
+import { LIMITS } from "../../shared/limits.ts";
+import type { JobSpec } from "../api/index.ts";
+import { UsageError } from "./exit.ts";
+import { jsonObject, parseDuration, wholeNumber } from "./input/numbers.ts";
+import { DEFAULT_PACK_LIMITS, packShards } from "./input/pack-jobs.ts";
+import { parseRange } from "./input/range.ts";
+import { shardsFromJsonl, shardsFromText } from "./input/shards.ts";
+import { formatSize, parseSize } from "./input/size.ts";
+
+/** The flags of `colmeia submit` that shape the job. */
+export interface SpecFlags {
+  range?: string;
+  shards?: string;
+  file?: string;
+  chunk?: string;
+  params?: string;
+  replicas?: string;
+  quorum?: string;
+  maxReplicas?: string;
+  leaseTtl?: string;
+  label?: string;
+  notify?: string;
+  splitJobs?: boolean;
+}
+
+/** Default `--chunk` for `--file`. */
+export const DEFAULT_CHUNK = "64KiB";
+
+function replication(flags: SpecFlags): JobSpec["replication"] {
+  if (flags.replicas === undefined && flags.quorum === undefined) {
+    if (flags.maxReplicas !== undefined) throw new UsageError("--max-replicas needs --replicas");
+    return undefined;
+  }
+  const replicas = wholeNumber("--replicas", flags.replicas ?? flags.quorum!);
+  const quorum = wholeNumber("--quorum", flags.quorum ?? String(replicas));
+  if (quorum > replicas) throw new UsageError(`--quorum (${quorum}) must not exceed --replicas (${replicas})`);
+  const maxReplicas = flags.maxReplicas === undefined ? undefined : wholeNumber("--max-replicas", flags.maxReplicas);
+  return { replicas, quorum, ...(maxReplicas !== undefined && { maxReplicas }) };
+}
+
+/**
+ * The job body (or bodies) `colmeia submit` sends: exactly one input source, shards packed into
+ * as few jobs as the coordinator's body limit allows; more than one only with `--split-jobs`.
+ */
+export function jobSpecs(kernel: string, flags: SpecFlags): JobSpec[] {
+  const sources = [flags.range && "--range", flags.shards && "--shards", flags.file && "--file"].filter(Boolean);
+  if (sources.length !== 1) {
+    throw new UsageError(
+      sources.length ? `give only one of ${sources.join(", ")}` : "give the shards: --range start:end:step, --shards file.jsonl or --file text.txt",
+    );
+  }
+  if (flags.chunk !== undefined && !flags.file) throw new UsageError("--chunk only applies to --file");
+
+  const base: JobSpec = {
+    kernel,
+    ...(flags.params !== undefined && { params: jsonObject("--params", flags.params) }),
+    ...(flags.leaseTtl !== undefined && { leaseTtlMs: parseDuration("--lease-ttl", flags.leaseTtl) }),
+    ...(flags.notify !== undefined && { notify: { url: flags.notify } }),
+  };
+  const rep = replication(flags);
+  if (rep) base.replication = rep;
+  if (flags.range) return [{ ...base, range: parseRange(flags.range), ...(flags.label !== undefined && { label: flags.label }) }];
+
+  let list;
+  if (flags.shards) {
+    list = shardsFromJsonl(flags.shards);
+  } else {
+    const chunk = parseSize(flags.chunk ?? DEFAULT_CHUNK);
+    const most = LIMITS.shardInputBytes - 64;
+    if (chunk > most) throw new UsageError(`--chunk must be at most ${formatSize(most)} (one shard's limit)`);
+    list = shardsFromText(flags.file!, chunk);
+  }
+  const groups = packShards(list.sizes);
+  const label = flags.label ?? (list.source === "-" ? undefined : basename(list.source).slice(0, LIMITS.labelChars - 20));
+  if (groups.length > 1 && !flags.splitJobs) {
+    const bytes = list.sizes.reduce((a, b) => a + b, 0);
+    throw new UsageError(
+      `${list.source} makes ${list.inputs.length} shards, ${formatSize(bytes)} of JSON, but one job carries at most ` +
+        `${formatSize(DEFAULT_PACK_LIMITS.bodyBytes)} and ${DEFAULT_PACK_LIMITS.shards} shards: add --split-jobs ` +
+        `to submit it as ${groups.length} jobs (--watch, or colmeia result with all their ids, merges the results)`,
+    );
+  }
+  return groups.map(([from, to], i) => ({
+    ...base,
+    shards: list.inputs.slice(from, to),
+    ...(label !== undefined && { label: groups.length > 1 ? `${label} (part ${i + 1}/${groups.length})` : label }),
+  }));
+}

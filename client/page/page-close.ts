@@ -1,0 +1,36 @@
+import type { Identity, Lease, PendingResult } from "../volunteer/types.ts";
+
+/** Browsers cap the bodies of all in-flight keepalive requests together at 64 KiB. */
+const KEEPALIVE_BUDGET = 60_000;
+
+/**
+ * Last words of a closing page, sent with `fetch(..., {keepalive: true})` (`sendBeacon` cannot
+ * carry the Authorization header): releases the leases not yet computed so the grid re-issues
+ * them at once, and makes one attempt at the unsent results (they also stay in IndexedDB and
+ * go out on the next visit; a repeat is answered 409 and counted once).
+ */
+export function sendClosingRequests(identity: Identity, leases: Lease[], pending: PendingResult[], origin = location.origin) {
+  const authorization = `Bearer ${identity.token}`;
+  for (const lease of leases) {
+    fetch(new URL(`/v1/leases/${encodeURIComponent(lease.id)}/release`, origin), {
+      method: "POST",
+      headers: { authorization },
+      keepalive: true,
+    }).catch(() => {});
+  }
+  const results: Array<{ leaseId: string; output: unknown }> = [];
+  let size = 20;
+  for (const { leaseId, output } of pending.slice(0, 64)) {
+    const entry = { leaseId, output };
+    size += JSON.stringify(entry).length + 1;
+    if (size > KEEPALIVE_BUDGET) break;
+    results.push(entry);
+  }
+  if (!results.length) return;
+  fetch(new URL("/v1/results", origin), {
+    method: "POST",
+    headers: { authorization, "content-type": "application/json" },
+    body: JSON.stringify({ results }),
+    keepalive: true,
+  }).catch(() => {});
+}

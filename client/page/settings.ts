@@ -1,0 +1,39 @@
+import type { ControlValues } from "./controls.ts";
+import type { StoredSettings } from "./store.ts";
+
+/** Most threads the page will start, whatever the URL asks. */
+export const MAX_THREADS = 64;
+
+/** Settings for this visit: the URL wins, then what was saved, then defaults. */
+export interface PageSettings extends ControlValues {
+  autostart: boolean;
+  /** Per-shard time limit, ms (`?shardTimeoutMs=`; default 2 minutes). */
+  shardTimeoutMs: number;
+}
+
+const intIn = (raw: string | null, lo: number, hi: number) => {
+  const n = raw === null || raw.trim() === "" ? NaN : Math.floor(Number(raw));
+  return Number.isFinite(n) ? Math.min(hi, Math.max(lo, n)) : undefined;
+};
+
+/** Default thread count: hardware threads minus one (leave one for the volunteer), at least one. */
+export function defaultThreads(cores = globalThis.navigator?.hardwareConcurrency || 2): number {
+  return Math.max(1, cores - 1);
+}
+
+/**
+ * Reads `?autostart=1&threads=N` (API.md) plus `throttle` (CPU %, 10-100) and
+ * `shardTimeoutMs` from the query string, falling back on saved settings and defaults.
+ * @example parseSettings("?autostart=1&threads=2", {}) // { autostart: true, threads: 2, ... }
+ */
+export function parseSettings(search: string, stored: StoredSettings, cores?: number): PageSettings {
+  const q = new URLSearchParams(search);
+  const throttle = intIn(q.get("throttle"), 10, 100);
+  return {
+    autostart: ["1", "true", "yes"].includes(q.get("autostart") ?? ""),
+    threads: intIn(q.get("threads") ?? String(stored.threads ?? ""), 1, MAX_THREADS) ?? defaultThreads(cores),
+    dutyCycle: throttle !== undefined ? throttle / 100 : (stored.dutyCycle ?? 1),
+    onlyVisible: stored.onlyVisible ?? false,
+    shardTimeoutMs: intIn(q.get("shardTimeoutMs"), 100, 24 * 3600 * 1000) ?? 120_000,
+  };
+}

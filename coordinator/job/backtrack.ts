@@ -1,0 +1,61 @@
+import { decide } from "./quorum.ts";
+import type { JobStore } from "./store.ts";
+import { REPLICA, SHARD } from "./tables.ts";
+import { returnLease } from "./leasing.ts";
+
+/** Makes sure an open shard has enough replicas coming to reach its quorum again. */
+function requeue(store: JobStore, idx: number): void {
+  const meta = store.meta!;
+  const shard = store.shard(idx)!;
+  const need = shard.need ?? meta.quorum;
+  const d = decide({ groups: store.groups(idx), quorum: need, maxReplicas: Number.MAX_SAFE_INTEGER, active: shard.active, deficit: shard.deficit });
+  const add = d.kind === "wait" ? d.addDeficit : shard.active + shard.deficit > 0 ? 0 : 1;
+  if (add > 0) store.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", add, idx);
+}
+
+/**
+ * Undoes everything a caught volunteer did in this job: its outputs are rejected, its leases
+ * taken back, its credit revoked, and every shard accepted on its word is reopened (needing a
+ * fresh quorum) so the merged result can be rebuilt without it. Returns the volunteers that had
+ * agreed with it on those shards (they lose trust) and how many accepted shards were reopened.
+ */
+export function backtrack(store: JobStore, volunteer: string): { reopened: number; agreedWith: string[] } {
+  const meta = store.meta!;
+  const accepted = store.sql
+    .exec<{ idx: number; hash: string }>(
+      `SELECT DISTINCT s.idx AS idx, s.accepted_hash AS hash FROM replicas r JOIN shards s ON s.idx = r.idx
+       WHERE r.volunteer = ? AND r.state = 1 AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash`,
+      volunteer,
+    )
+    .toArray();
+  const touched = store.sql
+    .exec<{ idx: number }>(`SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (0, 1) AND ringer = 0`, volunteer)
+    .toArray()
+    .map((r) => r.idx);
+  for (const { lease, idx } of store.sql
+    .exec<{ lease: string; idx: number }>("SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = 0", volunteer)
+    .toArray()) {
+    returnLease(store, lease, idx, REPLICA.rejected);
+  }
+  store.sql.exec("UPDATE replicas SET state = ? WHERE volunteer = ? AND state = 1", REPLICA.rejected, volunteer);
+
+  const agreedWith = new Set<string>();
+  for (const { idx, hash } of accepted) {
+    for (const r of store.sql.exec<{ volunteer: string }>("SELECT volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND hash = ?", idx, hash)) {
+      agreedWith.add(r.volunteer);
+    }
+    store.sql.exec(
+      "UPDATE shards SET state = ?, accepted_hash = NULL, accept_seq = NULL, verified = 0, need = ? WHERE idx = ?",
+      SHARD.open,
+      meta.adaptive ? 2 : null,
+      idx,
+    );
+  }
+  for (const idx of touched) if (store.shard(idx)?.state === SHARD.open) requeue(store, idx);
+  store.sql.exec("DELETE FROM contrib WHERE volunteer = ?", volunteer);
+  if (accepted.length) {
+    const reopen = meta.state === "done";
+    store.saveMeta({ ...meta, done: meta.done - accepted.length, ...(reopen && { state: "running" }), updatedAt: Date.now() });
+  }
+  return { reopened: accepted.length, agreedWith: [...agreedWith] };
+}

@@ -1,0 +1,88 @@
+import { DurableObject } from "cloudflare:workers";
+import { jobStub } from "../stubs.ts";
+
+/** Validated results (quorum agreement or passed ringers) before a volunteer may be trusted alone. */
+export const TRUST_AFTER = 10;
+/** Ringers it must have passed as well: agreement alone can be manufactured by colluders. */
+export const TRUST_RINGERS = 1;
+
+export interface Profile {
+  id: string;
+  trusted: boolean;
+  blacklisted: boolean;
+  validated: number;
+  ringersPassed: number;
+  reason?: string;
+}
+
+/** What one job observed about a volunteer since its last report. */
+export interface Observation {
+  agreed?: number;
+  ringersPassed?: number;
+  /** It agreed with an output later proven wrong: its agreement is worth nothing. */
+  penalized?: boolean;
+}
+
+/**
+ * One volunteer's reputation: what it has proven (agreement with accepted results, passed
+ * ringers), whether it is trusted alone, and the jobs its outputs were accepted in, so that
+ * once it is caught every one of those results can be found and recomputed (backtracking).
+ */
+export class VolunteerObject extends DurableObject<Env> {
+  readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS rep (k INTEGER PRIMARY KEY CHECK (k = 0), id TEXT NOT NULL, validated INTEGER NOT NULL,
+        ringers INTEGER NOT NULL, blacklisted INTEGER NOT NULL, reason TEXT);
+      CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY);
+    `);
+  }
+
+  #row(id: string) {
+    const row = this.sql.exec<{ id: string; validated: number; ringers: number; blacklisted: number; reason: string | null }>("SELECT * FROM rep").toArray()[0];
+    if (row) return row;
+    this.sql.exec("INSERT INTO rep (k, id, validated, ringers, blacklisted) VALUES (0, ?, 0, 0, 0)", id);
+    return { id, validated: 0, ringers: 0, blacklisted: 0, reason: null };
+  }
+
+  async profile(id: string): Promise<Profile> {
+    const r = this.#row(id);
+    const blacklisted = r.blacklisted === 1;
+    return {
+      id,
+      trusted: !blacklisted && r.validated >= TRUST_AFTER && r.ringers >= TRUST_RINGERS,
+      blacklisted,
+      validated: r.validated,
+      ringersPassed: r.ringers,
+      ...(r.reason && { reason: r.reason }),
+    };
+  }
+
+  async observe(id: string, o: Observation): Promise<void> {
+    const r = this.#row(id);
+    if (r.blacklisted) return;
+    if (o.penalized) this.sql.exec("UPDATE rep SET validated = 0, ringers = 0");
+    else this.sql.exec("UPDATE rep SET validated = validated + ?, ringers = ringers + ?", o.agreed ?? 0, o.ringersPassed ?? 0);
+  }
+
+  /** Records that an output of this volunteer was accepted in `jobId`. */
+  async contributed(id: string, jobId: string): Promise<void> {
+    this.#row(id);
+    this.sql.exec("INSERT OR IGNORE INTO jobs (id) VALUES (?)", jobId);
+  }
+
+  /**
+   * Blacklists the volunteer (proven wrong: a failed ringer or a coordinator check) and has every
+   * job it contributed to recompute the results accepted on its word. Idempotent.
+   */
+  async blacklist(id: string, reason: string): Promise<{ jobs: number }> {
+    const r = this.#row(id);
+    if (!r.blacklisted) this.sql.exec("UPDATE rep SET blacklisted = 1, reason = ?", reason);
+    const jobs = this.sql.exec<{ id: string }>("SELECT id FROM jobs").toArray().map((j) => j.id);
+    await Promise.all(jobs.map((j) => jobStub(this.env, j).backtrack(id)));
+    return { jobs: jobs.length };
+  }
+}

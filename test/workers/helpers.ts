@@ -1,0 +1,175 @@
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { afterEach, expect } from "vitest";
+import { compute } from "../../shared/kernels/compute.ts";
+import type { JobStatus, Lease } from "../../shared/schemas.ts";
+import type { JobObject } from "../../coordinator/objects/job-object.ts";
+import type { JobMeta } from "../../coordinator/job/meta.ts";
+
+/** Submitter tokens the workerd test project is configured with (vitest.config.ts). */
+export const ALICE = "tok-alice";
+export const BOB = "tok-bob";
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CallOptions {
+  token?: string;
+  /** A value to send as JSON, or a raw string sent as is. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One request to the real Worker (in this isolate, with the real Durable Objects). */
+export function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token !== undefined) headers.authorization ??= `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    headers["content-type"] ??= "application/json";
+  }
+  return exports.default.fetch(`http://x${path}`, { method, headers, body });
+}
+
+/** Calls and reads the JSON answer (tolerating an empty body). */
+export async function callJson<T = any>(method: string, path: string, opts: CallOptions = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await call(method, path, opts);
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+}
+
+/** Asserts the contract's error shape and status, returning the error code. */
+export async function expectError(res: Response | Promise<Response>, status: number): Promise<{ code: string; message: string }> {
+  const r = await res;
+  const body = (await r.json()) as { error: { code: string; message: string } };
+  expect({ status: r.status, body }).toMatchObject({ status, body: { error: { code: expect.any(String), message: expect.any(String) } } });
+  return body.error;
+}
+
+const created: { id: string; token: string }[] = [];
+
+// Dispatch serves the oldest running job first, so every test cancels what it left running.
+afterEach(async () => {
+  for (const { id, token } of created.splice(0)) await call("DELETE", `/v1/jobs/${id}`, { token });
+});
+
+/** Creates a job (201 expected); it is cancelled after the test if still running. */
+export async function createJob(body: Record<string, unknown>, token = ALICE): Promise<JobStatus> {
+  const res = await callJson<JobStatus>("POST", "/v1/jobs", { token, body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  created.push({ id: res.body.id, token });
+  return res.body;
+}
+
+/** A primes.count range job: `n` shards of `step` numbers from 0. */
+export function primesJob(n: number, step = 1000, extra: Record<string, unknown> = {}) {
+  return createJob({ kernel: "primes.count", range: { start: 0, end: n * step, step }, replication: { replicas: 1, quorum: 1 }, ...extra });
+}
+
+export async function status(id: string, token = ALICE): Promise<JobStatus> {
+  const res = await callJson<JobStatus>("GET", `/v1/jobs/${id}`, { token });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+export async function result(id: string, token = ALICE): Promise<unknown> {
+  const res = await callJson<{ id: string; result: unknown }>("GET", `/v1/jobs/${id}/result`, { token });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.result;
+}
+
+export interface Volunteer {
+  id: string;
+  token: string;
+}
+
+export async function volunteer(): Promise<Volunteer> {
+  const res = await callJson<Volunteer>("POST", "/v1/volunteers");
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+export async function lease(v: Volunteer, max = 1): Promise<Lease[]> {
+  const res = await callJson<{ leases: Lease[] }>("POST", "/v1/leases", { token: v.token, body: { max } });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.leases;
+}
+
+/**
+ * Leases until at least `want` leases came back or `timeoutMs` passed. A job that had nothing to
+ * hand out is skipped by this isolate for a moment, so work that reappears (a release, an expiry,
+ * an extra replica) is found by asking again.
+ */
+export async function leaseEventually(v: Volunteer, want = 1, max = want, timeoutMs = 3000): Promise<Lease[]> {
+  const got: Lease[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (got.length < want && Date.now() < deadline) {
+    got.push(...(await lease(v, max - got.length)));
+    if (got.length < want) await sleep(50);
+  }
+  return got;
+}
+
+/** The honest output of a lease, computed with the shared kernels. */
+export const honest = (l: Lease) => compute[l.kernel]!(l.input, l.params);
+
+export function submit(v: Volunteer, leaseId: string, output: unknown): Promise<Response> {
+  return call("POST", `/v1/leases/${leaseId}/result`, { token: v.token, body: { output } });
+}
+
+/** Submits honest outputs for `leases` in one batch; every entry must be accepted. */
+export async function submitAll(v: Volunteer, leases: Lease[]): Promise<void> {
+  if (!leases.length) return;
+  const res = await callJson<{ results: { status: number }[] }>("POST", "/v1/results", {
+    token: v.token,
+    body: { results: leases.map((l) => ({ leaseId: l.id, output: honest(l) })) },
+  });
+  expect(res.status).toBe(200);
+  expect(res.body.results.map((r) => r.status)).toEqual(leases.map(() => 202));
+}
+
+/** Plain HTTP volunteers leasing, computing and submitting until the job leaves `running`. */
+export async function runVolunteers(jobId: string, count: number, max = 8, timeoutMs = 60_000): Promise<JobStatus> {
+  const vols = await Promise.all(Array.from({ length: count }, volunteer));
+  const deadline = Date.now() + timeoutMs;
+  const work = async (v: Volunteer) => {
+    while (Date.now() < deadline) {
+      const leases = await lease(v, max);
+      if (leases.length) await submitAll(v, leases);
+      else if ((await status(jobId)).state !== "running") return;
+      else await sleep(30);
+    }
+  };
+  await Promise.all(vols.map(work));
+  return status(jobId);
+}
+
+/** The job's Durable Object stub. */
+export const jobObject = (jobId: string) => env.JOBS.get(env.JOBS.idFromName(jobId));
+
+/** Runs `sql` inside the job's Durable Object and returns the rows. */
+export function jobRows<T = Record<string, unknown>>(jobId: string, sql: string, ...args: unknown[]): Promise<T[]> {
+  return runInDurableObject(jobObject(jobId), (o: JobObject) => o.store.sql.exec(sql, ...args).toArray() as T[]);
+}
+
+/** The job's meta row as stored (not the public status). */
+export function jobMeta(jobId: string): Promise<JobMeta> {
+  return runInDurableObject(jobObject(jobId), (o: JobObject) => o.store.meta!);
+}
+
+/** A small seeded PRNG (mulberry32), so fuzz runs are reproducible. */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
+  };
+}
