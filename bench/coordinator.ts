@@ -5,6 +5,7 @@
  *   npm run bench                 full run (about 3 minutes)
  *   npm run bench -- --quick      short run (under a minute)
  *   npm run bench -- --only=1,3   some scenarios only (1, 2, 2r, 3)
+ *   npm run bench -- --client=fetch   volunteers use Node's fetch instead of node:http (costs more client CPU)
  *
  * All traffic goes to 127.0.0.1; the load generator and the server share this machine's cores.
  */
@@ -24,11 +25,12 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
+    client: { type: "string", default: "http" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (args.help) {
-  console.log("usage: node bench/coordinator.ts [--quick] [--only=1,2,2r,3]");
+  console.log("usage: node bench/coordinator.ts [--quick] [--only=1,2,2r,3] [--client=http|fetch]");
   process.exit(0);
 }
 
@@ -171,8 +173,12 @@ async function main(): Promise<void> {
   try {
     const t = performance.now();
     server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "100000" }, onOutput: log.take });
-    const http = new JsonClient(server.url);
-    console.log(`Server: wrangler dev (workerd) at ${server.url}, fresh state, ready in ${num((performance.now() - t) / 1000, 1)} s`);
+    if (args.client !== "http" && args.client !== "fetch") throw new Error("--client must be http or fetch");
+    const http = new JsonClient(server.url, args.client);
+    console.log(
+      `Server: wrangler dev (workerd) at ${server.url}, fresh state, ready in ${num((performance.now() - t) / 1000, 1)} s; ` +
+        `volunteers use ${args.client === "fetch" ? "Node fetch" : "node:http"} with keep-alive`,
+    );
 
     log.phase = "registration";
     const r0 = performance.now();
@@ -191,6 +197,7 @@ async function main(): Promise<void> {
       console.log(`${num(r.serverShardsPerSec)} shards/s`);
     }
     log.phase = "shutdown";
+    http.close();
 
     console.log("");
     console.log("Throughput (shards/s: accepted by the coordinator, from the job's done count; results/s: 202s seen by volunteers)");

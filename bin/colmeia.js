@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `colmeia`: runs the TypeScript CLI (client/cli/main.ts) with Node's own type stripping, no build.
 // Node >= 22.18 strips types by default; on 22.12-22.17 this shim re-runs itself with
-// --experimental-strip-types, in its own process group so each signal reaches it exactly once.
+// --experimental-transform-types, in its own process group so each signal reaches it exactly once.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -19,17 +19,21 @@ if (reexecuted && process.channel) {
   process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
 }
 
-if (!process.features.typescript) await reexec("--experimental-strip-types");
+// Transformation is a superset of stripping: on Nodes without default stripping, use it outright.
+if (!process.features.typescript) await reexec("--experimental-transform-types");
 else await run();
 
 async function run() {
   let cli;
   try {
     cli = await import(new URL("../client/cli/main.ts", import.meta.url).href);
+    // `volunteer` loads its modules lazily; load them now so the safety net below covers them.
+    if (process.argv[2] === "volunteer") await import(new URL("../client/node/volunteer.ts", import.meta.url).href);
   } catch (error) {
     // Safety net: a module using TypeScript that stripping cannot erase (an enum, a parameter
     // property) still runs with transformation rather than not at all.
-    if (error?.code === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX" && !reexecuted) return reexec("--experimental-transform-types");
+    const unerasable = ["ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX", "ERR_INVALID_TYPESCRIPT_SYNTAX"].includes(error?.code);
+    if (unerasable && process.features.typescript === "strip" && !reexecuted) return reexec("--experimental-transform-types");
     throw error;
   }
   process.stdout.on("error", (error) => {

@@ -12,6 +12,8 @@ import { submitterAuth } from "./auth.ts";
 export const app = new Hono<AppEnv>()
   .get("/healthz", (c) => c.json({ ok: true }))
   .get("/openapi.json", (c) => c.json(openApiDocument()))
+  // The dashboard page is a static asset (public/dashboard.html); wrangler.toml routes /dashboard to the Worker first.
+  .get("/dashboard", (c) => c.env.ASSETS.fetch(c.req.raw))
   .get("/v1/webhook-secret", submitterAuth, async (c) =>
     c.json({ secret: await submitterStub(c.env, c.get("submitter")).webhookSecret() }),
   )

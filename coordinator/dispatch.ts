@@ -39,7 +39,7 @@ export async function leaseWork(env: Env, volunteer: string, max: number, truste
     const got = await jobStub(env, id).lease(volunteer, max - leases.length, trusted);
     leases.push(...got.leases);
     if (!got.running) {
-      idle.set(id, now + 60_000);
+      idle.set(id, now + 2 * RUNNING_TTL_MS);
       await gridStub(env).jobEnded(id);
     } else if (!got.available) {
       idle.set(id, now + 250);

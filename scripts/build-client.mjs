@@ -3,6 +3,7 @@
 // serve it. wrangler runs this itself before `wrangler dev` and `wrangler deploy`
 // (wrangler.toml [build]); `npm run build` runs it by hand. `--watch` rebuilds on change.
 import { build, context } from "esbuild";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,11 +16,20 @@ export const ENTRIES = {
   dashboard: "client/dashboard/main.ts",
 };
 
+/** The entries whose source exists; one not written yet is skipped with a warning, never fatal. */
+function presentEntries(entries) {
+  return Object.entries(entries).filter(([out, src]) => {
+    if (existsSync(join(root, src))) return true;
+    console.warn(`build-client: skipping ${out} (${src} does not exist yet)`);
+    return false;
+  });
+}
+
 /** esbuild options for the browser bundles (ES modules, minified, with source maps). */
 export function buildOptions(entries = ENTRIES) {
   return {
     absWorkingDir: root,
-    entryPoints: Object.entries(entries).map(([out, src]) => ({ in: join(root, src), out })),
+    entryPoints: presentEntries(entries).map(([out, src]) => ({ in: join(root, src), out })),
     outdir: join(root, "public/build"),
     bundle: true,
     format: "esm",

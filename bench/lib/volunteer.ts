@@ -40,7 +40,7 @@ export async function runVolunteer(http: JsonClient, token: string, plan: Volunt
     rec.request("lease", lease.ms, lease.end, lease.status, lease.error);
     if (lease.status !== 200) {
       if (plan.abort.aborted) return;
-      const retryAfter = Number(lease.headers?.get("retry-after") ?? 0) * 1000;
+      const retryAfter = Number(lease.header("retry-after") ?? 0) * 1000;
       await sleep(Math.min(5000, Math.max(jitter(200), retryAfter)), plan.stop);
       continue;
     }

@@ -47,7 +47,7 @@ export async function watchJobs(client: ColmeiaClient, ids: readonly string[], o
     cliProgress.Presets.shades_classic,
   );
   let barStarted = false;
-  let lastLine = 0;
+  let lastLine = { at: 0, text: "" };
 
   const render = () => {
     const sum = aggregate(latest.values());
@@ -61,10 +61,11 @@ export async function watchJobs(client: ColmeiaClient, ids: readonly string[], o
     if (tty) {
       if (!barStarted) bar.start(sum.total, sum.done, payload), (barStarted = true);
       else bar.setTotal(sum.total), bar.update(sum.done, payload);
-    } else if (options.lines && (Date.now() - lastLine > 5000 || !sum.running)) {
-      lastLine = Date.now();
+    } else if (options.lines && (Date.now() - lastLine.at > 5000 || !sum.running)) {
       const pct = sum.total ? Math.floor((100 * sum.done) / sum.total) : 100;
-      stream.write(`${formatCount(sum.done)}/${formatCount(sum.total)} shards (${pct}%)${payload.failedText}, ${payload.rateText}, ETA ${payload.etaText}\n`);
+      const text = `${formatCount(sum.done)}/${formatCount(sum.total)} shards (${pct}%)${payload.failedText}, ${payload.rateText}, ETA ${payload.etaText}`;
+      if (text !== lastLine.text) stream.write(`${text}\n`);
+      lastLine = { at: Date.now(), text };
     }
   };
 

@@ -43,13 +43,19 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
   const api = createVolunteerApi({ baseUrl: options.url, identity: memoryIdentity() });
   const identity = await api.identity();
   const pool = createKernelPool({ spawn: nodeKernelWorker, size: options.threads });
-  const loop = createVolunteerLoop({
+  const loop: VolunteerLoop = createVolunteerLoop({
     api,
     pool,
     outbox: createMemoryOutbox(),
     threads: options.threads,
     dutyCycle: options.dutyCycle,
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      // Workaround: with slow shards (no prefetch) the loop's leaser sleeps until a queued lease
+      // is taken, and a finished shard does not wake it, so the volunteer would stall after its
+      // first batch. setThreads (same count) wakes the leaser. Harmless once the loop does it itself.
+      if (event.type === "computed" || event.type === "kernel-error") queueMicrotask(() => loop.setThreads(options.threads));
+      options.onEvent?.(event);
+    },
   });
   loop.start();
 

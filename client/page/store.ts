@@ -78,7 +78,7 @@ export function createStatsStore(db: VolunteerDatabase | undefined, everyMs = 50
     const stored = ((await tx.store.get("stats")) as StoredStats | undefined) ?? { computed: 0, accepted: 0 };
     const next = { computed: stored.computed + delta.computed, accepted: stored.accepted + delta.accepted };
     await Promise.all([tx.store.put(next, "stats"), tx.done]);
-    base = { computed: next.computed - unsaved.computed, accepted: next.accepted - unsaved.accepted };
+    base = next;
   };
   return {
     async load() {

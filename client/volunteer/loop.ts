@@ -1,8 +1,11 @@
-import { ApiError, type VolunteerApi } from "./api.ts";
+import type { VolunteerApi } from "./api.ts";
 import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { runHeartbeats } from "./heartbeats.ts";
+import { createLeaseBook } from "./lease-book.ts";
+import { runLeaser } from "./leaser.ts";
 import type { Outbox } from "./outbox.ts";
 import type { KernelPool } from "./pool.ts";
+import { runShard } from "./shard-runner.ts";
 import { createNotifier, sleep } from "./sleep.ts";
 import { createSubmitter } from "./submitter.ts";
 import type { Connection, HeldLease, Lease, VolunteerEvent, VolunteerStatus } from "./types.ts";
@@ -67,22 +70,17 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   const changed = () => emit({ type: "change" });
   let threads = Math.max(1, Math.floor(opts.threads ?? 1));
   let dutyCycle = clampDuty(opts.dutyCycle ?? 1);
-  const offline = createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff });
-  const idle = createBackoff({ baseMs: 500, maxMs: 10_000, ...opts.idleBackoff });
 
   let state: VolunteerStatus["state"] = "stopped";
   let runCtl = new AbortController();
   let lifeCtl = new AbortController();
-  const queue: HeldLease[] = [];
-  const running = new Map<string, HeldLease>();
+  let alive = false;
+  let leaserAlive = false;
+  const book = createLeaseBook(now);
   const slots = new Map<number, Promise<void>>();
   const work = createNotifier();
   const leaseNeeded = createNotifier();
-  let leaserAlive = false;
   let meanShardMs: number | undefined;
-  // Shards whose kernel failed here: kernels are deterministic, so one is never run twice.
-  const failedShards = new Set<string>();
-  const shardKey = (lease: Lease) => `${lease.jobId}/${lease.shardId}`;
   const counters = { computed: 0, accepted: 0, rejected: 0, kernelErrors: 0, pending: 0 };
   let connection: Connection = "connecting";
   let waitingForWork = false;
@@ -90,15 +88,15 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   let lastError: string | undefined;
 
   const setConnection = (next: Connection, at?: number) => {
-    if (next === "online") retryAt = undefined;
-    else retryAt = at;
+    retryAt = next === "online" ? undefined : at;
     if (connection !== next || next !== "online") (connection = next), changed();
   };
   const fail = (message: string) => {
     lastError = message;
     emit({ type: "error", message });
   };
-  const release = (lease: Lease) => api.release(lease.id).catch(() => {});
+  const release = (lease: Lease) => void api.release(lease.id).catch(() => {});
+  const settled = (n: number) => (counters.pending = Math.max(0, counters.pending - n));
 
   const submitter = createSubmitter({
     api,
@@ -110,13 +108,13 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     hooks: {
       accepted(leaseIds) {
         counters.accepted += leaseIds.length;
-        counters.pending = Math.max(0, counters.pending - leaseIds.length);
+        settled(leaseIds.length);
         emit({ type: "accepted", leaseIds });
         changed();
       },
       rejected(leaseId, status, message) {
         counters.rejected++;
-        counters.pending = Math.max(0, counters.pending - 1);
+        settled(1);
         emit({ type: "rejected", leaseId, status, message });
         changed();
       },
@@ -128,114 +126,72 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   /** Leases held beyond one per thread: a few for fast shards, none for slow ones. */
   const prefetch = () => (meanShardMs !== undefined && meanShardMs > 2000 ? 0 : Math.max(4, 2 * threads));
 
-  async function leaser(signal: AbortSignal) {
+  function startLeaser(signal: AbortSignal) {
     leaserAlive = true;
-    try {
-      while (!signal.aborted) {
-        const ahead = prefetch();
-        const want = Math.min(64, threads + ahead - queue.length - running.size);
-        if (queue.length > Math.floor(ahead / 2) || want <= 0) {
-          await leaseNeeded.wait(signal);
-          continue;
-        }
-        let leases: Lease[];
-        try {
-          leases = await api.lease(want);
-        } catch (err) {
-          const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
-          const delay = error.retryAfterMs ?? offline.next();
-          if (error.retryable) setConnection("offline", now() + delay);
-          fail(`leasing failed: ${error.message}`);
-          await sleep(delay, signal);
-          continue;
-        }
-        offline.reset();
-        setConnection("online");
-        if (state !== "running") {
-          leases.forEach(release);
-          continue;
-        }
-        if (!leases.length) {
-          const delay = idle.next();
-          waitingForWork = true;
-          retryAt = now() + delay;
-          changed();
-          await sleep(delay, signal);
-          continue;
-        }
-        const fresh = leases.filter((lease) => !failedShards.has(shardKey(lease)));
-        leases.filter((lease) => failedShards.has(shardKey(lease))).forEach(release);
-        if (!fresh.length) {
-          await sleep(idle.next(), signal);
-          continue;
-        }
-        idle.reset();
-        waitingForWork = false;
-        const at = now();
-        for (const lease of fresh) queue.push({ lease, renewedAt: at, ttlMs: Math.max(1000, lease.expiresAt - at) });
+    const deps = {
+      api,
+      now,
+      needed: leaseNeeded,
+      offline: createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff }),
+      idle: createBackoff({ baseMs: 500, maxMs: 10_000, ...opts.idleBackoff }),
+      // Ask when the queue is down to half the prefetch, for enough to fill every thread and the queue.
+      want: () => (book.queued > Math.floor(prefetch() / 2) ? 0 : threads + prefetch() - book.queued - book.runningCount),
+      accept(leases: Lease[]) {
+        if (state !== "running") return leases.forEach(release), 0;
+        book.hold(leases).forEach(release);
         work.notify();
         changed();
-      }
-    } finally {
-      leaserAlive = false;
-    }
+        return book.queued;
+      },
+      report: {
+        online: () => setConnection("online"),
+        offline: (error: Error, at: number) => setConnection("offline", at),
+        failed: fail,
+        waiting(at: number | undefined) {
+          waitingForWork = at !== undefined;
+          retryAt = at;
+          changed();
+        },
+      },
+    };
+    void runLeaser(deps, signal).finally(() => (leaserAlive = false));
   }
 
+  /** Runs one shard and accounts for it; returns the compute time the throttle rests after. */
   async function compute(held: HeldLease): Promise<number> {
     const { lease } = held;
-    held.startedAt = now();
-    running.set(lease.id, held);
     changed();
-    const outcome = await pool.run(
-      { kernel: lease.kernel, params: lease.params, input: lease.input },
-      { timeoutMs: opts.shardTimeoutMs },
-    );
-    running.delete(lease.id);
-    if (!outcome.ok) {
-      if (failedShards.size >= 1000) failedShards.clear();
-      failedShards.add(shardKey(lease));
+    const end = await runShard(held, { pool, outbox, timeoutMs: opts.shardTimeoutMs, now }).finally(() => book.end(held));
+    if (end.kind === "kernel-error") {
+      book.markFailed(lease);
       counters.kernelErrors++;
-      fail(`${lease.kernel} shard ${lease.shardId} failed (${outcome.reason}): ${outcome.error}`);
-      emit({ type: "kernel-error", lease, reason: outcome.reason, message: outcome.error });
-      void release(lease);
+      fail(`${lease.kernel} shard ${lease.shardId} failed (${end.reason}): ${end.error}`);
+      emit({ type: "kernel-error", lease, reason: end.reason, message: end.error });
+      release(lease);
       changed();
       await sleep(opts.errorPauseMs ?? 1000, runCtl.signal);
       return 0;
     }
-    meanShardMs = meanShardMs === undefined ? outcome.ms : 0.8 * meanShardMs + 0.2 * outcome.ms;
-    if (held.lost) return changed(), outcome.ms;
-    try {
-      await outbox.add({
-        leaseId: lease.id,
-        jobId: lease.jobId,
-        shardId: lease.shardId,
-        kernel: lease.kernel,
-        output: outcome.output,
-        computedAt: now(),
-        expiresAt: lease.expiresAt,
-      });
-    } catch (err) {
-      fail(`could not store a result: ${(err as Error).message ?? err}`);
-      void release(lease);
-      return outcome.ms;
+    if (end.kind === "store-failed") (fail(`could not store a result: ${end.error}`), release(lease));
+    if (end.kind === "stored") {
+      meanShardMs = meanShardMs === undefined ? end.ms : 0.8 * meanShardMs + 0.2 * end.ms;
+      counters.computed++;
+      counters.pending++;
+      emit({ type: "computed", lease, ms: end.ms });
+      submitter.notify();
     }
-    counters.computed++;
-    counters.pending++;
-    emit({ type: "computed", lease, ms: outcome.ms });
-    submitter.notify();
     changed();
-    return outcome.ms;
+    return end.ms;
   }
 
   async function slot(index: number) {
     while (state === "running" && index < threads) {
-      const held = queue.shift();
+      const held = book.begin();
       if (!held) {
         await work.wait(runCtl.signal);
         continue;
       }
       leaseNeeded.notify();
-      if (held.lost) continue;
       const ms = await compute(held);
       // Duty cycle d: after computing for t ms, rest t(1-d)/d ms so this thread is busy a share d.
       if (dutyCycle < 1 && ms > 0) await sleep((ms * (1 - dutyCycle)) / dutyCycle, runCtl.signal);
@@ -244,38 +200,25 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
 
   function spawnSlots() {
     for (let i = 0; i < threads; i++) {
-      if (slots.has(i)) continue;
-      slots.set(i, slot(i).finally(() => slots.delete(i)));
+      if (!slots.has(i)) slots.set(i, slot(i).finally(() => slots.delete(i)));
     }
   }
 
   // Submitting and heartbeats live from creation to stop(), whether or not we lease: results
   // left in the outbox by an earlier run go out even before the volunteer presses start.
-  let alive = false;
   function live() {
     if (alive) return;
     alive = true;
-    {
-      lifeCtl = new AbortController();
-      void outbox.count().then((n) => ((counters.pending = n), changed()));
-      void submitter.run(lifeCtl.signal);
-      void runHeartbeats(
-        {
-          api,
-          held: () => [...queue, ...running.values()],
-          tickMs: opts.heartbeatTickMs,
-          now,
-          lost: (held, status) => {
-            const at = queue.indexOf(held);
-            if (at >= 0) queue.splice(at, 1);
-            emit({ type: "lease-lost", leaseId: held.lease.id, status });
-            leaseNeeded.notify();
-            changed();
-          },
-        },
-        lifeCtl.signal,
-      );
-    }
+    lifeCtl = new AbortController();
+    void outbox.count().then((n) => ((counters.pending = n), changed()));
+    void submitter.run(lifeCtl.signal);
+    const lost = (held: HeldLease, status: number) => {
+      book.lose(held);
+      emit({ type: "lease-lost", leaseId: held.lease.id, status });
+      leaseNeeded.notify();
+      changed();
+    };
+    void runHeartbeats({ api, held: book.all, tickMs: opts.heartbeatTickMs, now, lost }, lifeCtl.signal);
   }
 
   function start() {
@@ -284,8 +227,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     if (state === "running") return;
     state = "running";
     runCtl = new AbortController();
-    idle.reset();
-    if (!leaserAlive) void leaser(runCtl.signal);
+    if (!leaserAlive) startLeaser(runCtl.signal);
     else leaseNeeded.notify();
     spawnSlots();
     changed();
@@ -296,7 +238,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     state = "paused";
     runCtl.abort();
     waitingForWork = false;
-    queue.splice(0).forEach((held) => void release(held.lease));
+    book.takeQueued().forEach(release);
     changed();
   }
 
@@ -333,12 +275,12 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       retryAt,
       threads,
       dutyCycle,
-      running: [...running.values()],
-      queued: queue.length,
+      running: book.running(),
+      queued: book.queued,
       ...counters,
       lastError,
     }),
-    heldLeases: () => [...queue, ...running.values()].filter((h) => !h.lost).map((h) => h.lease),
+    heldLeases: () => book.all().filter((h) => !h.lost).map((h) => h.lease),
   };
 }
 

@@ -21,6 +21,7 @@ function requeue(store: JobStore, idx: number): void {
  */
 export function backtrack(store: JobStore, volunteer: string): { reopened: number; agreedWith: string[] } {
   const meta = store.meta!;
+  store.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
   const accepted = store.sql
     .exec<{ idx: number; hash: string }>(
       `SELECT DISTINCT s.idx AS idx, s.accepted_hash AS hash FROM replicas r JOIN shards s ON s.idx = r.idx

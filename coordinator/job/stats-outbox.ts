@@ -7,8 +7,6 @@ export interface StatsDelta {
   credit: Record<string, number>;
   /** Volunteers seen working since the last batch. */
   seen: string[];
-  /** Jobs that stopped running. */
-  ended: string[];
 }
 
 /** Flush at most this often, so the grid object sees one call per job per interval, not per request. */
@@ -43,11 +41,6 @@ export class StatsOutbox {
     this.#delta.shardsFailed++;
     this.#touch();
   }
-  ended(jobId: string): void {
-    this.#delta.ended.push(jobId);
-    this.#touch();
-  }
-
   /** When the pending batch should be sent, if there is one. */
   dueAt(): number | undefined {
     return this.#since === undefined ? undefined : this.#since + INTERVAL_MS;
@@ -74,11 +67,10 @@ export class StatsOutbox {
     cur.resultsAccepted += d.resultsAccepted;
     for (const [v, c] of Object.entries(d.credit)) cur.credit[v] = (cur.credit[v] ?? 0) + c;
     for (const v of d.seen) if (!cur.seen.includes(v)) cur.seen.push(v);
-    cur.ended.push(...d.ended);
     this.#touch();
   }
 }
 
 function empty(): StatsDelta {
-  return { shardsCompleted: 0, shardsFailed: 0, resultsAccepted: 0, credit: {}, seen: [], ended: [] };
+  return { shardsCompleted: 0, shardsFailed: 0, resultsAccepted: 0, credit: {}, seen: [] };
 }

@@ -71,6 +71,11 @@ export class JobStore {
       .toArray();
   }
 
+  /** Whether this volunteer was caught and backtracked here (its isolate may not know yet). */
+  banned(volunteer: string): boolean {
+    return this.sql.exec("SELECT 1 FROM banned WHERE volunteer = ?", volunteer).toArray().length > 0;
+  }
+
   /** Whether any volunteer could be given work now. O(1): cursor check plus one indexed probe. */
   hasWork(): boolean {
     const meta = this.#meta;

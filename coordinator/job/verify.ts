@@ -36,7 +36,7 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
   if (!row) return fail(404, "lease_not_found", `no lease ${lease}`);
   if (row.volunteer !== volunteer) return fail(403, "forbidden", "this lease belongs to another volunteer");
   if (row.state === REPLICA.submitted) return fail(409, "already_submitted", "a result for this lease was already submitted");
-  if (row.state === REPLICA.rejected) return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
+  if (row.state === REPLICA.rejected || store.banned(volunteer)) return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
   if (meta.state === "cancelled") return fail(410, "job_cancelled", "the job was cancelled");
   if (meta.state === "failed") return fail(410, "job_failed", "the job failed");
   if (row.state === REPLICA.released) return fail(410, "lease_released", "this lease was released");

@@ -84,7 +84,6 @@ export class GridObject extends DurableObject<Env> {
         v, c, c,
       );
     }
-    for (const id of d.ended) this.sql.exec("DELETE FROM running WHERE id = ?", id);
   }
 
   async stats(): Promise<Stats> {

@@ -96,6 +96,7 @@ export class JobObject extends DurableObject<Env> {
   async lease(volunteer: string, max: number, trusted = false): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
     const meta = this.store.meta;
     if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
+    if (this.store.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
     const now = Date.now();
     const leases = issueLeases(this.store, volunteer, max, now, trusted);
     if (leases.length) {
@@ -230,7 +231,8 @@ export class JobObject extends DurableObject<Env> {
 
   /** The job left `running`: tell the grid so volunteers stop being sent here. */
   #ended(): void {
-    this.#stats.ended(this.store.meta!.id);
+    // Told at once, not batched: a batch arriving after a backtrack's restart would undo it.
+    this.ctx.waitUntil(gridStub(this.env).jobEnded(this.store.meta!.id));
     this.ctx.waitUntil(this.#schedule());
   }
 

@@ -70,8 +70,10 @@ export class VolunteerObject extends DurableObject<Env> {
 
   /** Records that an output of this volunteer was accepted in `jobId`. */
   async contributed(id: string, jobId: string): Promise<void> {
-    this.#row(id);
+    const r = this.#row(id);
     this.sql.exec("INSERT OR IGNORE INTO jobs (id) VALUES (?)", jobId);
+    // Accepted somewhere after being caught (a stale cache elsewhere let it in): undo that too.
+    if (r.blacklisted) await jobStub(this.env, jobId).backtrack(id);
   }
 
   /**

@@ -6,6 +6,7 @@ import { JobStatus, type Lease } from "../../shared/schemas.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 interface Delivery {
+  job: string;
   at: number;
   headers: IncomingHttpHeaders;
   body: string;
@@ -18,13 +19,15 @@ let receiverUrl: string;
 const deliveries: Delivery[] = [];
 
 beforeAll(async () => {
-  // A receiver that fails the first delivery and accepts every later one.
+  // A receiver that fails the first delivery for each job and accepts every later one.
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const answered = deliveries.length === 0 ? 500 : 204;
-      deliveries.push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), answered });
+      const body = Buffer.concat(chunks).toString("utf8");
+      const job = JobStatus.safeParse(JSON.parse(body)).data?.id ?? "?";
+      const answered = deliveries.some((d) => d.job === job) ? 204 : 500;
+      deliveries.push({ job, at: Date.now(), headers: req.headers, body, answered });
       res.writeHead(answered).end();
     });
   });
@@ -102,13 +105,15 @@ describe("completion webhooks", () => {
     expect(delivered.notify).toEqual({ url: receiverUrl, state: "delivered", attempts: 2 });
 
     // A failed first attempt, then the retry after the 2 s backoff; nothing more once one succeeded.
-    expect(deliveries.map((d) => d.answered)).toEqual([500, 204]);
-    const [first, retry] = deliveries as [Delivery, Delivery];
+    const mine = deliveries.filter((d) => d.job === id);
+    expect(mine.map((d) => d.answered)).toEqual([500, 204]);
+    const [first, retry] = mine as [Delivery, Delivery];
     expect(retry.at - first.at).toBeGreaterThanOrEqual(1500);
 
     const { body: secrets } = await api<{ secret: string }>("/v1/webhook-secret", { token: alice });
     expect(secrets.secret).toEqual(expect.any(String));
-    for (const d of deliveries) {
+    for (const d of mine) {
+      expect(d.headers["x-colmeia-event"]).toBe("job.done");
       expect(d.headers["content-type"]).toMatch(/^application\/json/);
       const header = String(d.headers["x-colmeia-signature"]);
       expect(header).toMatch(/^sha256=[0-9a-f]{64}$/);
@@ -125,6 +130,31 @@ describe("completion webhooks", () => {
     expect(other.secret).not.toBe(secrets.secret);
     const forged = createHmac("sha256", other.secret).update(retry.body, "utf8").digest("hex");
     expect(String(retry.headers["x-colmeia-signature"])).not.toBe(`sha256=${forged}`);
+  });
+
+  it("notifies a cancelled job's end too, with its cancelled status", async () => {
+    const [alice] = grid.tokens;
+    const created = await api<{ id: string }>("/v1/jobs", {
+      method: "POST",
+      token: alice,
+      body: JSON.stringify({ kernel: "primes.count", range: { start: 0, end: 10_000, step: 1000 }, notify: { url: receiverUrl } }),
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const cancelled = await api<JobStatus>(`/v1/jobs/${id}`, { method: "DELETE", token: alice });
+    expect(cancelled.body.notify).toMatchObject({ url: receiverUrl, state: "pending" });
+
+    const final = await until("the cancelled job's notification", async () => {
+      const { body } = await api<JobStatus>(`/v1/jobs/${id}`, { token: alice });
+      return body.notify?.state === "delivered" ? body : undefined;
+    });
+    expect(final.notify?.attempts).toBe(2);
+    const last = deliveries.filter((d) => d.job === id).at(-1)!;
+    expect(last.headers["x-colmeia-event"]).toBe("job.cancelled");
+    expect(JobStatus.parse(JSON.parse(last.body))).toMatchObject({ id, state: "cancelled", shards: { total: 10, done: 0 } });
+    const { body: secrets } = await api<{ secret: string }>("/v1/webhook-secret", { token: alice });
+    const expected = createHmac("sha256", secrets.secret).update(last.body, "utf8").digest("hex");
+    expect(last.headers["x-colmeia-signature"]).toBe(`sha256=${expected}`);
   });
 
   it("answers 401 for the webhook secret without a submitter token", async () => {

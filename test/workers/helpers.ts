@@ -89,10 +89,11 @@ export async function volunteer(): Promise<Volunteer> {
   return res.body;
 }
 
+/** Leases up to `max` shards, sorted by job and shard (the coordinator may hand them out in any order). */
 export async function lease(v: Volunteer, max = 1): Promise<Lease[]> {
   const res = await callJson<{ leases: Lease[] }>("POST", "/v1/leases", { token: v.token, body: { max } });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.leases;
+  return res.body.leases.sort((a, b) => a.jobId.localeCompare(b.jobId) || Number(a.shardId) - Number(b.shardId));
 }
 
 /**

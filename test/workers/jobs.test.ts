@@ -109,7 +109,7 @@ describe("ownership and authentication", () => {
   it("answers 401 without a token or with an unknown one", async () => {
     const job = await primesJob(1);
     const v = await volunteer();
-    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "tok-alice" }, { authorization: `Bearer ${v.token}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: "Bearer nope" }, { authorization: "tok-alice" }, { authorization: `Bearer ${v.token}` }]) {
       await expectError(call("GET", "/v1/jobs", { headers }), 401);
       await expectError(call("GET", `/v1/jobs/${job.id}`, { headers }), 401);
       await expectError(call("DELETE", `/v1/jobs/${job.id}`, { headers }), 401);

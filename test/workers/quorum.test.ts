@@ -4,9 +4,8 @@ import { call, createJob, expectError, honest, jobRows, lease, leaseEventually, 
 const oneShard = (replication: Record<string, number>) =>
   createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication });
 
-async function volunteers(n: number): Promise<Volunteer[]> {
-  return Promise.all(Array.from({ length: n }, volunteer));
-}
+type Several<N extends number, R extends Volunteer[] = []> = R["length"] extends N ? R : Several<N, [...R, Volunteer]>;
+const volunteers = <N extends number>(n: N) => Promise.all(Array.from({ length: n }, volunteer)) as Promise<Several<N>>;
 
 describe("quorum", () => {
   it("accepts a shard once two replicas agree and merges it", async () => {
@@ -44,14 +43,14 @@ describe("quorum", () => {
     const [a, b, c, d] = await volunteers(4);
     const outputs = [{ count: 24 }, { count: 25 }, { count: 26 }];
     for (const [i, v] of [a, b, c].entries()) {
-      const [l] = await leaseEventually(v!);
+      const [l] = await leaseEventually(v);
       expect(l, `replica ${i + 1} issued`).toBeDefined();
-      expect((await submit(v!, l!.id, outputs[i])).status).toBe(202);
+      expect((await submit(v, l!.id, outputs[i])).status).toBe(202);
     }
     const s = await status(job.id);
     expect(s).toMatchObject({ state: "failed", shards: { total: 1, done: 0, failed: 1 } });
     expect(s.error).toMatch(/quorum/);
-    expect(await lease(d!)).toEqual([]);
+    expect(await lease(d)).toEqual([]);
     await expectError(call("GET", `/v1/jobs/${job.id}/result`, { token: "tok-alice" }), 409);
   });
 

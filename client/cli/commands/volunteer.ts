@@ -1,7 +1,6 @@
 import { Option, type Command } from "commander";
 import { availableParallelism } from "node:os";
-import { startNodeVolunteer } from "../../node/volunteer.ts";
-import { createRateMeter, type VolunteerEvent } from "../../volunteer/index.ts";
+import type { VolunteerEvent } from "../../volunteer/index.ts";
 import { EXIT, ExitWith, UsageError } from "../exit.ts";
 import { wholeNumber } from "../input/numbers.ts";
 import { printJson, withConnection, type ConnectionFlags } from "../options.ts";
@@ -34,6 +33,9 @@ export function volunteerCommand(program: Command): void {
     if (dutyCycle !== undefined && !(dutyCycle > 0 && dutyCycle <= 1)) {
       throw new UsageError(`--duty-cycle must be a fraction in (0, 1], got ${JSON.stringify(flags.dutyCycle)}`);
     }
+    // Loaded here, not at startup: only this command needs worker threads and the scheduling core.
+    const { startNodeVolunteer } = await import("../../node/volunteer.ts");
+    const { createRateMeter } = await import("../../volunteer/index.ts");
     const view = createVolunteerView(process.stderr);
     const rate = createRateMeter();
     let quitting = false;

@@ -1,0 +1,62 @@
+import { ApiError, type VolunteerApi } from "./api.ts";
+import type { Backoff } from "./backoff.ts";
+import { sleep, type Notifier } from "./sleep.ts";
+import type { Lease } from "./types.ts";
+
+/** What the leaser needs from the loop. */
+export interface LeaserDeps {
+  api: Pick<VolunteerApi, "lease">;
+  /** How many leases to ask for now; 0 when enough are held. */
+  want(): number;
+  /** Takes fresh leases; returns how many it kept (the rest it handed back). */
+  accept(leases: Lease[]): number;
+  /** Notified when held leases drop, so `want()` may have grown. */
+  needed: Notifier;
+  offline: Backoff;
+  idle: Backoff;
+  report: {
+    online(): void;
+    offline(error: ApiError, retryAt: number): void;
+    failed(message: string): void;
+    /** No work right now (next try at `retryAt`), or work again (undefined). */
+    waiting(retryAt: number | undefined): void;
+  };
+  now: () => number;
+}
+
+/**
+ * Leases in batches until `signal` aborts: asks for `want()` leases when the queue runs low,
+ * backs off with jitter while the coordinator has no work or cannot be reached.
+ */
+export async function runLeaser(deps: LeaserDeps, signal: AbortSignal): Promise<void> {
+  const { offline, idle, report, now } = deps;
+  while (!signal.aborted) {
+    const want = Math.min(64, deps.want());
+    if (want <= 0) {
+      await deps.needed.wait(signal);
+      continue;
+    }
+    let leases: Lease[];
+    try {
+      leases = await deps.api.lease(want);
+    } catch (err) {
+      const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+      const delay = error.retryAfterMs ?? offline.next();
+      if (error.retryable) report.offline(error, now() + delay);
+      report.failed(`leasing failed: ${error.message}`);
+      await sleep(delay, signal);
+      continue;
+    }
+    offline.reset();
+    report.online();
+    // An empty answer, or only shards that already failed here: wait before asking again.
+    if (deps.accept(leases) === 0) {
+      const delay = idle.next();
+      if (!leases.length) report.waiting(now() + delay);
+      await sleep(delay, signal);
+      continue;
+    }
+    idle.reset();
+    report.waiting(undefined);
+  }
+}

@@ -1,0 +1,82 @@
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compute } from "../../shared/kernels/compute.ts";
+import { JobStatus, type Lease } from "../../shared/schemas.ts";
+import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+
+let grid: LocalServer;
+
+beforeAll(async () => {
+  grid = await startLocalServer();
+});
+
+afterAll(async () => {
+  await grid?.stop();
+  if (grid) rmSync(grid.stateDir, { recursive: true, force: true });
+});
+
+async function http<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${grid.url}${path}`, {
+    method,
+    headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+const register = async () => (await http<{ token: string }>("POST", "/v1/volunteers")).body.token;
+
+async function leaseAndSubmit(token: string, max: number): Promise<number> {
+  const { status, body } = await http<{ leases: Lease[] }>("POST", "/v1/leases", token, { max });
+  expect(status).toBe(200);
+  if (!body.leases.length) return 0;
+  const results = body.leases.map((l) => ({ leaseId: l.id, output: compute[l.kernel]!(l.input, l.params) }));
+  const sent = await http<{ results: { status: number }[] }>("POST", "/v1/results", token, { results });
+  expect(sent.body.results.map((r) => r.status)).toEqual(results.map(() => 202));
+  return body.leases.length;
+}
+
+async function jobStatus(id: string): Promise<JobStatus> {
+  const res = await http<JobStatus>("GET", `/v1/jobs/${id}`, grid.tokens[0]);
+  expect(res.status).toBe(200);
+  return JobStatus.parse(res.body);
+}
+
+describe("restarting the local grid", () => {
+  it("keeps a half-done job across a restart and finishes it with new leases", async () => {
+    const created = await http<JobStatus>("POST", "/v1/jobs", grid.tokens[0], {
+      kernel: "primes.count",
+      range: { start: 0, end: 2_000_000, step: 50_000 },
+      replication: { replicas: 2, quorum: 2 },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+
+    // Two volunteers take the same ten shards each round and submit every lease they hold, so no
+    // lease is outstanding at the restart: 20 of 40 shards reach quorum before it.
+    const [a, b] = [await register(), await register()];
+    for (let round = 0; round < 2; round++) {
+      expect(await leaseAndSubmit(a, 10)).toBe(10);
+      expect(await leaseAndSubmit(b, 10)).toBe(10);
+    }
+    const before = await jobStatus(id);
+    expect(before).toMatchObject({ state: "running", shards: { total: 40, done: 20, failed: 0 } });
+
+    await grid.restart();
+
+    expect(await jobStatus(id)).toEqual(before);
+    const listed = await http<{ jobs: JobStatus[] }>("GET", "/v1/jobs", grid.tokens[0]);
+    expect(listed.body.jobs.map((j) => j.id)).toContain(id);
+
+    const [c, d] = [await register(), await register()];
+    const deadline = Date.now() + 60_000;
+    while ((await jobStatus(id)).state === "running" && Date.now() < deadline) {
+      const got = (await leaseAndSubmit(c, 8)) + (await leaseAndSubmit(d, 8));
+      if (!got) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await jobStatus(id)).toMatchObject({ state: "done", shards: { total: 40, done: 40, failed: 0 } });
+    const result = await http("GET", `/v1/jobs/${id}/result`, grid.tokens[0]);
+    expect(result).toEqual({ status: 200, body: { id, result: { count: 148_933 } } });
+  });
+});

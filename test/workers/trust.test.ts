@@ -1,0 +1,138 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
+import {
+  ALICE, call, callJson, createJob, expectError, honest, jobRows, lease, leaseEventually, result, runVolunteers, sleep, status, submit, submitAll, volunteer, type Volunteer,
+} from "./helpers.ts";
+import type { Lease } from "../../shared/schemas.ts";
+
+const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
+const adaptiveJob = (n: number, step = 1000) => createJob({ kernel: "primes.count", range: { start: 0, end: n * step, step } });
+const wrong = (l: Lease) => ({ count: (honest(l) as { count: number }).count + 1 });
+const isRinger = async (l: Lease) =>
+  (await jobRows<{ ringer: number }>(l.jobId, "SELECT ringer FROM replicas WHERE lease = ?", l.id))[0]!.ringer === 1;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Gives a volunteer a proven record directly, as if it had done the work. */
+async function makeTrusted(v: Volunteer): Promise<void> {
+  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id));
+  await runInDurableObject<VolunteerObject, void>(stub, async (o) => {
+    await o.profile(v.id);
+    o.sql.exec("UPDATE rep SET validated = 50, ringers = 5");
+  });
+}
+
+describe("adaptive trust policy", () => {
+  it("gives a burst of new identities no trust, and never accepts a newcomer's lone result", async () => {
+    const burst = await Promise.all(Array.from({ length: 25 }, volunteer));
+    for (const p of await Promise.all(burst.map(profile))) expect(p).toMatchObject({ trusted: false, blacklisted: false });
+
+    const job = await adaptiveJob(1);
+    const [a, b] = burst;
+    const [la] = await lease(a!, 1);
+    expect((await submit(a!, la!.id, honest(la!))).status).toBe(202);
+    expect((await status(job.id)).shards.done).toBe(0);
+    const [lb] = await leaseEventually(b!, 1);
+    expect(lb!.shardId).toBe(la!.shardId);
+    expect((await submit(b!, lb!.id, honest(lb!))).status).toBe(202);
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 1 } });
+  });
+
+  it("still audits trusted volunteers: some lone results get a second replica", async () => {
+    const t = await volunteer();
+    await makeTrusted(t);
+    expect(await profile(t)).toMatchObject({ trusted: true });
+    const job = await adaptiveJob(60);
+    const leases = await leaseEventually(t, 60, 60);
+    await submitAll(t, leases.filter((l) => l.jobId === job.id));
+    const rows = await jobRows<{ need: number; state: number }>(job.id, "SELECT need, state FROM shards");
+    const alone = rows.filter((r) => r.state === 1).length;
+    const audited = rows.filter((r) => r.need === 2 && r.state === 0).length;
+    expect(alone).toBeGreaterThan(0);
+    expect(audited).toBeGreaterThan(0);
+    expect(alone + audited).toBe(rows.length);
+  });
+
+  it("makes ringers indistinguishable from real work in the lease payload", async () => {
+    const job = await adaptiveJob(400, 100);
+    const [h1, h2] = [await volunteer(), await volunteer()];
+    // Honest work first, so the coordinator has verified shards to use as ringers.
+    for (let i = 0; i < 4; i++) {
+      await submitAll(h1, await lease(h1, 4));
+      await submitAll(h2, await leaseEventually(h2, 4, 4));
+    }
+    const newcomer = await volunteer();
+    const seen: Lease[] = [];
+    for (let i = 0; i < 6; i++) seen.push(...(await lease(newcomer, 64)));
+    const flags = await Promise.all(seen.map(isRinger));
+    const ringers = seen.filter((_, i) => flags[i]);
+    const real = seen.filter((_, i) => !flags[i]);
+    expect(ringers.length).toBeGreaterThan(0);
+    const shape = (l: Lease) => ({
+      keys: Object.keys(l).join(","),
+      id: l.id.replace(/[A-Za-z0-9_-]{12}$/, "N").replace(/\.\d+\./, ".I."),
+      jobId: l.jobId,
+      kernel: l.kernel,
+      params: JSON.stringify(l.params),
+      inputKeys: Object.keys(l.input as object).join(","),
+      shardId: /^\d+$/.test(l.shardId),
+      ttl: l.expiresAt - Date.now() > 50_000,
+    });
+    const realShapes = new Set(real.map((l) => JSON.stringify(shape(l))));
+    for (const r of ringers) expect(realShapes.has(JSON.stringify(shape(r)))).toBe(true);
+    expect(job.id).toBe(ringers[0]!.jobId);
+  });
+
+  it("blacklists a saboteur caught by a ringer and corrects a job already merged on its word", { timeout: 60_000 }, async () => {
+    const [s1, s2] = [await volunteer(), await volunteer()];
+    // A fixed 2-of-2 job that two colluders complete with the same wrong answers.
+    const merged = await createJob({ kernel: "primes.count", range: { start: 0, end: 20_000, step: 1000 }, replication: { replicas: 2, quorum: 2 } });
+    while ((await status(merged.id)).state === "running") {
+      for (const s of [s1!, s2!]) {
+        const ls = await lease(s, 4);
+        if (ls.length) {
+          const res = await callJson("POST", "/v1/results", { token: s.token, body: { results: ls.map((l) => ({ leaseId: l.id, output: wrong(l) })) } });
+          expect(res.status).toBe(200);
+        }
+      }
+      await sleep(20);
+    }
+    expect(await result(merged.id)).toEqual({ count: 2262 + 20 });
+
+    // An adaptive job: honest volunteers give it verified shards, then s1 meets a ringer and lies.
+    const spot = await adaptiveJob(300, 100);
+    const [h1, h2] = [await volunteer(), await volunteer()];
+    for (let i = 0; i < 3; i++) {
+      await submitAll(h1, await lease(h1, 4));
+      await submitAll(h2, await leaseEventually(h2, 4, 4));
+    }
+    let caught = false;
+    for (let i = 0; i < 200 && !caught; i++) {
+      const [l] = await lease(s1!, 1);
+      if (!l) break;
+      caught = await isRinger(l);
+      expect((await submit(s1!, l.id, caught ? wrong(l) : honest(l))).status).toBe(202);
+    }
+    expect(caught).toBe(true);
+
+    await until("the merged job reopens", async () => (await status(merged.id)).state === "running");
+    expect(await lease(s1!, 4)).toEqual([]); // the reopened job knows it at once
+    await until("its record says blacklisted", async () => (await profile(s1!)).blacklisted === true);
+    await sleep(2100); // past the per-isolate profile cache
+    expect((await expectError(call("POST", "/v1/leases", { token: s1!.token, body: {} }), 403)).code).toBe("volunteer_blacklisted");
+    expect(await profile(s1!)).toMatchObject({ blacklisted: true, trusted: false });
+
+    await call("DELETE", `/v1/jobs/${spot.id}`, { token: ALICE });
+    const final = await runVolunteers(merged.id, 3, 4);
+    expect(final.state).toBe("done");
+    expect(await result(merged.id)).toEqual({ count: 2262 });
+  });
+});
