@@ -33,6 +33,7 @@ export function openApiDocument() {
         delete: op("Cancel a job", { security: bearer, responses: { 200: ok("status", S.JobStatus), ...errors } }),
       },
       "/v1/jobs/{id}/result": { get: op("Merged result once done", { security: bearer, responses: { 200: ok("result"), ...errors } }) },
+      "/v1/jobs/{id}/shards": { get: op("Shards with their accepted outputs (?after=<index>&limit=1..1000)", { security: bearer, responses: { 200: ok("shards"), ...errors } }) },
       "/v1/jobs/{id}/events": { get: op("Server-Sent Events of the job's status", { security: bearer, responses: { 200: ok("text/event-stream"), ...errors } }) },
       "/v1/webhook-secret": { get: op("This submitter's webhook signing secret", { security: bearer, responses: { 200: ok("secret"), ...errors } }) },
       "/v1/volunteers": { post: op("Register a volunteer", { responses: { 201: ok("id and token"), ...errors } }) },

@@ -10,7 +10,7 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
  * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
-type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack">;
+type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack" | "shards">;
 type VolunteerApi = Methods<VolunteerObject, "profile" | "observe" | "contributed" | "blacklist">;
 type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret">;
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;

@@ -67,6 +67,8 @@ export const JobStatus = z.object({
   notify: z
     .object({ url: z.string(), state: z.enum(["pending", "delivered", "gave_up"]), attempts: z.number() })
     .optional(),
+  /** Outputs volunteers returned (spot-checks included) and shards the coordinator computed itself. */
+  work: z.object({ results: z.number(), checks: z.number() }).optional(),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 

@@ -1,9 +1,21 @@
-import { Option, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { createClient, type ColmeiaClient } from "../api/index.ts";
 import { UsageError } from "./exit.ts";
 
 /** Where `npm start` serves the grid; the default when neither --url nor COLMEIA_URL is set. */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
+
+/** Checks a coordinator URL given by flag or environment. */
+function httpUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError("expected an http(s) URL such as http://127.0.0.1:8787");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new InvalidArgumentError("expected an http(s) URL");
+  return text;
+}
 
 /** Options every command that talks to the coordinator shares. */
 export interface ConnectionFlags {
@@ -14,7 +26,7 @@ export interface ConnectionFlags {
 
 /** Adds `--url` (and `--token` for submitter commands) with their environment defaults, and `--json`. */
 export function withConnection(command: Command, { token = true, json = true } = {}): Command {
-  command.addOption(new Option("--url <url>", "coordinator URL").env("COLMEIA_URL").default(DEFAULT_URL));
+  command.addOption(new Option("--url <url>", "coordinator URL").env("COLMEIA_URL").default(DEFAULT_URL).argParser(httpUrl));
   if (token) command.addOption(new Option("--token <token>", "submitter token").env("COLMEIA_TOKEN"));
   if (json) command.option("--json", "print the coordinator's JSON answer, for scripts");
   return command;

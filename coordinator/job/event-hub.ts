@@ -39,7 +39,12 @@ export class EventHub {
   changed(stateChanged: boolean): void {
     if (!this.#streams.size) return;
     const wait = this.#lastSent + MIN_GAP_MS - Date.now();
-    if (stateChanged || wait <= 0) return this.#flush();
+    // On the next turn, so a change made mid-batch goes out with the whole batch applied.
+    if (stateChanged || wait <= 0) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#flush(), 0);
+      return;
+    }
     this.#timer ??= setTimeout(() => this.#flush(), wait);
   }
 

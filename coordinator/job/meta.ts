@@ -29,6 +29,8 @@ export interface JobMeta {
   seq: number;
   /** Accept sequence the stored accumulator checkpoint includes. */
   accSeq: number;
+  /** Outputs received from volunteers (ringers included) and shards the coordinator computed itself. */
+  work?: { results: number; checks: number };
   /** Bumped whenever the status a submitter sees changes: the event id of job event streams. */
   version?: number;
 }

@@ -20,6 +20,8 @@ export interface Effect {
   ringer?: { passed: boolean };
   /** Volunteers whose output the coordinator proved wrong. */
   proven?: string[];
+  /** Shards the coordinator computed itself for this output (arbitration or spot-check). */
+  checks?: number;
 }
 
 /** Chance that a trusted volunteer's lone result is audited with a second replica anyway. */
@@ -77,6 +79,7 @@ export function recordOutput(store: JobStore, acc: Accumulator, kernel: Kernel, 
   let groups = store.groups(row.idx);
   if (meta.adaptive && groups.length > 1) {
     effect.proven = rejectWrong(store, row.idx, truth(store, kernel, row.idx));
+    effect.checks = 1;
     groups = store.groups(row.idx);
   }
   let need = shard.need ?? meta.quorum;
@@ -103,6 +106,7 @@ export function recordOutput(store: JobStore, acc: Accumulator, kernel: Kernel, 
   let verified = 0;
   if (meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE)) {
     const right = truth(store, kernel, row.idx);
+    effect.checks = (effect.checks ?? 0) + 1;
     if (right !== output) {
       // Colluders agreed on a wrong output: reject them all and start the shard afresh.
       const proven = rejectWrong(store, row.idx, right);

@@ -18,6 +18,13 @@ import { backtrack } from "../job/backtrack.ts";
 import { EventHub } from "../job/event-hub.ts";
 import { deliver } from "../job/webhook.ts";
 
+/** One shard as `GET /v1/jobs/:id/shards` shows it. */
+export interface ShardView {
+  shard: string;
+  state: "open" | "accepted" | "failed";
+  output?: unknown;
+}
+
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 
 /** One job: its shards, leases, replica outputs and merged result, in this object's SQLite. */
@@ -79,6 +86,29 @@ export class JobObject extends DurableObject<Env> {
     return { ok: true, result: this.#accumulator.value };
   }
 
+  /** Accepted (or failed) shards after index `after`, with their accepted outputs. */
+  async shards(owner: string, after: number, limit: number): Promise<Outcome<{ shards: ShardView[] }>> {
+    if (!this.#owned(owner)) return notFound();
+    const rows = this.store.sql
+      .exec<{ idx: number; state: number; output: string | null }>(
+        `SELECT s.idx AS idx, s.state AS state, r.output AS output FROM shards s
+         LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.state = 1
+         WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
+        after,
+        limit,
+      )
+      .toArray();
+    const states = ["open", "accepted", "failed"] as const;
+    return {
+      ok: true,
+      shards: rows.map((r) => ({
+        shard: String(r.idx),
+        state: states[r.state]!,
+        ...(r.state === 1 && r.output !== null && { output: JSON.parse(r.output) }),
+      })),
+    };
+  }
+
   async cancel(owner: string): Promise<Outcome<{ status: JobStatus }>> {
     const meta = this.#owned(owner);
     if (!meta) return notFound();
@@ -113,14 +143,23 @@ export class JobObject extends DurableObject<Env> {
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
     const prepared = await Promise.all(items.map((i) => this.#prepare(i.output)));
     const now = Date.now();
+    let results = 0;
+    let checks = 0;
     const entries = items.map((item, n): BatchResultEntry => {
       const problem = checkLease(this.store, volunteer, item.leaseId, now);
       if (problem) return entry(item.leaseId, problem);
       const out = prepared[n]!;
       if ("ok" in out) return entry(item.leaseId, out);
-      this.#apply(recordOutput(this.store, this.#accumulator, this.#kernel, item.leaseId, out, now, trusted), volunteer, now);
+      const effect = recordOutput(this.store, this.#accumulator, this.#kernel, item.leaseId, out, now, trusted);
+      results++;
+      checks += effect.checks ?? 0;
+      this.#apply(effect, volunteer, now);
       return { leaseId: item.leaseId, status: 202 };
     });
+    if (results) {
+      const m = this.store.meta!;
+      this.store.saveMeta({ ...m, work: { results: (m.work?.results ?? 0) + results, checks: (m.work?.checks ?? 0) + checks } });
+    }
     await this.#schedule();
     return entries;
   }
@@ -152,6 +191,9 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return { reopened: 0 };
     const wasDone = meta.state === "done";
     const { reopened, agreedWith } = backtrack(this.store, volunteer);
+    const notify = this.store.meta!.notify;
+    // The submitter was told it was done; it will be told again once the corrected result is in.
+    if (reopened && wasDone && notify) this.store.saveMeta({ ...this.store.meta!, notify: { url: notify.url, state: "pending", attempts: 0 } });
     this.#reputation.penalize(agreedWith.filter((v) => v !== volunteer));
     if (reopened) {
       this.#accumulator.rebuild();
@@ -260,6 +302,7 @@ function entry(leaseId: string, f: Failure): BatchResultEntry {
 /** The contract's job status view of the meta row. */
 export function toStatus(meta: JobMeta): JobStatus {
   const { id, kernel, label, state, done, failed, total, createdAt, updatedAt, error, notify } = meta;
+  // `work` is left out of the change check (job/store.ts), so it never triggers an event by itself.
   return {
     id,
     kernel,
@@ -271,5 +314,6 @@ export function toStatus(meta: JobMeta): JobStatus {
     updatedAt,
     ...(error !== undefined && { error }),
     ...(notify && { notify: { url: notify.url, state: notify.state, attempts: notify.attempts } }),
+    work: { results: meta.work?.results ?? 0, checks: meta.work?.checks ?? 0 },
   };
 }

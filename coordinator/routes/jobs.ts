@@ -11,6 +11,10 @@ import { planJob } from "../job/plan.ts";
 import { gridStub, jobStub, newJobId, submitterStub } from "../stubs.ts";
 
 const JOB_ID = /^j_[a-z0-9]{16}$/;
+const ShardsQuery = z.strictObject({
+  after: z.coerce.number().int().min(-1).default(-1),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.coerce.number().int().min(0).optional(),
@@ -52,6 +56,12 @@ export const jobRoutes = new Hono<AppEnv>()
     const id = jobId(c.req.param("id"));
     const out = unwrap(await jobStub(c.env, id).result(c.get("submitter")));
     return c.json({ id, result: out.result });
+  })
+  .get("/:id/shards", async (c) => {
+    const q = parseOr400(ShardsQuery, c.req.query(), "query");
+    const { shards } = unwrap(await jobStub(c.env, jobId(c.req.param("id"))).shards(c.get("submitter"), q.after, q.limit));
+    const last = shards.at(-1);
+    return c.json({ shards, ...(shards.length === q.limit && last && { next: Number(last.shard) }) });
   })
   .get("/:id/events", async (c) => {
     const headers = new Headers({ "x-colmeia-owner": c.get("submitter") });

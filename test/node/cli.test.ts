@@ -210,7 +210,7 @@ describe("colmeia against a local coordinator", () => {
   it("Ctrl-C on a volunteer finishes its running shard and gives back the rest, so others carry on at once", async () => {
     // Long leases: a shard the stopped volunteer kept would block the job for 10 minutes.
     const start = 1e12;
-    const range = `${start}:${start + 24 * 20_000_000}:20000000`;
+    const range = `${start}:${start + 24 * 10_000_000}:10000000`;
     const job = JSON.parse(
       (await colmeia(["submit", "primes.count", "--range", range, "--replicas", "1", "--lease-ttl", "10m", "--json"])).stdout,
     );

@@ -24,7 +24,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 80
 /** Gives a volunteer a proven record directly, as if it had done the work. */
 async function makeTrusted(v: Volunteer): Promise<void> {
   const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id));
-  await runInDurableObject<VolunteerObject, void>(stub, async (o) => {
+  await runInDurableObject(stub as DurableObjectStub<VolunteerObject>, async (o: VolunteerObject) => {
     await o.profile(v.id);
     o.sql.exec("UPDATE rep SET validated = 50, ringers = 5");
   });

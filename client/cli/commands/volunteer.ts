@@ -1,6 +1,7 @@
 import { Option, type Command } from "commander";
 import { availableParallelism } from "node:os";
 import type { VolunteerEvent } from "../../volunteer/index.ts";
+import { ColmeiaError } from "../../api/index.ts";
 import { EXIT, ExitWith, UsageError } from "../exit.ts";
 import { wholeNumber } from "../input/numbers.ts";
 import { printJson, withConnection, type ConnectionFlags } from "../options.ts";
@@ -45,7 +46,12 @@ export function volunteerCommand(program: Command): void {
       if (text) view.note(text);
     };
 
-    const volunteer = await startNodeVolunteer({ url: flags.url, threads, dutyCycle, onEvent });
+    const volunteer = await startNodeVolunteer({ url: flags.url, threads, dutyCycle, onEvent }).catch((error: unknown) => {
+      const { status = 0, code = "error", message } = error as { status?: number; code?: string; message?: string };
+      throw status === 0
+        ? new ColmeiaError(0, "unreachable", `cannot reach the coordinator at ${new URL(flags.url).origin}`)
+        : new ColmeiaError(status, code, `could not register as a volunteer: ${message}`);
+    });
     const { loop, identity } = volunteer;
     if (!flags.json) view.note(`Volunteering for ${flags.url} as ${identity.id} with ${threads} thread${threads === 1 ? "" : "s"} (Ctrl-C to stop)`);
     const ticker = flags.json ? undefined : setInterval(() => view.update(loop.status(), rate.perSecond()), 500);
