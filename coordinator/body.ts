@@ -25,9 +25,12 @@ const requireJsonType = createMiddleware(async (c, next) => {
   const type = c.req.header("content-type") ?? "";
   const length = c.req.header("content-length");
   const hasBody = length !== undefined ? length !== "0" : c.req.raw.body !== null;
-  if (hasBody && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
+  const json = /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type);
+  if (hasBody && !json) {
     throw new ApiError(415, "unsupported_media_type", "request body must be JSON (content-type: application/json)");
   }
+  // An empty body, even one labelled JSON, means "no fields" (`{}`), not malformed JSON.
+  if (json && (await c.req.text()).trim() === "") c.req.bodyCache.json = Promise.resolve({});
   await next();
 });
 

@@ -10,9 +10,9 @@ const integer = z.number().refine(Number.isInteger, "must be an integer");
 
 export const RangeSpec = z
   .strictObject({
-    start: integer.min(0),
-    end: integer.min(0),
-    step: integer.min(1),
+    start: integer.min(0).max(2 ** 53),
+    end: integer.min(0).max(2 ** 53),
+    step: integer.min(1).max(2 ** 53),
   })
   .refine((r) => r.start <= r.end, { message: "range.start must not exceed range.end", path: ["end"] });
 

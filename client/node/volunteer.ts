@@ -5,6 +5,7 @@ import {
   createVolunteerLoop,
   memoryIdentity,
   type Identity,
+  type Lease,
   type VolunteerEvent,
   type VolunteerLoop,
 } from "../volunteer/index.ts";
@@ -59,10 +60,16 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
   });
   loop.start();
 
-  const releaseHeld = () => Promise.allSettled(loop.heldLeases().map((lease) => api.release(lease.id)));
+  // Leases held when stopping began (queued and running). The loop gives queued ones back
+  // without waiting for the answer; releasing them again here, awaited, makes sure the
+  // coordinator heard before the process exits. Releasing a finished lease is refused, harmlessly.
+  const held = new Map<string, Lease>();
+  const remember = () => loop.heldLeases().forEach((lease) => held.set(lease.id, lease));
+  const releaseHeld = () => Promise.allSettled([...held.keys()].map((id) => api.release(id)));
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = 5000) =>
     (stopping ??= (async () => {
+      remember();
       await loop.stop(graceMs);
       await releaseHeld();
       pool.close();
@@ -72,11 +79,11 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
     loop,
     stop,
     async abandon() {
-      const held = loop.heldLeases();
-      // Closing the pool makes every computation in flight fail; the loop releases those leases too.
+      remember();
+      // Closing the pool makes every computation in flight fail, so the loop lets go of them.
       pool.close();
-      await Promise.allSettled(held.map((lease) => api.release(lease.id)));
       await Promise.race([stop(0), new Promise((r) => setTimeout(r, 2000))]);
+      await releaseHeld();
     },
   };
 }

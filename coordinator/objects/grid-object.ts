@@ -90,8 +90,9 @@ export class GridObject extends DurableObject<Env> {
     const now = Date.now();
     this.sql.exec("DELETE FROM seen WHERE at < ?", now - ACTIVE_MS);
     const history = this.sql.exec<{ t: number; shards: number }>("SELECT t, shards FROM history ORDER BY t").toArray();
-    const window = history.filter((h) => h.t >= now - 60_000 - BUCKET_MS);
-    const windowSeconds = 60;
+    // Whole buckets that started within the last minute, over the time they actually span.
+    const window = history.filter((h) => h.t >= now - 60_000);
+    const windowSeconds = window.length ? Math.max(1, (now - window[0]!.t) / 1000) : 60;
     return {
       volunteersActive: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen").one().n,
       volunteersRegistered: this.#get("volunteersRegistered"),
