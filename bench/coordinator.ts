@@ -12,6 +12,7 @@
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startLocalServer, type LocalServer } from "../test/support/local-server.ts";
+import { calibrate, type Calibration } from "./lib/calibrate.ts";
 import { hostLine } from "./lib/cpu.ts";
 import { JsonClient, mapLimit } from "./lib/http.ts";
 import type { Kind } from "./lib/recorder.ts";
@@ -119,7 +120,7 @@ function latencyTable(results: ScenarioResult[]): string {
   return table(["scenario", "request", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms"], rows);
 }
 
-function comparison(results: ScenarioResult[]): string[] {
+function comparison(results: ScenarioResult[], floor: Calibration): string[] {
   const out = [
     `Prototype baseline (SETUP.md: ${BASELINE.clients} clients, one Durable Object, lease + result per shard): ` +
       `${BASELINE.roundTrips[0]}-${BASELINE.roundTrips[1]} round trips/s, p50 ${BASELINE.p50[0]}-${BASELINE.p50[1]} ms, p99 ${BASELINE.p99[0]}-${BASELINE.p99[1]} ms.`,
@@ -131,7 +132,8 @@ function comparison(results: ScenarioResult[]): string[] {
     const unit = r.spec.max === 1 ? "round trips/s" : `shards/s (${r.spec.max} per round trip)`;
     out.push(
       `  ${r.spec.title} (${r.spec.volunteers} clients): ${num(r.serverShardsPerSec)} ${unit} = ${ratio(r.serverShardsPerSec)} the baseline; ` +
-        `lease+result p50 ${num(rt.p50)} ms, p99 ${num(rt.p99)} ms.`,
+        `lease+result p50 ${num(rt.p50)} ms, p99 ${num(rt.p99)} ms; ` +
+        `${num(r.window.requests / r.window.seconds)} req/s = ${num((r.window.requests / r.window.seconds / floor.requestsPerSec) * 100)}% of the /healthz floor.`,
     );
   }
   const s3 = results.find((r) => r.spec.thinkMs);
@@ -186,6 +188,14 @@ async function main(): Promise<void> {
     const tokens = await registerVolunteers(http, need);
     console.log(`Registered ${tokens.length} volunteers in ${num((performance.now() - r0) / 1000, 1)} s`);
 
+    log.phase = "calibration";
+    const floor = await calibrate(http, BASELINE.clients, 1_000, args.quick ? 3_000 : 5_000);
+    const floorLine =
+      `Stack floor on this machine now: GET /healthz (no Durable Object) from ${floor.clients} clients: ` +
+      `${num(floor.requestsPerSec)} req/s, p50 ${num(floor.latency.p50, 1)} ms, p99 ${num(floor.latency.p99, 1)} ms` +
+      (floor.errors ? `, ${floor.errors} errors` : "");
+    console.log(floorLine);
+
     const results: ScenarioResult[] = [];
     for (const spec of chosen) {
       log.phase = spec.title.trim();
@@ -206,7 +216,8 @@ async function main(): Promise<void> {
     console.log("Latency per request, measured by the volunteers (includes the load generator's own queueing: see gen lag)");
     console.log(latencyTable(results));
     console.log("");
-    for (const line of comparison(results)) console.log(line);
+    console.log(floorLine);
+    for (const line of comparison(results, floor)) console.log(line);
     console.log("");
     for (const line of errorLines(results)) console.log(line);
     console.log(log.report());

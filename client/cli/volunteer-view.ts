@@ -13,7 +13,7 @@ export function statusLine(s: VolunteerStatus, perSecond: number, now = Date.now
           ? `${s.running.length}/${s.threads} threads busy`
           : s.waitingForWork
             ? "waiting for work"
-            : "idle";
+            : "fetching work";
   return `${formatCount(s.accepted)} accepted · ${formatCount(s.computed)} computed · ${formatRate(perSecond)} · ${activity}`;
 }
 

@@ -5,14 +5,16 @@ import type { BatchResultEntry, Identity, Lease } from "./types.ts";
  * `retryable` says whether trying again later may succeed (network, 5xx, 429).
  */
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
+  readonly status: number;
+  readonly code: string;
+  readonly retryAfterMs?: number;
+  // No parameter properties: this core must also load under Node's type stripping.
+  constructor(status: number, code: string, message: string, retryAfterMs?: number) {
     super(message);
     this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
   get retryable(): boolean {
     return this.status === 0 || this.status === 429 || this.status >= 500;

@@ -155,4 +155,16 @@ describe("createVolunteerLoop", () => {
     await until(() => loop.status().running.length === 3, 1000);
     await until(() => fake.outputs.size === 60);
   });
+
+  it("holds a computed lease until its result is stored, so a closing volunteer never drops it", async () => {
+    const { fake, loop, outbox } = setup([1]);
+    let store!: () => void;
+    const add = outbox.add;
+    outbox.add = async (r) => (await new Promise<void>((resolve) => (store = resolve)), add(r));
+    loop.start();
+    await until(() => store !== undefined);
+    expect(loop.heldLeases().map((l) => l.shardId)).toEqual(["s0"]);
+    store();
+    await until(() => loop.heldLeases().length === 0 && fake.outputs.size === 1);
+  });
 });

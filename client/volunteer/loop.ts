@@ -138,10 +138,11 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       want: () => (book.queued > Math.floor(prefetch() / 2) ? 0 : threads + prefetch() - book.queued - book.runningCount),
       accept(leases: Lease[]) {
         if (state !== "running") return leases.forEach(release), 0;
-        book.hold(leases).forEach(release);
+        const refused = book.hold(leases);
+        refused.forEach(release);
         work.notify();
         changed();
-        return book.queued;
+        return leases.length - refused.length;
       },
       report: {
         online: () => setConnection("online"),
@@ -165,7 +166,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     if (end.kind === "kernel-error") {
       book.markFailed(lease);
       counters.kernelErrors++;
-      fail(`${lease.kernel} shard ${lease.shardId} failed (${end.reason}): ${end.error}`);
+      lastError = `${lease.kernel} shard ${lease.shardId} failed (${end.reason}): ${end.error}`;
       emit({ type: "kernel-error", lease, reason: end.reason, message: end.error });
       release(lease);
       changed();

@@ -58,7 +58,8 @@ const wordcount: Kernel = {
   params: z.strictObject({}),
   input: z.strictObject({ text: z.string() }),
   output: z.strictObject({
-    counts: z.record(z.string().regex(/^[\p{L}\p{N}]+$/u, "must be a word"), count.min(1)),
+    // Lower-casing can add combining marks ("İ" → "i̇"), so a key may hold \p{M} as well.
+    counts: z.record(z.string().regex(/^[\p{L}\p{N}\p{M}]+$/u, "must be a word"), count.min(1)),
   }),
   acceptsRange: false,
   compute: compute.wordcount!,

@@ -26,7 +26,8 @@ export function launchBrowser(opts: { args?: string[]; headless?: boolean } = {}
 
 /** Minimal submitter calls for browser tests (the submitter CLI/client is tested elsewhere). */
 export function gridClient(url: string, token: string) {
-  const call = async (method: string, path: string, body?: unknown) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test helper over known JSON
+  const call = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(url + path, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },

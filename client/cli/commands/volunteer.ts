@@ -34,15 +34,20 @@ export function volunteerCommand(program: Command): void {
     if (dutyCycle !== undefined && !(dutyCycle > 0 && dutyCycle <= 1)) {
       throw new UsageError(`--duty-cycle must be a fraction in (0, 1], got ${JSON.stringify(flags.dutyCycle)}`);
     }
+    // Caught from the start, so even a Ctrl-C during registration ends with leases given back.
+    let signals = 0;
+    let onSignal = () => {};
+    const signalled = () => (signals++, onSignal());
+    for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(name, signalled);
+
     // Loaded here, not at startup: only this command needs worker threads and the scheduling core.
     const { startNodeVolunteer } = await import("../../node/volunteer.ts");
     const { createRateMeter } = await import("../../volunteer/index.ts");
     const view = createVolunteerView(process.stderr);
     const rate = createRateMeter();
-    let quitting = false;
     const onEvent = (event: VolunteerEvent) => {
       if (event.type === "accepted") rate.add(event.leaseIds.length);
-      const text = !quitting && !flags.json ? describeEvent(event) : undefined;
+      const text = signals === 0 && !flags.json ? describeEvent(event) : undefined;
       if (text) view.note(text);
     };
 
@@ -56,23 +61,23 @@ export function volunteerCommand(program: Command): void {
     if (!flags.json) view.note(`Volunteering for ${flags.url} as ${identity.id} with ${threads} thread${threads === 1 ? "" : "s"} (Ctrl-C to stop)`);
     const ticker = flags.json ? undefined : setInterval(() => view.update(loop.status(), rate.perSecond()), 500);
 
-    let abandoned = false;
+    // First signal: stop gracefully. Second: abandon what is running. Both give every lease back.
+    let handled = 0;
     await new Promise<void>((resolve) => {
-      const onSignal = () => {
-        if (!quitting) {
-          quitting = true;
+      onSignal = () => {
+        if (handled === 0 && signals >= 1) {
+          handled = 1;
           const running = loop.status().running.length;
           if (!flags.json) view.note(`Stopping: ${running ? `finishing ${running} running shard${running === 1 ? "" : "s"}, ` : ""}handing in results (Ctrl-C again to abandon)`);
           volunteer.stop().then(resolve, resolve);
-        } else if (!abandoned) {
-          abandoned = true;
+        }
+        if (handled === 1 && signals >= 2) {
+          handled = 2;
           if (!flags.json) view.note("Abandoning running shards and giving them back");
           volunteer.abandon().then(resolve, resolve);
         }
       };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      process.on("SIGHUP", onSignal);
+      onSignal();
     });
     clearInterval(ticker);
     const s = loop.status();
@@ -83,6 +88,6 @@ export function volunteerCommand(program: Command): void {
       view.close();
       process.stderr.write(`Stopped. ${s.accepted} result${s.accepted === 1 ? "" : "s"} accepted, ${s.computed} computed.\n`);
     }
-    if (abandoned) throw new ExitWith(EXIT.interrupted);
+    if (handled === 2) throw new ExitWith(EXIT.interrupted);
   });
 }

@@ -1,0 +1,134 @@
+/**
+ * Trust benchmark (issue 5): saboteurs against the real coordinator's verification policies.
+ *
+ * A fresh local server (wrangler dev on workerd, isolated state); for every configuration
+ * (saboteur fraction f, sabotage rate s, colluding or not) and policy (adaptive, fixed 2-of-2,
+ * fixed 3-of-3) it registers fresh volunteers, submits one `wordcount` job whose shards all have
+ * a known answer, lets the volunteers work until the job has ended and stayed ended, then audits
+ * every shard the coordinator accepted.
+ *
+ *   node bench/trust.ts                      full grid (3 f × 3 s × 2 × 3 policies, about 8 minutes)
+ *   node bench/trust.ts --quick              smoke run (f = 0.2 only, small jobs, about a minute)
+ *   node bench/trust.ts --shards 2000 --volunteers 40 --batch 8 --settle 3000
+ *
+ * All traffic goes to 127.0.0.1.
+ */
+import { rmSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { startLocalServer, type LocalServer } from "../test/support/local-server.ts";
+import { hostLine } from "./lib/cpu.ts";
+import { JsonClient } from "./lib/http.ts";
+import { num } from "./lib/table.ts";
+import { detailTable, formulaTable, healthLines, mainTable, verdict } from "./trust/report.ts";
+import { POLICIES, runConfig, type RunOutcome, type RunSpec } from "./trust/run.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    shards: { type: "string" },
+    volunteers: { type: "string" },
+    batch: { type: "string", default: "8" },
+    settle: { type: "string", default: "3000" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (args.help) {
+  console.log("usage: node bench/trust.ts [--quick] [--shards N] [--volunteers N] [--batch N] [--settle MS]");
+  process.exit(0);
+}
+
+function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+const quick = args.quick;
+const FS = quick ? [0.2] : [0.1, 0.2, 0.35];
+const SS = quick ? [1, 0.1] : [1, 0.5, 0.1];
+const shards = int("shards", args.shards, quick ? 400 : 1500, 10, 100_000);
+const volunteers = int("volunteers", args.volunteers, quick ? 20 : 40, 2, 1000);
+const batch = int("batch", args.batch, 8, 1, 64);
+const settleMs = int("settle", args.settle, 3000, 0, 60_000);
+
+async function main(): Promise<void> {
+  console.log(`Colmeia trust benchmark${quick ? " (--quick)" : ""}`);
+  console.log(hostLine());
+  const serverErrors: string[] = [];
+  let phase = "start-up";
+  let server: LocalServer | undefined;
+  const shutdown = async () => {
+    await server?.stop();
+    if (server) rmSync(server.stateDir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void shutdown().then(() => process.exit(130)));
+
+  try {
+    server = await startLocalServer({
+      vars: { REGISTRATIONS_PER_MINUTE: "1000000" },
+      onOutput: (chunk) => {
+        for (const line of chunk.split("\n")) {
+          if (phase !== "start-up" && /error|exception|uncaught|✘/i.test(line)) serverErrors.push(`[${phase}] ${line.trim().slice(0, 200)}`);
+        }
+      },
+    });
+    const http = new JsonClient(server.url);
+    console.log(
+      `Server ${server.url}; per run: ${volunteers} fresh volunteers, one wordcount job of ${shards} shards, ` +
+        `leases in batches of ${batch}, audited after the job stayed ended ${settleMs / 1000} s`,
+    );
+
+    const specs: RunSpec[] = [];
+    for (const f of FS)
+      for (const s of SS)
+        for (const colluding of [true, false])
+          for (const policy of POLICIES) {
+            specs.push({ f, s, colluding, policy, shards, volunteers, batch, k: 3, settleMs, timeoutMs: 120_000, maxRequests: 200_000 });
+          }
+
+    const t0 = performance.now();
+    const runs: RunOutcome[] = [];
+    for (const [i, spec] of specs.entries()) {
+      phase = `f=${spec.f} s=${spec.s} ${spec.colluding ? "coll" : "indep"} ${spec.policy.name}`;
+      process.stdout.write(`[${String(i + 1).padStart(2)}/${specs.length}] ${phase.padEnd(30)} `);
+      const r = await runConfig(http, server.tokens[0], spec);
+      runs.push(r);
+      console.log(
+        `${r.state}${r.timedOut ? " (TIMEOUT)" : ""}: ${r.wrong} wrong, ${r.failed} failed of ${r.accepted + r.failed}/${r.total} decided; ` +
+          `work ${num((r.work.results + r.work.checks) / (r.listed || r.total), 2)}; saboteurs caught ${r.caught}/${r.saboteurs}; ` +
+          `${num(r.jobSeconds, 1)} s job, ${num(r.wallSeconds, 1)} s run`,
+      );
+    }
+    phase = "shutdown";
+    http.close();
+    const minutes = (performance.now() - t0) / 60_000;
+
+    console.log("");
+    console.log(
+      "Measured (wrong = accepted shards with a wrong output / accepted shards; failed = failed shards / decided shards; " +
+        "work/shard = (volunteer results incl. ringers + coordinator checks) / started shards, shown as total (results+checks))",
+    );
+    console.log(mainTable(runs));
+    console.log("");
+    console.log("M-first majority voting, saboteurs always agreeing on a wrong answer: err = Σ_{j=M}^{2M-1} C(2M-1,j) f^j (1-f)^(2M-1-j)");
+    console.log(formulaTable(FS));
+    console.log("");
+    for (const line of verdict(runs)) console.log(line);
+    console.log(
+      `  (resolution: ${shards} shards per job, so one wrong shard is ${num(1000 / shards, 2)}e-3; ` +
+        `0 wrong bounds the true rate below ${num(3000 / shards, 1)}e-3 at 95%)`,
+    );
+    console.log("");
+    console.log("Per run:");
+    console.log(detailTable(runs));
+    console.log("");
+    for (const line of healthLines(runs)) console.log(line);
+    console.log(serverErrors.length ? `Server error output: ${serverErrors.length} line(s)\n  ${serverErrors.slice(0, 10).join("\n  ")}` : "Server error output: none.");
+    console.log(`Total ${num(minutes, 1)} min for ${runs.length} runs.`);
+  } finally {
+    await shutdown();
+  }
+}
+
+await main();

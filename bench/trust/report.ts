@@ -1,0 +1,127 @@
+/** Tables and verdicts of the trust benchmark. */
+import { num, table, type Cell } from "../lib/table.ts";
+import { majorityError } from "./model.ts";
+import { POLICIES, type RunOutcome } from "./run.ts";
+
+/** The issue-5 target: at f = 0.2 with colluding saboteurs, adaptive wrong ≤ 1e-3 at ≤ 1.6 results per shard. */
+export const TARGET = { f: 0.2, wrong: 1e-3, work: 1.6 } as const;
+
+/** A rate with its count: "0", or "2.0e-3 (4)". */
+function rate(count: number, of: number): string {
+  if (!of) return "-";
+  return count === 0 ? "0" : `${(count / of).toExponential(1)} (${count})`;
+}
+
+/** Wrong accepted shards per accepted shard. */
+export const wrongRate = (r: RunOutcome) => (r.accepted ? r.wrong / r.accepted : Number.NaN);
+/** Results computed per started shard: volunteers' outputs (ringers included) + the coordinator's own checks. */
+export const workPerShard = (r: RunOutcome) => (r.work.results + r.work.checks) / (r.listed || r.total);
+
+function work(r: RunOutcome): string {
+  const n = r.listed || r.total;
+  return `${num(workPerShard(r), 2)} (${num(r.work.results / n, 2)}+${num(r.work.checks / n, 2)})`;
+}
+
+const key = (r: RunOutcome) => `${r.spec.f}|${r.spec.s}|${r.spec.colluding}`;
+
+/** Like table(), with a line of group titles over the columns (each group: [title, column count]). */
+function groupedTable(groups: [string, number][], headers: string[], rows: Cell[][]): string {
+  const body = table(headers, rows);
+  const [head, rule] = body.split("\n");
+  // Column widths from the rule line.
+  const widths = rule!.split("  ").map((d) => d.length);
+  const parts: string[] = [];
+  let col = 0;
+  for (const [title, span] of groups) {
+    const w = widths.slice(col, col + span).reduce((a, b) => a + b, 0) + 2 * (span - 1);
+    parts.push(title.length > w ? title.slice(0, w) : col === 0 ? title.padEnd(w) : title.padStart(Math.floor((w + title.length) / 2)).padEnd(w));
+    col += span;
+  }
+  void head;
+  return [parts.join("  ").trimEnd(), body].join("\n");
+}
+
+/** The main table: one row per (f, s, colluding), three columns per policy. */
+export function mainTable(runs: RunOutcome[]): string {
+  const rows: Cell[][] = [];
+  const seen = new Map<string, RunOutcome[]>();
+  for (const r of runs) seen.set(key(r), [...(seen.get(key(r)) ?? []), r]);
+  for (const group of seen.values()) {
+    const { f, s, colluding } = group[0]!.spec;
+    const row: Cell[] = [num(f, 2), num(s, 1), colluding ? "yes" : "no"];
+    for (const p of POLICIES) {
+      const r = group.find((g) => g.spec.policy.name === p.name);
+      if (!r) row.push("", "", "");
+      else row.push(rate(r.wrong, r.accepted), rate(r.failed, r.accepted + r.failed), work(r));
+    }
+    rows.push(row);
+  }
+  return groupedTable(
+    [["config", 3], ...POLICIES.map((p): [string, number] => [p.replication ? `fixed ${p.name} (M=${p.m})` : "adaptive", 3])],
+    ["f", "s", "colluding", ...POLICIES.flatMap(() => ["wrong", "failed", "work/shard"])],
+    rows,
+  );
+}
+
+/** One row per run: what the coordinator did and what the volunteers saw. */
+export function detailTable(runs: RunOutcome[]): string {
+  return table(
+    ["f", "s", "coll", "policy", "state", "decided/total", "wrong", "failed", "results", "checks", "sab caught", "sab trusted", "honest bl", "honest trusted", "reopens", "job s", "run s", "errors"],
+    runs.map((r) => [
+      num(r.spec.f, 2),
+      num(r.spec.s, 1),
+      r.spec.colluding ? "yes" : "no",
+      r.spec.policy.name,
+      r.timedOut ? `${r.state} TIMEOUT` : r.state,
+      `${r.accepted + r.failed}/${r.total}`,
+      r.wrong,
+      r.failed,
+      r.work.results,
+      r.work.checks,
+      `${r.caught}/${r.saboteurs}`,
+      r.saboteursTrusted,
+      r.honestBlacklisted,
+      `${r.honestTrusted}/${r.spec.volunteers - r.saboteurs}`,
+      r.reopens,
+      num(r.jobSeconds, 1),
+      num(r.wallSeconds, 1),
+      [...r.errors.values()].reduce((a, b) => a + b, 0),
+    ]),
+  );
+}
+
+/** Textbook M-first majority error at each f. */
+export function formulaTable(fs: number[]): string {
+  return table(
+    ["f", "M=2 (2-of-2, up to 3)", "M=3 (3-of-3, up to 5)"],
+    fs.map((f) => [num(f, 2), num(majorityError(f, 2), 4), num(majorityError(f, 3), 4)]),
+  );
+}
+
+/** Verdict lines for the target, one per sabotage rate at f = 0.2 with colluding saboteurs. */
+export function verdict(runs: RunOutcome[]): string[] {
+  const at = runs.filter((r) => r.spec.policy.replication === undefined && r.spec.colluding && r.spec.f === TARGET.f);
+  if (!at.length) return [`Target (f=${TARGET.f}, colluding, adaptive): not measured in this run.`];
+  const lines = at.map((r) => {
+    const w = wrongRate(r);
+    const ok = !r.timedOut && r.state === "done" && w <= TARGET.wrong && workPerShard(r) <= TARGET.work;
+    return (
+      `  s=${r.spec.s}: wrong ${num(w * 1000, 2)}e-3 (${r.wrong}/${r.accepted}), work ${num(workPerShard(r), 2)}/shard, state ${r.state}` +
+      `${r.timedOut ? " (timed out)" : ""} → ${ok ? "met" : "NOT met"}`
+    );
+  });
+  const all = at.every((r) => !r.timedOut && r.state === "done" && wrongRate(r) <= TARGET.wrong && workPerShard(r) <= TARGET.work);
+  return [`Target at f=${TARGET.f}, colluding, adaptive: wrong ≤ ${TARGET.wrong} and work ≤ ${TARGET.work} per shard → ${all ? "MET" : "NOT MET"}`, ...lines];
+}
+
+/** Things that should not happen: 5xx, timeouts, honest volunteers blacklisted, unexpected errors. */
+export function healthLines(runs: RunOutcome[]): string[] {
+  const out: string[] = [];
+  for (const r of runs) {
+    const label = `f=${r.spec.f} s=${r.spec.s} ${r.spec.colluding ? "colluding" : "independent"} ${r.spec.policy.name}`;
+    if (r.timedOut) out.push(`  ${label}: TIMED OUT in state ${r.state} (${r.accepted}/${r.total} accepted, ${r.open} open)`);
+    if (r.honestBlacklisted) out.push(`  ${label}: ${r.honestBlacklisted} HONEST volunteer(s) blacklisted`);
+    for (const [e, n] of r.errors) out.push(`  ${label}: ${n}× ${e}`);
+  }
+  return out.length ? ["Anomalies and errors seen by volunteers:", ...out] : ["Anomalies: none (no 5xx or other errors, no timeouts, no honest volunteer blacklisted)."];
+}
