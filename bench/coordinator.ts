@@ -10,6 +10,7 @@
  * All traffic goes to 127.0.0.1; the load generator and the server share this machine's cores.
  */
 import { rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { startLocalServer, type LocalServer } from "../test/support/local-server.ts";
 import { calibrate, type Calibration } from "./lib/calibrate.ts";
@@ -35,28 +36,31 @@ if (args.help) {
   process.exit(0);
 }
 
-/** Scenario definitions; `quick` shortens warm-up and measurement, never the number of volunteers. */
-function scenarios(quick: boolean): Record<string, ScenarioSpec> {
+/** Scenario definitions, in run order; `quick` shortens warm-up and measurement, never the number of volunteers. */
+function scenarios(quick: boolean): [key: string, spec: ScenarioSpec][] {
   const fast = { warmupMs: quick ? 2_000 : 3_000, measureMs: quick ? 5_000 : 20_000, staggerMs: 500 };
   const bound = (s: Omit<ScenarioSpec, "maxRequests">): ScenarioSpec => ({
     ...s,
     maxRequests: Math.ceil(((s.warmupMs + s.measureMs) / 1000) * 10_000),
   });
-  return {
-    "1": bound({ title: "1  single lease", volunteers: 200, max: 1, replication: { replicas: 1, quorum: 1 }, ...fast }),
-    "2": bound({ title: "2  batch of 16", volunteers: 200, max: 16, replication: { replicas: 1, quorum: 1 }, ...fast }),
-    "2r": bound({ title: "2r batch of 16, 2-of-2", volunteers: 200, max: 16, replication: { replicas: 2, quorum: 2 }, ...fast }),
-    "3": bound({
-      title: "3  956 × ~4 s/shard",
-      volunteers: 956,
-      max: 1,
-      replication: { replicas: 1, quorum: 1 },
-      thinkMs: () => 3_500 + Math.random() * 1_000, // 4 s ± 0.5 s per shard
-      staggerMs: 4_000,
-      warmupMs: quick ? 6_000 : 8_000,
-      measureMs: quick ? 8_000 : 35_000,
-    }),
-  };
+  return [
+    ["1", bound({ title: "1  single lease", volunteers: 200, max: 1, replication: { replicas: 1, quorum: 1 }, ...fast })],
+    ["2", bound({ title: "2  batch of 16", volunteers: 200, max: 16, replication: { replicas: 1, quorum: 1 }, ...fast })],
+    ["2r", bound({ title: "2r batch of 16, 2-of-2", volunteers: 200, max: 16, replication: { replicas: 2, quorum: 2 }, ...fast })],
+    [
+      "3",
+      bound({
+        title: "3  956 × ~4 s/shard",
+        volunteers: 956,
+        max: 1,
+        replication: { replicas: 1, quorum: 1 },
+        thinkMs: () => 3_500 + Math.random() * 1_000, // 4 s ± 0.5 s per shard
+        staggerMs: 4_000,
+        warmupMs: quick ? 6_000 : 8_000,
+        measureMs: quick ? 8_000 : 35_000,
+      }),
+    ],
+  ];
 }
 
 /** Server output after start-up, kept to show errors and warnings next to the scenario that caused them. */
@@ -87,7 +91,7 @@ async function registerVolunteers(http: JsonClient, n: number): Promise<string[]
 
 function throughputTable(results: ScenarioResult[]): string {
   return table(
-    ["scenario", "vols", "repl", "window s", "shards/s", "results/s", "req/s", "worst 1 s", "empty", "errors", "srv CPU", "gen CPU", "gen lag p99"],
+    ["scenario", "vols", "repl", "window s", "shards/s", "results/s", "req/s", "worst 1 s", "empty", "errors", "srv CPU", "srv CPU/req", "gen CPU", "gen lag p99"],
     results.map(({ spec, window: w, serverShardsPerSec, cpu }) => [
       spec.title,
       spec.volunteers,
@@ -100,6 +104,7 @@ function throughputTable(results: ScenarioResult[]): string {
       w.emptyLeases,
       Object.values(w.errors).reduce((a, b) => a + b, 0),
       cpu.serverPct === undefined ? "-" : `${num(cpu.serverPct)}%`,
+      cpu.serverPct === undefined || !w.requests ? "-" : `${num((cpu.serverPct * 10) / (w.requests / w.seconds), 1)} ms`,
       `${num(cpu.clientPct)}%`,
       `${num(cpu.clientLagP99Ms, 1)} ms`,
     ]),
@@ -158,9 +163,9 @@ function errorLines(results: ScenarioResult[]): string[] {
 
 async function main(): Promise<void> {
   const all = scenarios(args.quick);
-  const keys = args.only ? args.only.split(",").map((k) => k.trim()) : Object.keys(all);
-  for (const k of keys) if (!all[k]) throw new Error(`unknown scenario ${k}; choose from ${Object.keys(all).join(", ")}`);
-  const chosen = keys.map((k) => all[k]!);
+  const keys = args.only?.split(",").map((k) => k.trim());
+  for (const k of keys ?? []) if (!all.some(([key]) => key === k)) throw new Error(`unknown scenario ${k}; choose from ${all.map(([key]) => key).join(", ")}`);
+  const chosen = all.filter(([key]) => !keys || keys.includes(key)).map(([, spec]) => spec);
 
   console.log(`Colmeia coordinator benchmark${args.quick ? " (--quick)" : ""}`);
   console.log(hostLine());
@@ -222,9 +227,10 @@ async function main(): Promise<void> {
     for (const line of errorLines(results)) console.log(line);
     console.log(log.report());
     console.log(
-      "Note: load generator (gen) and server (srv: wrangler + workerd) share the same cores; CPU is in % of one core. " +
-        "Scenario 3 sleeps 3.5-4.5 s per shard, leasing singly.",
+      "Note: load generator (gen) and server (srv: wrangler + workerd) share the same cores; CPU is in % of one core, " +
+        "srv CPU/req is server CPU time per request answered. Scenario 3 sleeps 3.5-4.5 s per shard, leasing singly.",
     );
+    console.log(`Load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(", ")} (1, 5, 15 min).`);
   } finally {
     await shutdown();
   }

@@ -19,7 +19,7 @@ import { startLocalServer, type LocalServer } from "../test/support/local-server
 import { hostLine } from "./lib/cpu.ts";
 import { JsonClient } from "./lib/http.ts";
 import { num } from "./lib/table.ts";
-import { detailTable, formulaTable, healthLines, mainTable, verdict } from "./trust/report.ts";
+import { detailTable, formulaTable, healthLines, mainTable, timelineTable, verdict } from "./trust/report.ts";
 import { POLICIES, runConfig, type RunOutcome, type RunSpec } from "./trust/run.ts";
 
 const { values: args } = parseArgs({
@@ -28,12 +28,21 @@ const { values: args } = parseArgs({
     shards: { type: "string" },
     volunteers: { type: "string" },
     batch: { type: "string", default: "8" },
+    jitter: { type: "string", default: "20" },
     settle: { type: "string", default: "3000" },
+    f: { type: "string" },
+    s: { type: "string" },
+    colluding: { type: "string" },
+    policy: { type: "string" },
+    trace: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (args.help) {
-  console.log("usage: node bench/trust.ts [--quick] [--shards N] [--volunteers N] [--batch N] [--settle MS]");
+  console.log(
+    "usage: node bench/trust.ts [--quick] [--shards N] [--volunteers N] [--batch N] [--settle MS]\n" +
+      "                           [--f 0.1,0.2] [--s 1,0.1] [--colluding yes,no] [--policy adaptive,2-of-2,3-of-3]",
+  );
   process.exit(0);
 }
 
@@ -45,12 +54,18 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 }
 
 const quick = args.quick;
-const FS = quick ? [0.2] : [0.1, 0.2, 0.35];
-const SS = quick ? [1, 0.1] : [1, 0.5, 0.1];
+const list = (v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(",").map(Number));
+const FS = list(args.f, quick ? [0.2] : [0.1, 0.2, 0.35]);
+const SS = list(args.s, quick ? [1, 0.1] : [1, 0.5, 0.1]);
+const COLLUDING = args.colluding === undefined ? [true, false] : args.colluding.split(",").map((c) => c === "yes");
+const POLICY_NAMES = args.policy === undefined ? POLICIES.map((p) => p.name) : args.policy.split(",");
+for (const x of [...FS, ...SS]) if (!(x >= 0 && x <= 1)) throw new Error("--f and --s take numbers in [0, 1]");
+for (const n of POLICY_NAMES) if (!POLICIES.some((p) => p.name === n)) throw new Error(`--policy: choose from ${POLICIES.map((p) => p.name).join(", ")}`);
 const shards = int("shards", args.shards, quick ? 400 : 1500, 10, 100_000);
 const volunteers = int("volunteers", args.volunteers, quick ? 20 : 40, 2, 1000);
 const batch = int("batch", args.batch, 8, 1, 64);
 const settleMs = int("settle", args.settle, 3000, 0, 60_000);
+const jitterMs = int("jitter", args.jitter, 20, 0, 10_000);
 
 async function main(): Promise<void> {
   console.log(`Colmeia trust benchmark${quick ? " (--quick)" : ""}`);
@@ -82,9 +97,9 @@ async function main(): Promise<void> {
     const specs: RunSpec[] = [];
     for (const f of FS)
       for (const s of SS)
-        for (const colluding of [true, false])
-          for (const policy of POLICIES) {
-            specs.push({ f, s, colluding, policy, shards, volunteers, batch, k: 3, settleMs, timeoutMs: 120_000, maxRequests: 200_000 });
+        for (const colluding of COLLUDING)
+          for (const policy of POLICIES.filter((p) => POLICY_NAMES.includes(p.name))) {
+            specs.push({ f, s, colluding, policy, shards, volunteers, batch, jitterMs, k: 3, settleMs, timeoutMs: 120_000, maxRequests: 200_000, trace: args.trace });
           }
 
     const t0 = performance.now();
@@ -99,6 +114,7 @@ async function main(): Promise<void> {
           `work ${num((r.work.results + r.work.checks) / (r.listed || r.total), 2)}; saboteurs caught ${r.caught}/${r.saboteurs}; ` +
           `${num(r.jobSeconds, 1)} s job, ${num(r.wallSeconds, 1)} s run`,
       );
+      if (args.trace) console.log(timelineTable(r));
     }
     phase = "shutdown";
     http.close();

@@ -120,8 +120,40 @@ export function healthLines(runs: RunOutcome[]): string[] {
   for (const r of runs) {
     const label = `f=${r.spec.f} s=${r.spec.s} ${r.spec.colluding ? "colluding" : "independent"} ${r.spec.policy.name}`;
     if (r.timedOut) out.push(`  ${label}: TIMED OUT in state ${r.state} (${r.accepted}/${r.total} accepted, ${r.open} open)`);
-    if (r.honestBlacklisted) out.push(`  ${label}: ${r.honestBlacklisted} HONEST volunteer(s) blacklisted`);
+    if (r.honestBlacklisted) {
+      const why = new Map<string, number>();
+      for (const reason of r.honestReasons) {
+        const k = reason.replace(/job \S+/, "job <id>");
+        why.set(k, (why.get(k) ?? 0) + 1);
+      }
+      out.push(`  ${label}: ${r.honestBlacklisted} HONEST volunteer(s) blacklisted: ${[...why].map(([k, n]) => `${n}× "${k}"`).join(", ")}`);
+    }
     for (const [e, n] of r.errors) out.push(`  ${label}: ${n}× ${e}`);
   }
   return out.length ? ["Anomalies and errors seen by volunteers:", ...out] : ["Anomalies: none (no 5xx or other errors, no timeouts, no honest volunteer blacklisted)."];
+}
+
+/** A run's progress over time (with --trace: volunteers' standing about once a second). */
+export function timelineTable(r: RunOutcome): string {
+  let prev = { done: 0, work: 0 };
+  const rows: Cell[][] = [];
+  for (const x of r.timeline) {
+    if (x.trustedHonest === undefined && x !== r.timeline.at(-1)) continue;
+    const work = x.results + x.checks;
+    const dDone = x.done - prev.done;
+    rows.push([
+      num(x.t, 1),
+      x.state,
+      x.done,
+      x.results,
+      x.checks,
+      dDone > 0 ? num((work - prev.work) / dDone, 2) : "-",
+      x.trustedHonest === undefined ? "" : `${x.trustedHonest}/${r.spec.volunteers - r.saboteurs}`,
+      x.trustedSaboteurs ?? "",
+      x.blacklistedHonest ?? "",
+      x.blacklistedSaboteurs === undefined ? "" : `${x.blacklistedSaboteurs}/${r.saboteurs}`,
+    ]);
+    prev = { done: x.done, work };
+  }
+  return table(["t s", "state", "done", "results", "checks", "Δwork/Δdone", "honest trusted", "sab trusted", "honest bl", "sab bl"], rows);
 }

@@ -32,6 +32,8 @@ export interface RunSpec {
   volunteers: number;
   /** Leases per lease call. */
   batch: number;
+  /** Simulated compute time per batch, uniform in [0, jitterMs) (see volunteer.ts). */
+  jitterMs: number;
   /** Words per shard text. */
   k: number;
   /** How long the job must stay ended before it is audited. */
@@ -40,6 +42,22 @@ export interface RunSpec {
   timeoutMs: number;
   /** Bound on requests all volunteers of the run send together. */
   maxRequests: number;
+  /** Also sample every volunteer's profile about once a second (costs requests; for investigation). */
+  trace?: boolean;
+}
+
+/** One sample of the job's progress (and, when tracing, of the volunteers' standing). */
+export interface Sample {
+  /** Seconds since the job was created. */
+  t: number;
+  state: string;
+  done: number;
+  results: number;
+  checks: number;
+  trustedHonest?: number;
+  trustedSaboteurs?: number;
+  blacklistedHonest?: number;
+  blacklistedSaboteurs?: number;
 }
 
 export interface RunOutcome {
@@ -62,6 +80,8 @@ export interface RunOutcome {
   /** Volunteers trusted alone at the end: honest ones, and saboteurs never caught. */
   honestTrusted: number;
   saboteursTrusted: number;
+  /** Why honest volunteers were blacklisted (the profile's reason), if any were. */
+  honestReasons: string[];
   /** Blacklisted volunteers the coordinator had told so with a 403 while they were still working. */
   told403: number;
   /** Times the job went from ended back to running (backtracking reopened it). */
@@ -73,6 +93,7 @@ export interface RunOutcome {
   requests: number;
   wrongSubmitted: number;
   errors: Map<string, number>;
+  timeline: Sample[];
 }
 
 interface JobStatus {
@@ -121,6 +142,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     stop: stop.signal,
     abort: abort.signal,
     maxRequests: spec.maxRequests,
+    jitterMs: spec.jitterMs,
   };
   // Start order shuffled over 300 ms, so saboteurs are not all first in line.
   const loops = Promise.all(
@@ -136,13 +158,22 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
   let lastEnd = created;
   let reopens = 0;
   let timedOut = false;
+  const timeline: Sample[] = [];
+  let traceAt = 0;
   for (;;) {
     await sleep(POLL_MS);
     const now = performance.now();
     const r = await http.call<JobStatus>("GET", `/v1/jobs/${job.id}`, { token: submitToken });
     if (r.status !== 200) stats.error(`status ${r.status}`);
     else {
-      const next = r.body!.state;
+      const b = r.body!;
+      const sample: Sample = { t: (now - created) / 1000, state: b.state, done: b.shards.done, results: b.work?.results ?? 0, checks: b.work?.checks ?? 0 };
+      if (spec.trace && now - traceAt >= 1000) {
+        traceAt = now;
+        Object.assign(sample, standing(volunteers, await profilesOf(http, volunteers)));
+      }
+      timeline.push(sample);
+      const next = b.state;
       if (next !== "running" && state === "running") {
         endedAt = now;
         lastEnd = now;
@@ -187,15 +218,15 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     after = page.next;
   }
 
-  const profiles = await mapLimit(volunteers, 8, (v) =>
-    http.must<{ trusted: boolean; blacklisted: boolean }>(200, "GET", "/v1/volunteers/me", { token: v.token }),
-  );
+  const profiles = await profilesOf(http, volunteers);
   let caught = 0;
   let honestBlacklisted = 0;
   let honestTrusted = 0;
   let saboteursTrusted = 0;
+  const honestReasons: string[] = [];
   profiles.forEach((p, i) => {
     const sab = volunteers[i]!.saboteur;
+    if (p.blacklisted && !sab) honestReasons.push(p.reason ?? "(no reason given)");
     if (p.blacklisted) sab ? caught++ : honestBlacklisted++;
     else if (p.trusted) sab ? saboteursTrusted++ : honestTrusted++;
   });
@@ -215,6 +246,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     honestBlacklisted,
     honestTrusted,
     saboteursTrusted,
+    honestReasons,
     told403: stats.blacklisted.size,
     reopens,
     jobSeconds: (lastEnd - created) / 1000,
@@ -222,5 +254,26 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     requests: stats.requests,
     wrongSubmitted: stats.wrongSubmitted,
     errors: stats.errors,
+    timeline,
   };
+}
+
+interface Profile {
+  trusted: boolean;
+  blacklisted: boolean;
+  reason?: string;
+}
+
+function profilesOf(http: JsonClient, volunteers: SimVolunteer[]): Promise<Profile[]> {
+  return mapLimit(volunteers, 8, (v) => http.must<Profile>(200, "GET", "/v1/volunteers/me", { token: v.token }));
+}
+
+function standing(volunteers: SimVolunteer[], profiles: Profile[]): Partial<Sample> {
+  const out = { trustedHonest: 0, trustedSaboteurs: 0, blacklistedHonest: 0, blacklistedSaboteurs: 0 };
+  profiles.forEach((p, i) => {
+    const sab = volunteers[i]!.saboteur;
+    if (p.blacklisted) sab ? out.blacklistedSaboteurs++ : out.blacklistedHonest++;
+    else if (p.trusted) sab ? out.trustedSaboteurs++ : out.trustedHonest++;
+  });
+  return out;
 }

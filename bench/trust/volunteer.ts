@@ -52,6 +52,12 @@ export interface LoopPlan {
   abort: AbortSignal;
   /** Shared bound on requests sent by all volunteers of the run. */
   maxRequests: number;
+  /**
+   * Simulated compute time per batch, uniform in [0, jitterMs). Without it identical closed-loop
+   * volunteers phase-lock: the coordinator hands a started shard's next replica to whoever leases
+   * next, so the same volunteers keep pairing up and replica sets are far from random.
+   */
+  jitterMs: number;
 }
 
 const jitter = (ms: number) => ms * (0.75 + Math.random() * 0.5);
@@ -77,6 +83,7 @@ export async function runSimVolunteer(http: JsonClient, v: SimVolunteer, plan: L
       continue;
     }
 
+    if (plan.jitterMs > 0) await sleep(Math.random() * plan.jitterMs, plan.stop);
     const wrong: boolean[] = [];
     const results = leases.map((l, n) => {
       const honest = compute[l.kernel]!(l.input, l.params) as { counts: Record<string, number> };

@@ -43,7 +43,7 @@ async function main() {
 
   const onEvent = (e: VolunteerEvent) => {
     if (e.type === "computed") (visit++, rate.add(), stats.bump({ computed: 1 }));
-    else if (e.type === "accepted") stats.bump({ accepted: e.leaseIds.length });
+    else if (e.type === "accepted") (stats.bump({ accepted: e.leaseIds.length }), creditSoon());
     else if (e.type === "rejected") problem(`The coordinator refused a result (${e.status}): ${e.message}`);
     else if (e.type === "kernel-error") {
       const what = e.reason === "timeout" ? "took too long" : "failed";
@@ -107,14 +107,24 @@ async function main() {
 
   // Credit from the coordinator when it offers GET /v1/volunteers/me; else the local count.
   let meOffered = true;
-  const pollCredit = async () => {
+  let polledAt = 0;
+  let creditTimer: ReturnType<typeof setTimeout> | undefined;
+  async function pollCredit() {
     if (!meOffered || !(api.currentIdentity() ?? stored)) return;
+    polledAt = Date.now();
     try {
       const me = await api.me();
       if (me === null) meOffered = false;
       else if (typeof me.credit === "number") serverCredit = me.credit;
     } catch {}
-  };
+    scheduleRender();
+  }
+  /** After results were accepted: ask now if we have not lately, else once they stop coming. */
+  function creditSoon() {
+    clearTimeout(creditTimer);
+    if (Date.now() - polledAt > 5000) void pollCredit();
+    else creditTimer = setTimeout(() => void pollCredit(), 1000);
+  }
 
   document.addEventListener("visibilitychange", apply);
   window.addEventListener("pagehide", (event) => {
@@ -125,8 +135,8 @@ async function main() {
   });
   window.addEventListener("pageshow", (event) => event.persisted && apply());
   setInterval(render, 1000);
-  setInterval(() => void pollCredit().then(scheduleRender), 15_000);
-  void pollCredit().then(scheduleRender);
+  setInterval(() => void pollCredit(), 15_000);
+  void pollCredit();
   apply();
   render();
 }

@@ -67,8 +67,10 @@ export function createView() {
       setText(nodes.state, describeActivity(s));
       document.body.dataset.state = s.hiddenPause ? "hidden" : status.state;
       setText(nodes.toggle, s.wanted ? "Pause" : status.computed || s.shardsAllTime ? "Resume" : "Start contributing");
-      nodes.toggle.setAttribute("aria-pressed", String(s.wanted));
-      setText(nodes.connection, describeConnection(status, s.now));
+      // The label says what a press does; a changing label rules out aria-pressed.
+      nodes.toggle.dataset.running = String(s.wanted);
+      const idle = status.connection === "connecting" && !s.wanted && status.pending === 0;
+      setText(nodes.connection, idle ? "Not connected yet" : describeConnection(status, s.now));
       nodes.connection.dataset.connection = status.connection;
       const jobs = [...new Set(status.running.map((h) => `${h.lease.kernel} · job ${h.lease.jobId}`))];
       setText(nodes.job, jobs.length ? jobs.join(", ") : "—");

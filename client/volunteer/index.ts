@@ -13,6 +13,8 @@ export { createMemoryOutbox } from "./outbox.ts";
 export type { Outbox } from "./outbox.ts";
 export { createKernelPool } from "./pool.ts";
 export type { ComputeReply, KernelPool, KernelPoolOptions, KernelTask, KernelWorker, RunOutcome } from "./pool.ts";
+export { prefetchFor } from "./prefetch.ts";
+export type { PrefetchInputs } from "./prefetch.ts";
 export { createRateMeter } from "./rate.ts";
 export type { RateMeter } from "./rate.ts";
 export { sleep } from "./sleep.ts";

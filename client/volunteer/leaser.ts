@@ -15,7 +15,8 @@ export interface LeaserDeps {
   offline: Backoff;
   idle: Backoff;
   report: {
-    online(): void;
+    /** The coordinator answered a lease call after `ms`. */
+    online(ms: number): void;
     offline(error: ApiError, retryAt: number): void;
     failed(message: string): void;
     /** No work right now (next try at `retryAt`), or work again (undefined). */
@@ -37,6 +38,7 @@ export async function runLeaser(deps: LeaserDeps, signal: AbortSignal): Promise<
       continue;
     }
     let leases: Lease[];
+    const asked = now();
     try {
       leases = await deps.api.lease(want);
     } catch (err) {
@@ -48,7 +50,7 @@ export async function runLeaser(deps: LeaserDeps, signal: AbortSignal): Promise<
       continue;
     }
     offline.reset();
-    report.online();
+    report.online(now() - asked);
     // An empty answer, or only shards that already failed here: wait before asking again.
     if (deps.accept(leases) === 0) {
       const delay = idle.next();

@@ -167,4 +167,26 @@ describe("createVolunteerLoop", () => {
     store();
     await until(() => loop.heldLeases().length === 0 && fake.outputs.size === 1);
   });
+
+  it("asks for bigger batches when lease calls are slow and shards quick, so threads do not run dry", async () => {
+    const { fake, loop } = setup(Array.from({ length: 300 }, (_, i) => i), { behave: () => ({ output: { n: 1 }, ms: 2 }) });
+    const lease = fake.api.lease;
+    fake.api.lease = async (max) => (await new Promise((r) => setTimeout(r, 80)), lease(max));
+    loop.start();
+    await until(() => fake.outputs.size === 300, 10_000);
+    const asked = fake.calls.filter((c) => c.startsWith("lease:")).map((c) => Number(c.slice(6)));
+    expect(asked[0]).toBe(5);
+    expect(Math.max(...asked)).toBeGreaterThan(30);
+  });
+
+  it("keeps leasing after a pause and resume that happen while a lease call is on its way", async () => {
+    const { fake, loop } = setup(Array.from({ length: 20 }, (_, i) => i));
+    const lease = fake.api.lease;
+    fake.api.lease = async (max) => (await new Promise((r) => setTimeout(r, 30)), lease(max));
+    loop.start();
+    await new Promise((r) => setTimeout(r, 5));
+    loop.pause();
+    loop.resume();
+    await until(() => fake.outputs.size === 20, 3000);
+  });
 });

@@ -5,6 +5,7 @@ import { createLeaseBook } from "./lease-book.ts";
 import { runLeaser } from "./leaser.ts";
 import type { Outbox } from "./outbox.ts";
 import type { KernelPool } from "./pool.ts";
+import { prefetchFor } from "./prefetch.ts";
 import { runShard } from "./shard-runner.ts";
 import { createNotifier, sleep } from "./sleep.ts";
 import { createSubmitter } from "./submitter.ts";
@@ -123,8 +124,8 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     },
   });
 
-  /** Leases held beyond one per thread: a few for fast shards, none for slow ones. */
-  const prefetch = () => (meanShardMs !== undefined && meanShardMs > 2000 ? 0 : Math.max(4, 2 * threads));
+  let leaseRttMs: number | undefined;
+  const prefetch = () => prefetchFor({ threads, meanShardMs, leaseRttMs, dutyCycle });
 
   function startLeaser(signal: AbortSignal) {
     leaserAlive = true;
@@ -145,7 +146,10 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
         return leases.length - refused.length;
       },
       report: {
-        online: () => setConnection("online"),
+        online(ms: number) {
+          leaseRttMs = leaseRttMs === undefined ? ms : 0.7 * leaseRttMs + 0.3 * ms;
+          setConnection("online");
+        },
         offline: (error: Error, at: number) => setConnection("offline", at),
         failed: fail,
         waiting(at: number | undefined) {
@@ -155,7 +159,11 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
         },
       },
     };
-    void runLeaser(deps, signal).finally(() => (leaserAlive = false));
+    void runLeaser(deps, signal).finally(() => {
+      leaserAlive = false;
+      // Paused and resumed while this leaser was waiting on a call: the new run needs a leaser.
+      if (state === "running" && !runCtl.signal.aborted) startLeaser(runCtl.signal);
+    });
   }
 
   /** Runs one shard and accounts for it; returns the compute time the throttle rests after. */
