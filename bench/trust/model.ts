@@ -67,3 +67,15 @@ export function majorityError(f: number, m: number): number {
   for (let j = m; j <= n; j++) err += choose(n, j) * f ** j * (1 - f) ** (n - j);
   return err;
 }
+
+/**
+ * The same error for a finite pool: `saboteurs` of `volunteers` all agreeing, the 2M-1 replicas
+ * going to distinct volunteers drawn at random (hypergeometric rather than binomial).
+ */
+export function majorityErrorPool(saboteurs: number, volunteers: number, m: number): number {
+  const n = 2 * m - 1;
+  if (volunteers < n) return Number.NaN;
+  let err = 0;
+  for (let j = m; j <= Math.min(n, saboteurs); j++) err += (choose(saboteurs, j) * choose(volunteers - saboteurs, n - j)) / choose(volunteers, n);
+  return err;
+}

@@ -1,6 +1,6 @@
 /** Tables and verdicts of the trust benchmark. */
 import { num, table, type Cell } from "../lib/table.ts";
-import { majorityError } from "./model.ts";
+import { majorityError, majorityErrorPool } from "./model.ts";
 import { POLICIES, type RunOutcome } from "./run.ts";
 
 /** The issue-5 target: at f = 0.2 with colluding saboteurs, adaptive wrong ≤ 1e-3 at ≤ 1.6 results per shard. */
@@ -10,6 +10,15 @@ export const TARGET = { f: 0.2, wrong: 1e-3, work: 1.6 } as const;
 function rate(count: number, of: number): string {
   if (!of) return "-";
   return count === 0 ? "0" : `${(count / of).toExponential(1)} (${count})`;
+}
+
+/** One-sided 95% upper bound on a rate seen as k of n (exact for k = 0: the rule of three; Wilson-style above). */
+export function upper95(k: number, n: number): number {
+  if (!n) return Number.NaN;
+  if (k === 0) return 1 - 0.05 ** (1 / n);
+  const z = 1.645;
+  const p = k / n;
+  return (p + (z * z) / (2 * n) + z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
 }
 
 /** Wrong accepted shards per accepted shard. */
@@ -66,7 +75,7 @@ export function mainTable(runs: RunOutcome[]): string {
 /** One row per run: what the coordinator did and what the volunteers saw. */
 export function detailTable(runs: RunOutcome[]): string {
   return table(
-    ["f", "s", "coll", "policy", "state", "decided/total", "wrong", "failed", "results", "checks", "sab caught", "sab trusted", "honest bl", "honest trusted", "reopens", "job s", "run s", "errors"],
+    ["f", "s", "coll", "policy", "state", "decided/total", "wrong", "failed", "results", "checks", "late work", "sab caught", "sab trusted", "honest bl", "honest trusted", "reopens", "job s", "run s", "errors"],
     runs.map((r) => [
       num(r.spec.f, 2),
       num(r.spec.s, 1),
@@ -78,6 +87,7 @@ export function detailTable(runs: RunOutcome[]): string {
       r.failed,
       r.work.results,
       r.work.checks,
+      num(r.lateWork, 2),
       `${r.caught}/${r.saboteurs}`,
       r.saboteursTrusted,
       r.honestBlacklisted,
@@ -90,11 +100,21 @@ export function detailTable(runs: RunOutcome[]): string {
   );
 }
 
-/** Textbook M-first majority error at each f. */
-export function formulaTable(fs: number[]): string {
+/** Textbook M-first majority error at each f, and the same for this run's finite pool of volunteers. */
+export function formulaTable(fs: number[], volunteers: number): string {
   return table(
-    ["f", "M=2 (2-of-2, up to 3)", "M=3 (3-of-3, up to 5)"],
-    fs.map((f) => [num(f, 2), num(majorityError(f, 2), 4), num(majorityError(f, 3), 4)]),
+    ["f", "M=2 (2-of-2, up to 3)", "M=3 (3-of-3, up to 5)", `pool: saboteurs/${volunteers}`, "pool M=2", "pool M=3"],
+    fs.map((f) => {
+      const sab = Math.round(f * volunteers);
+      return [
+        num(f, 2),
+        num(majorityError(f, 2), 4),
+        num(majorityError(f, 3), 4),
+        sab,
+        num(majorityErrorPool(sab, volunteers, 2), 4),
+        num(majorityErrorPool(sab, volunteers, 3), 4),
+      ];
+    }),
   );
 }
 
@@ -106,7 +126,8 @@ export function verdict(runs: RunOutcome[]): string[] {
     const w = wrongRate(r);
     const ok = !r.timedOut && r.state === "done" && w <= TARGET.wrong && workPerShard(r) <= TARGET.work;
     return (
-      `  s=${r.spec.s}: wrong ${num(w * 1000, 2)}e-3 (${r.wrong}/${r.accepted}), work ${num(workPerShard(r), 2)}/shard, state ${r.state}` +
+      `  s=${r.spec.s}: wrong ${num(w * 1000, 2)}e-3 (${r.wrong}/${r.accepted}; 95% upper bound ${num(upper95(r.wrong, r.accepted) * 1000, 2)}e-3), ` +
+      `work ${num(workPerShard(r), 2)}/shard (second half of the job: ${num(r.lateWork, 2)}), state ${r.state}` +
       `${r.timedOut ? " (timed out)" : ""} → ${ok ? "met" : "NOT met"}`
     );
   });

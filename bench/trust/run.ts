@@ -86,6 +86,8 @@ export interface RunOutcome {
   told403: number;
   /** Times the job went from ended back to running (backtracking reopened it). */
   reopens: number;
+  /** Results computed per accepted shard over the job's second half (after most volunteers earned trust). */
+  lateWork: number;
   /** Job creation to its last end. */
   jobSeconds: number;
   /** The whole run, registration to audit. */
@@ -249,6 +251,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     honestReasons,
     told403: stats.blacklisted.size,
     reopens,
+    lateWork: lateWork(timeline, final),
     jobSeconds: (lastEnd - created) / 1000,
     wallSeconds: (performance.now() - t0) / 1000,
     requests: stats.requests,
@@ -256,6 +259,14 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     errors: stats.errors,
     timeline,
   };
+}
+
+/** Δ(results + checks) / Δdone from the first sample at half the shards done to the end. */
+function lateWork(timeline: Sample[], final: JobStatus): number {
+  const half = timeline.find((x) => x.done >= final.shards.total / 2);
+  if (!half || !final.work) return Number.NaN;
+  const dDone = final.shards.done - half.done;
+  return dDone > 0 ? (final.work.results + final.work.checks - half.results - half.checks) / dDone : Number.NaN;
 }
 
 interface Profile {

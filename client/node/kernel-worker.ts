@@ -8,6 +8,10 @@ import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort } from "node:worker_threads";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { ComputeReply, KernelTask } from "../volunteer/pool.ts";
+import { lockDown } from "../../shared/lockdown.ts";
+
+// Kernels compute and nothing else: no network, no storage, no other workers.
+lockDown();
 
 const kernelWorker = {
   /** Runs one shard; errors come back as values, since Error classes do not cross the boundary. */

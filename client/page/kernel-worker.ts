@@ -2,6 +2,10 @@
 import { expose } from "comlink";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { ComputeReply, KernelTask } from "../volunteer/pool.ts";
+import { lockDown } from "../../shared/lockdown.ts";
+
+// Kernels compute and nothing else: no network, no storage, no other workers.
+lockDown();
 
 /**
  * The Web Worker that runs kernels, exposed through Comlink. A kernel that throws comes back
