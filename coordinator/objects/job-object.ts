@@ -17,13 +17,7 @@ import { ReputationOutbox } from "../job/reputation-outbox.ts";
 import { backtrack } from "../job/backtrack.ts";
 import { EventHub } from "../job/event-hub.ts";
 import { deliver } from "../job/webhook.ts";
-
-/** One shard as `GET /v1/jobs/:id/shards` shows it. */
-export interface ShardView {
-  shard: string;
-  state: "open" | "accepted" | "failed";
-  output?: unknown;
-}
+import { listShards, toStatus, type ShardView } from "../job/status.ts";
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 
@@ -86,27 +80,10 @@ export class JobObject extends DurableObject<Env> {
     return { ok: true, result: this.#accumulator.value };
   }
 
-  /** Accepted (or failed) shards after index `after`, with their accepted outputs. */
+  /** Materialised shards after index `after`, with their accepted outputs. */
   async shards(owner: string, after: number, limit: number): Promise<Outcome<{ shards: ShardView[] }>> {
     if (!this.#owned(owner)) return notFound();
-    const rows = this.store.sql
-      .exec<{ idx: number; state: number; output: string | null }>(
-        `SELECT s.idx AS idx, s.state AS state, r.output AS output FROM shards s
-         LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.state = 1
-         WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
-        after,
-        limit,
-      )
-      .toArray();
-    const states = ["open", "accepted", "failed"] as const;
-    return {
-      ok: true,
-      shards: rows.map((r) => ({
-        shard: String(r.idx),
-        state: states[r.state]!,
-        ...(r.state === 1 && r.output !== null && { output: JSON.parse(r.output) }),
-      })),
-    };
+    return { ok: true, shards: listShards(this.store, after, limit) };
   }
 
   async cancel(owner: string): Promise<Outcome<{ status: JobStatus }>> {
@@ -297,23 +274,4 @@ function notFoundLease(leaseId: string): Failure {
 
 function entry(leaseId: string, f: Failure): BatchResultEntry {
   return { leaseId, status: f.status, error: { code: f.code, message: f.message } };
-}
-
-/** The contract's job status view of the meta row. */
-export function toStatus(meta: JobMeta): JobStatus {
-  const { id, kernel, label, state, done, failed, total, createdAt, updatedAt, error, notify } = meta;
-  // `work` is left out of the change check (job/store.ts), so it never triggers an event by itself.
-  return {
-    id,
-    kernel,
-    ...(label !== undefined && { label }),
-    state,
-    shards: { total, done, failed },
-    rate: done > 0 && updatedAt > createdAt ? Math.round((done / (updatedAt - createdAt)) * 1e5) / 100 : 0,
-    createdAt,
-    updatedAt,
-    ...(error !== undefined && { error }),
-    ...(notify && { notify: { url: notify.url, state: notify.state, attempts: notify.attempts } }),
-    work: { results: meta.work?.results ?? 0, checks: meta.work?.checks ?? 0 },
-  };
 }

@@ -1,0 +1,49 @@
+import type { JobStatus } from "../../shared/schemas.ts";
+import type { JobMeta } from "./meta.ts";
+import type { JobStore } from "./store.ts";
+
+/** One shard as `GET /v1/jobs/:id/shards` shows it. */
+export interface ShardView {
+  shard: string;
+  state: "open" | "accepted" | "failed";
+  output?: unknown;
+}
+
+const SHARD_STATES = ["open", "accepted", "failed"] as const;
+
+/** Shards after index `after` (only those ever leased exist), with accepted outputs. */
+export function listShards(store: JobStore, after: number, limit: number): ShardView[] {
+  return store.sql
+    .exec<{ idx: number; state: number; output: string | null }>(
+      `SELECT s.idx AS idx, s.state AS state, r.output AS output FROM shards s
+       LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.state = 1
+       WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
+      after,
+      limit,
+    )
+    .toArray()
+    .map((r) => ({
+      shard: String(r.idx),
+      state: SHARD_STATES[r.state]!,
+      ...(r.state === 1 && r.output !== null && { output: JSON.parse(r.output) }),
+    }));
+}
+
+/** The contract's job status view of the meta row. */
+export function toStatus(meta: JobMeta): JobStatus {
+  const { id, kernel, label, state, done, failed, total, createdAt, updatedAt, error, notify } = meta;
+  // `work` is left out of the change check (job/store.ts), so it never triggers an event by itself.
+  return {
+    id,
+    kernel,
+    ...(label !== undefined && { label }),
+    state,
+    shards: { total, done, failed },
+    rate: done > 0 && updatedAt > createdAt ? Math.round((done / (updatedAt - createdAt)) * 1e5) / 100 : 0,
+    createdAt,
+    updatedAt,
+    ...(error !== undefined && { error }),
+    ...(notify && { notify: { url: notify.url, state: notify.state, attempts: notify.attempts } }),
+    work: { results: meta.work?.results ?? 0, checks: meta.work?.checks ?? 0 },
+  };
+}
