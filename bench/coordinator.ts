@@ -153,6 +153,14 @@ function comparison(results: ScenarioResult[], floor: Calibration): string[] {
   return out;
 }
 
+/** Accepted results per second through each window: a 0 is a second in which nothing completed (a stall). */
+function timelines(results: ScenarioResult[]): string[] {
+  return [
+    "Results accepted per second through each window (a 0 means nothing completed in that second):",
+    ...results.map((r) => `  ${r.spec.title.padEnd(24)} ${r.window.perSecond.join(" ")}`),
+  ];
+}
+
 function errorLines(results: ScenarioResult[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
@@ -224,6 +232,7 @@ async function main(): Promise<void> {
     console.log(floorLine);
     for (const line of comparison(results, floor)) console.log(line);
     console.log("");
+    for (const line of timelines(results)) console.log(line);
     for (const line of errorLines(results)) console.log(line);
     console.log(log.report());
     console.log(

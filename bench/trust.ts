@@ -11,6 +11,7 @@
  *   node bench/trust.ts --quick              smoke run (f = 0.2, s ∈ {1, 0.1}, 400-shard jobs, under 2 minutes)
  *   node bench/trust.ts --shards 2000 --fixed-shards 1000 --volunteers 40 --batch 8 --settle 3000 --jitter 20
  *   node bench/trust.ts --f 0.2 --s 0.1 --colluding yes --policy adaptive --trace    one cell, with a timeline
+ *   node bench/trust.ts --patience 40 ...    saboteurs first earn trust with 40 honest answers
  *
  * Job sizes: adaptive jobs get --shards (default 2000: the policy's cost of trusting fresh
  * volunteers is per volunteer, so it needs a job large enough to amortise, and 1e-3 needs the
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     volunteers: { type: "string" },
     batch: { type: "string", default: "8" },
     jitter: { type: "string", default: "20" },
+    patience: { type: "string", default: "0" },
     settle: { type: "string", default: "3000" },
     f: { type: "string" },
     s: { type: "string" },
@@ -46,7 +48,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(
-    "usage: node bench/trust.ts [--quick] [--shards N] [--fixed-shards N] [--volunteers N] [--batch N] [--settle MS] [--jitter MS]\n" +
+    "usage: node bench/trust.ts [--quick] [--shards N] [--fixed-shards N] [--volunteers N] [--batch N] [--settle MS] [--jitter MS] [--patience N]\n" +
       "                           [--f 0.1,0.2] [--s 1,0.1] [--colluding yes,no] [--policy adaptive,2-of-2,3-of-3] [--trace]",
   );
   process.exit(0);
@@ -73,6 +75,7 @@ const volunteers = int("volunteers", args.volunteers, quick ? 20 : 40, 2, 1000);
 const batch = int("batch", args.batch, 8, 1, 64);
 const settleMs = int("settle", args.settle, 3000, 0, 60_000);
 const jitterMs = int("jitter", args.jitter, 20, 0, 10_000);
+const patience = int("patience", args.patience, 0, 0, 1_000_000);
 
 /**
  * Fixed-voting jobs never check a result themselves, so nobody is caught in them, and each run's
@@ -107,7 +110,8 @@ async function main(): Promise<void> {
     console.log(
       `Server ${server.url}; per run: ${volunteers} fresh volunteers, one wordcount job (adaptive: ${shards} shards, fixed voting: ${fixedShards}), ` +
         `leases in batches of ${batch} with 0-${jitterMs} ms simulated compute per batch; a job is audited once it stayed ended ` +
-        `${settleMs / 1000} s (fixed voting: ${fixedSettle(settleMs) / 1000} s)`,
+        `${settleMs / 1000} s (fixed voting: ${fixedSettle(settleMs) / 1000} s)` +
+        (patience ? `; saboteurs answer their first ${patience} leases honestly` : ""),
     );
 
     const specs: RunSpec[] = [];
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
           for (const policy of POLICIES.filter((p) => POLICY_NAMES.includes(p.name))) {
             const fixed = policy.replication !== undefined;
             specs.push({
-              f, s, colluding, policy, volunteers, batch, jitterMs, k: 3,
+              f, s, colluding, policy, volunteers, batch, jitterMs, patience, k: 3,
               shards: fixed ? fixedShards : shards,
               settleMs: fixed ? fixedSettle(settleMs) : settleMs,
               timeoutMs: 120_000,

@@ -132,12 +132,27 @@ export function verdict(runs: RunOutcome[]): string[] {
     );
   });
   const all = at.every((r) => !r.timedOut && r.state === "done" && wrongRate(r) <= TARGET.wrong && workPerShard(r) <= TARGET.work);
-  return [`Target at f=${TARGET.f}, colluding, adaptive: wrong ≤ ${TARGET.wrong} and work ≤ ${TARGET.work} per shard → ${all ? "MET" : "NOT MET"}`, ...lines];
+  const wrong = at.reduce((a, r) => a + r.wrong, 0);
+  const accepted = at.reduce((a, r) => a + r.accepted, 0);
+  const adaptive = runs.filter((r) => r.spec.policy.replication === undefined);
+  const wrongAll = adaptive.reduce((a, r) => a + r.wrong, 0);
+  const acceptedAll = adaptive.reduce((a, r) => a + r.accepted, 0);
+  return [
+    `Target at f=${TARGET.f}, colluding, adaptive: wrong ≤ ${TARGET.wrong} and work ≤ ${TARGET.work} per shard → ${all ? "MET" : "NOT MET"}`,
+    ...lines,
+    `  pooled over these runs: ${wrong} wrong of ${accepted} accepted (95% upper bound ${num(upper95(wrong, accepted) * 1000, 2)}e-3); ` +
+      `over all ${adaptive.length} adaptive runs: ${wrongAll} of ${acceptedAll} (95% upper bound ${num(upper95(wrongAll, acceptedAll) * 1000, 3)}e-3)`,
+  ];
 }
+
+/** Errors a run's volunteers are meant to see: results for a fixed-voting job that already failed. */
+const expected = (r: RunOutcome, e: string) => r.state === "failed" && e === "entry 410 job_failed";
 
 /** Things that should not happen: 5xx, timeouts, honest volunteers blacklisted, unexpected errors. */
 export function healthLines(runs: RunOutcome[]): string[] {
   const out: string[] = [];
+  let late = 0;
+  for (const r of runs) for (const [e, n] of r.errors) if (expected(r, e)) late += n;
   for (const r of runs) {
     const label = `f=${r.spec.f} s=${r.spec.s} ${r.spec.colluding ? "colluding" : "independent"} ${r.spec.policy.name}`;
     if (r.timedOut) out.push(`  ${label}: TIMED OUT in state ${r.state} (${r.accepted}/${r.total} accepted, ${r.open} open)`);
@@ -149,9 +164,12 @@ export function healthLines(runs: RunOutcome[]): string[] {
       }
       out.push(`  ${label}: ${r.honestBlacklisted} HONEST volunteer(s) blacklisted: ${[...why].map(([k, n]) => `${n}× "${k}"`).join(", ")}`);
     }
-    for (const [e, n] of r.errors) out.push(`  ${label}: ${n}× ${e}`);
+    for (const [e, n] of r.errors) if (!expected(r, e)) out.push(`  ${label}: ${n}× ${e}`);
   }
-  return out.length ? ["Anomalies and errors seen by volunteers:", ...out] : ["Anomalies: none (no 5xx or other errors, no timeouts, no honest volunteer blacklisted)."];
+  const note = `Expected: ${late} results answered 410 job_failed, sent for fixed-voting jobs that had already failed as a whole.`;
+  return out.length
+    ? ["Anomalies (should not happen: errors, timeouts, honest volunteers blacklisted):", ...out, note]
+    : ["Anomalies: none (no 5xx or other errors, no timeouts, no honest volunteer blacklisted).", note];
 }
 
 /** A run's progress over time (with --trace: volunteers' standing about once a second). */
@@ -173,8 +191,10 @@ export function timelineTable(r: RunOutcome): string {
       x.trustedSaboteurs ?? "",
       x.blacklistedHonest ?? "",
       x.blacklistedSaboteurs === undefined ? "" : `${x.blacklistedSaboteurs}/${r.saboteurs}`,
+      x.waitingRinger ?? "",
+      x.waitingValidated ?? "",
     ]);
     prev = { done: x.done, work };
   }
-  return table(["t s", "state", "done", "results", "checks", "Δwork/Δdone", "honest trusted", "sab trusted", "honest bl", "sab bl"], rows);
+  return table(["t s", "state", "done", "results", "checks", "Δwork/Δdone", "honest trusted", "sab trusted", "honest bl", "sab bl", "untrusted: no ringer yet", "<10 validated"], rows);
 }

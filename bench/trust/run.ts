@@ -34,6 +34,8 @@ export interface RunSpec {
   batch: number;
   /** Simulated compute time per batch, uniform in [0, jitterMs) (see volunteer.ts). */
   jitterMs: number;
+  /** Saboteurs answer their first `patience` leases honestly (0: they sabotage from the start). */
+  patience: number;
   /** Words per shard text. */
   k: number;
   /** How long the job must stay ended before it is audited. */
@@ -58,6 +60,9 @@ export interface Sample {
   trustedSaboteurs?: number;
   blacklistedHonest?: number;
   blacklistedSaboteurs?: number;
+  /** Of the volunteers not (yet) trusted: how many still lack a passed ringer, and how many lack validated results. */
+  waitingRinger?: number;
+  waitingValidated?: number;
 }
 
 export interface RunOutcome {
@@ -145,6 +150,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     abort: abort.signal,
     maxRequests: spec.maxRequests,
     jitterMs: spec.jitterMs,
+    patience: spec.patience,
   };
   // Start order shuffled over 300 ms, so saboteurs are not all first in line.
   const loops = Promise.all(
@@ -272,6 +278,8 @@ function lateWork(timeline: Sample[], final: JobStatus): number {
 interface Profile {
   trusted: boolean;
   blacklisted: boolean;
+  validated: number;
+  ringersPassed: number;
   reason?: string;
 }
 
@@ -280,11 +288,15 @@ function profilesOf(http: JsonClient, volunteers: SimVolunteer[]): Promise<Profi
 }
 
 function standing(volunteers: SimVolunteer[], profiles: Profile[]): Partial<Sample> {
-  const out = { trustedHonest: 0, trustedSaboteurs: 0, blacklistedHonest: 0, blacklistedSaboteurs: 0 };
+  const out = { trustedHonest: 0, trustedSaboteurs: 0, blacklistedHonest: 0, blacklistedSaboteurs: 0, waitingRinger: 0, waitingValidated: 0 };
   profiles.forEach((p, i) => {
     const sab = volunteers[i]!.saboteur;
     if (p.blacklisted) sab ? out.blacklistedSaboteurs++ : out.blacklistedHonest++;
     else if (p.trusted) sab ? out.trustedSaboteurs++ : out.trustedHonest++;
+    else {
+      if (p.ringersPassed < 1) out.waitingRinger++;
+      if (p.validated < 10) out.waitingValidated++;
+    }
   });
   return out;
 }

@@ -58,6 +58,8 @@ export interface LoopPlan {
    * next, so the same volunteers keep pairing up and replica sets are far from random.
    */
   jitterMs: number;
+  /** Saboteurs answer their first `patience` leases honestly (to earn trust before sabotaging). */
+  patience: number;
 }
 
 const jitter = (ms: number) => ms * (0.75 + Math.random() * 0.5);
@@ -66,6 +68,7 @@ const BLACKLISTED = "volunteer_blacklisted";
 export async function runSimVolunteer(http: JsonClient, v: SimVolunteer, plan: LoopPlan, stats: SimStats): Promise<void> {
   const signal = plan.abort;
   const caught = () => stats.blacklisted.add(v.index);
+  let answered = 0;
   while (!plan.stop.aborted && stats.requests < plan.maxRequests) {
     stats.requests++;
     const lease = await http.call<{ leases: Lease[] } & ErrorBody>("POST", "/v1/leases", { token: v.token, body: { max: plan.batch }, signal });
@@ -87,7 +90,7 @@ export async function runSimVolunteer(http: JsonClient, v: SimVolunteer, plan: L
     const wrong: boolean[] = [];
     const results = leases.map((l, n) => {
       const honest = compute[l.kernel]!(l.input, l.params) as { counts: Record<string, number> };
-      const answer = v.saboteur ? sabotage(plan.adversary, l.shardId, honest) : { output: honest, wrong: false };
+      const answer = v.saboteur && answered++ >= plan.patience ? sabotage(plan.adversary, l.shardId, honest) : { output: honest, wrong: false };
       wrong[n] = answer.wrong;
       return { leaseId: l.id, output: answer.output };
     });

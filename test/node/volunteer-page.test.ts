@@ -138,6 +138,15 @@ describe("volunteer page", () => {
     await setHidden(true);
     await until(async () => (await page.locator("#state").textContent()) === "Paused while this tab is hidden", 10_000, "hidden pause");
     await until(async () => (await counter(page, "pending")) === 0, 10_000, "last results sent");
+    // A shard already running when the tab hid still finishes (pausing stops leasing, it does
+    // not throw work away): wait until the count has settled, then it must stay put.
+    let settled = -1;
+    await until(async () => {
+      const now = await counter(page, "shards-visit");
+      const same = now === settled;
+      settled = now;
+      return same && (await counter(page, "pending")) === 0;
+    }, 20_000, "in-flight shards finished", 1500);
     const done = await counter(page, "shards-visit");
     await new Promise((r) => setTimeout(r, 1500));
     expect(await counter(page, "shards-visit")).toBe(done);

@@ -68,11 +68,11 @@ export async function counter(page: Page, id: string): Promise<number> {
   return Number(text.replace(/[^\d.]/g, ""));
 }
 
-/** Polls `check` until it is true (or throws after `timeoutMs`). */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = "condition") {
+/** Polls `check` every `everyMs` until it is true (or throws after `timeoutMs`). */
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = "condition", everyMs = 100) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
