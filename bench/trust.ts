@@ -65,7 +65,10 @@ const quick = args.quick;
 const list = (v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(",").map(Number));
 const FS = list(args.f, quick ? [0.2] : [0.1, 0.2, 0.35]);
 const SS = list(args.s, quick ? [1, 0.1] : [1, 0.5, 0.1]);
-const COLLUDING = args.colluding === undefined ? [true, false] : args.colluding.split(",").map((c) => c === "yes");
+const COLLUDING = args.colluding === undefined ? [true, false] : args.colluding.split(",").map((c) => {
+  if (c !== "yes" && c !== "no") throw new Error("--colluding takes yes, no or yes,no");
+  return c === "yes";
+});
 const POLICY_NAMES = args.policy === undefined ? POLICIES.map((p) => p.name) : args.policy.split(",");
 for (const x of [...FS, ...SS]) if (!(x >= 0 && x <= 1)) throw new Error("--f and --s take numbers in [0, 1]");
 for (const n of POLICY_NAMES) if (!POLICIES.some((p) => p.name === n)) throw new Error(`--policy: choose from ${POLICIES.map((p) => p.name).join(", ")}`);

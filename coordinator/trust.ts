@@ -3,7 +3,7 @@ import { ApiError } from "./errors.ts";
 import { volunteerStub } from "./stubs.ts";
 
 /** How long an isolate reuses a volunteer's profile: bounds the extra hop to one per volunteer per interval. */
-const TTL_MS = 2000;
+const TTL_MS = 1000;
 const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; at: number }>();
 

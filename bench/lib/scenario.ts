@@ -26,6 +26,8 @@ export interface ScenarioResult {
   /** Shards the coordinator accepted (job `done` count) per second of the window. */
   serverShardsPerSec: number;
   cpu: CpuReport;
+  /** False when stopped volunteers still had requests unanswered DRAIN_MS after the window (a stall). */
+  drained: boolean;
 }
 
 interface JobStatus {
@@ -71,15 +73,18 @@ export async function runScenario(http: JsonClient, submitToken: string, volunte
 
   await sleep(spec.warmupMs);
   const cpu = new CpuMeter();
+  // The status calls queue like any request under load: time each count at its call's midpoint.
+  const s0 = performance.now();
   const done0 = await doneNow();
-  const t0 = performance.now();
-  rec.open(t0);
+  const t0 = (s0 + performance.now()) / 2;
+  rec.open();
   cpu.start();
   await sleep(spec.measureMs);
   const cpuReport = cpu.stop();
   rec.close();
+  const s1 = performance.now();
   const done1 = await doneNow();
-  const t1 = performance.now();
+  const t1 = (s1 + performance.now()) / 2;
 
   stop.abort();
   const drained = await Promise.race([all.then(() => true), sleep(DRAIN_MS).then(() => false)]);
@@ -89,5 +94,5 @@ export async function runScenario(http: JsonClient, submitToken: string, volunte
   }
   await http.must(200, "DELETE", `/v1/jobs/${job.id}`, { token: submitToken });
 
-  return { spec, window: rec.report(), serverShardsPerSec: ((done1 - done0) / (t1 - t0)) * 1000, cpu: cpuReport };
+  return { spec, window: rec.report(), serverShardsPerSec: ((done1 - done0) / (t1 - t0)) * 1000, cpu: cpuReport, drained };
 }

@@ -75,7 +75,7 @@ export function mainTable(runs: RunOutcome[]): string {
 /** One row per run: what the coordinator did and what the volunteers saw. */
 export function detailTable(runs: RunOutcome[]): string {
   return table(
-    ["f", "s", "coll", "policy", "state", "decided/total", "wrong", "failed", "results", "checks", "late work", "sab caught", "sab trusted", "honest bl", "honest trusted", "reopens", "job s", "run s", "errors"],
+    ["f", "s", "coll", "policy", "state", "decided/total", "wrong sent", "wrong", "failed", "results", "checks", "late work", "sab caught", "sab trusted", "honest bl", "honest trusted", "reopens", "job s", "run s", "errors"],
     runs.map((r) => [
       num(r.spec.f, 2),
       num(r.spec.s, 1),
@@ -83,6 +83,7 @@ export function detailTable(runs: RunOutcome[]): string {
       r.spec.policy.name,
       r.timedOut ? `${r.state} TIMEOUT` : r.state,
       `${r.accepted + r.failed}/${r.total}`,
+      r.wrongSubmitted,
       r.wrong,
       r.failed,
       r.work.results,

@@ -270,7 +270,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
 /** Δ(results + checks) / Δdone from the first sample at half the shards done to the end. */
 function lateWork(timeline: Sample[], final: JobStatus): number {
   const half = timeline.find((x) => x.done >= final.shards.total / 2);
-  if (!half || !final.work) return Number.NaN;
+  if (!half || !final.work || final.state !== "done") return Number.NaN;
   const dDone = final.shards.done - half.done;
   return dDone > 0 ? (final.work.results + final.work.checks - half.results - half.checks) / dDone : Number.NaN;
 }

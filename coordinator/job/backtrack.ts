@@ -16,7 +16,8 @@ function requeue(store: JobStore, idx: number): void {
 /**
  * Undoes everything a caught volunteer did in this job: its outputs are rejected, its leases
  * taken back, its credit revoked, and every shard accepted on its word is reopened (needing a
- * fresh quorum) so the merged result can be rebuilt without it. Returns the volunteers that had
+ * fresh quorum) so the merged result can be rebuilt without it. Shards the coordinator verified
+ * itself stay accepted: their output is right whoever agreed with it (and they stay valid ringers). Returns the volunteers that had
  * agreed with it on those shards (they lose trust) and how many accepted shards were reopened.
  */
 export function backtrack(store: JobStore, volunteer: string): { reopened: number; agreedWith: string[] } {
@@ -25,7 +26,8 @@ export function backtrack(store: JobStore, volunteer: string): { reopened: numbe
   const accepted = store.sql
     .exec<{ idx: number; hash: string }>(
       `SELECT DISTINCT s.idx AS idx, s.accepted_hash AS hash FROM replicas r JOIN shards s ON s.idx = r.idx
-       WHERE r.volunteer = ? AND r.state = 1 AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash`,
+       WHERE r.volunteer = ? AND r.state = 1 AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash
+         AND s.verified = 0`,
       volunteer,
     )
     .toArray();

@@ -22,6 +22,9 @@ export type ReplicaRow = {
   ringer: number;
 };
 
+/** How many of the oldest shards needing replicas a lease picks from at random. */
+const WANTING_POOL = 64;
+
 /** Typed access to one job's SQLite tables, with the meta row cached in memory. */
 export class JobStore {
   #meta: JobMeta | undefined;
@@ -97,17 +100,26 @@ export class JobStore {
     return row.input;
   }
 
-  /** Open shards with replicas to issue, skipping those this volunteer already holds. */
+  /**
+   * Open shards with replicas to issue, skipping those this volunteer already holds: a random
+   * pick among the oldest few dozen, so volunteers leasing back to back (colluders, say) do not
+   * get each other's shards as a matter of course, while started shards still finish first.
+   */
   wanting(volunteer: string, limit: number): number[] {
-    return this.sql
+    const candidates = this.sql
       .exec<{ idx: number }>(
         `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
            AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ? AND r.state <= 1)
          ORDER BY idx LIMIT ?`,
         volunteer,
-        limit,
+        Math.max(limit, WANTING_POOL),
       )
       .toArray()
       .map((r) => r.idx);
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    }
+    return candidates.slice(0, limit);
   }
 }

@@ -259,7 +259,7 @@ export class JobObject extends DurableObject<Env> {
   async #schedule(): Promise<void> {
     const meta = this.store.meta;
     const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
-    const reputationAt = this.#reputation.size ? Date.now() + 1000 : undefined;
+    const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt].filter((t): t is number => t !== undefined);
     if (!times.length) return;
     const at = Math.min(...times);

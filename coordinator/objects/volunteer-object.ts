@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { jobStub } from "../stubs.ts";
 
 /** Validated results (quorum agreement or passed ringers) before a volunteer may be trusted alone. */
-export const TRUST_AFTER = 10;
+export const TRUST_AFTER = 5;
 /** Ringers it must have passed as well: agreement alone can be manufactured by colluders. */
 export const TRUST_RINGERS = 1;
 

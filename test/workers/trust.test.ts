@@ -135,4 +135,24 @@ describe("adaptive trust policy", () => {
     expect(final.state).toBe("done");
     expect(await result(merged.id)).toEqual({ count: 2262 });
   });
+
+  it("keeps shards the coordinator verified itself when a volunteer that agreed on them is caught", { timeout: 30_000 }, async () => {
+    const job = await adaptiveJob(50, 100);
+    const [a, b] = [await volunteer(), await volunteer()];
+    const [la] = await lease(a, 1);
+    await submitAll(a, [la!]);
+    const [lb] = await leaseEventually(b, 1);
+    expect(lb!.shardId).toBe(la!.shardId);
+    await submitAll(b, [lb!]);
+    const verified = async () =>
+      (await jobRows<{ state: number; verified: number }>(job.id, "SELECT state, verified FROM shards WHERE idx = ?", Number(la!.shardId)))[0]!;
+    expect(await verified()).toEqual({ state: 1, verified: 1 }); // the first accepted shards are always checked
+
+    await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(a.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(a.id, "test: caught elsewhere");
+    await until("a's outputs are rejected here", async () =>
+      (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", a.id)).every((r) => r.state === 4));
+    expect(await verified()).toEqual({ state: 1, verified: 1 });
+    expect((await status(job.id)).shards.done).toBe(1);
+    expect(await profile(b)).toMatchObject({ blacklisted: false });
+  });
 });
