@@ -2,8 +2,12 @@ import type { Profile } from "./objects/volunteer-object.ts";
 import { ApiError } from "./errors.ts";
 import { volunteerStub } from "./stubs.ts";
 
-/** How long an isolate reuses a volunteer's profile: bounds the extra hop to one per volunteer per interval. */
-const TTL_MS = 1000;
+/**
+ * How long an isolate reuses a volunteer's profile. A newcomer's standing changes quickly (it may
+ * earn trust within seconds), a trusted one's rarely; a volunteer caught meanwhile is already
+ * refused by every job that backtracked it, so the cache never lets a blacklisted one do harm.
+ */
+const TTL_MS = { untrusted: 1000, trusted: 30_000 } as const;
 const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; at: number }>();
 
@@ -11,7 +15,7 @@ const cache = new Map<string, { profile: Profile; at: number }>();
 export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
-  if (!hit || now - hit.at > TTL_MS) {
+  if (!hit || now - hit.at > (hit.profile.trusted ? TTL_MS.trusted : TTL_MS.untrusted)) {
     if (cache.size >= MAX_ENTRIES) cache.clear();
     hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), at: now };
     cache.set(volunteer, hit);

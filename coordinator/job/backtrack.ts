@@ -2,6 +2,7 @@ import { decide } from "./quorum.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 import { returnLease } from "./leasing.ts";
+import { rejectWrong } from "./verify.ts";
 
 /** Makes sure an open shard has enough replicas coming to reach its quorum again. */
 function requeue(store: JobStore, idx: number): void {
@@ -13,14 +14,27 @@ function requeue(store: JobStore, idx: number): void {
   if (add > 0) store.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", add, idx);
 }
 
+/** What backtracking a caught volunteer did in one job. */
+export interface Backtracked {
+  /** Accepted shards reopened for recomputation. */
+  reopened: number;
+  /** Volunteers that had agreed with it on reopened shards (their agreement proves nothing now). */
+  agreedWith: string[];
+  /** Volunteers whose agreeing output the coordinator proved wrong too. */
+  proven: string[];
+  /** Shards the coordinator computed itself. */
+  checks: number;
+}
+
 /**
  * Undoes everything a caught volunteer did in this job: its outputs are rejected, its leases
- * taken back, its credit revoked, and every shard accepted on its word is reopened (needing a
- * fresh quorum) so the merged result can be rebuilt without it. Shards the coordinator verified
- * itself stay accepted: their output is right whoever agreed with it (and they stay valid ringers). Returns the volunteers that had
- * agreed with it on those shards (they lose trust) and how many accepted shards were reopened.
+ * taken back, its credit revoked, and every shard accepted on its word is settled again. With
+ * `truth` (the coordinator computing a shard itself) each such shard is checked at once: a right
+ * output stays accepted (now verified), a wrong one is rejected with everyone who agreed on it
+ * and the shard reopened. Without it, every such shard is reopened for a fresh quorum. Shards
+ * the coordinator had already verified stay accepted: they are right whoever agreed with them.
  */
-export function backtrack(store: JobStore, volunteer: string): { reopened: number; agreedWith: string[] } {
+export function backtrack(store: JobStore, volunteer: string, truth?: (idx: number) => string): Backtracked {
   const meta = store.meta!;
   store.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
   const accepted = store.sql
@@ -43,10 +57,25 @@ export function backtrack(store: JobStore, volunteer: string): { reopened: numbe
   store.sql.exec("UPDATE replicas SET state = ? WHERE volunteer = ? AND state = 1", REPLICA.rejected, volunteer);
 
   const agreedWith = new Set<string>();
+  const proven: string[] = [];
+  let reopened = 0;
+  let checks = 0;
   for (const { idx, hash } of accepted) {
-    for (const r of store.sql.exec<{ volunteer: string }>("SELECT volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND hash = ?", idx, hash)) {
-      agreedWith.add(r.volunteer);
+    if (truth) {
+      checks++;
+      const right = truth(idx);
+      const output = store.sql.exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? LIMIT 1", idx, hash).one().output;
+      if (output === right) {
+        store.sql.exec("UPDATE shards SET verified = 1 WHERE idx = ?", idx);
+        continue;
+      }
+      proven.push(...rejectWrong(store, idx, right));
+    } else {
+      for (const r of store.sql.exec<{ volunteer: string }>("SELECT volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND hash = ?", idx, hash)) {
+        agreedWith.add(r.volunteer);
+      }
     }
+    reopened++;
     store.sql.exec(
       "UPDATE shards SET state = ?, accepted_hash = NULL, accept_seq = NULL, verified = 0, need = ? WHERE idx = ?",
       SHARD.open,
@@ -56,9 +85,9 @@ export function backtrack(store: JobStore, volunteer: string): { reopened: numbe
   }
   for (const idx of touched) if (store.shard(idx)?.state === SHARD.open) requeue(store, idx);
   store.sql.exec("DELETE FROM contrib WHERE volunteer = ?", volunteer);
-  if (accepted.length) {
+  if (reopened) {
     const reopen = meta.state === "done";
-    store.saveMeta({ ...meta, done: meta.done - accepted.length, ...(reopen && { state: "running" }), updatedAt: Date.now() });
+    store.saveMeta({ ...meta, done: meta.done - reopened, ...(reopen && { state: "running" }), updatedAt: Date.now() });
   }
-  return { reopened: accepted.length, agreedWith: [...agreedWith] };
+  return { reopened, agreedWith: [...agreedWith], proven, checks };
 }

@@ -47,12 +47,12 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
 }
 
 /** The coordinator's own output for a shard, as canonical JSON (built-in kernels are pure and bounded). */
-function truth(store: JobStore, kernel: Kernel, idx: number): string {
+export function truth(store: JobStore, kernel: Kernel, idx: number): string {
   return canonicalJson(kernel.compute(store.input(idx), store.meta!.params));
 }
 
 /** Rejects the submitted outputs of `idx` that differ from `truthText`; returns their volunteers. */
-function rejectWrong(store: JobStore, idx: number, truthText: string): string[] {
+export function rejectWrong(store: JobStore, idx: number, truthText: string): string[] {
   const wrong = store.sql
     .exec<{ lease: string; volunteer: string }>("SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND output != ?", idx, truthText)
     .toArray();

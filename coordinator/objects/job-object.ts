@@ -11,7 +11,7 @@ import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasi
 import type { JobMeta } from "../job/meta.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
-import { checkLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { checkLease, recordOutput, truth, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { ReputationOutbox } from "../job/reputation-outbox.ts";
 import { backtrack } from "../job/backtrack.ts";
@@ -27,6 +27,8 @@ export class JobObject extends DurableObject<Env> {
   #acc: Accumulator | undefined;
   readonly #stats = new StatsOutbox();
   readonly #reputation = new ReputationOutbox();
+  /** The alarm time as last set (undefined: not read yet, null: none). */
+  #alarmAt: number | null | undefined;
   readonly #events: EventHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -167,7 +169,13 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     if (!meta) return { reopened: 0 };
     const wasDone = meta.state === "done";
-    const { reopened, agreedWith } = backtrack(this.store, volunteer);
+    const kernel = this.#kernel;
+    const { reopened, agreedWith, proven, checks } = backtrack(this.store, volunteer, (idx) => truth(this.store, kernel, idx));
+    for (const v of proven) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
+    if (checks) {
+      const m = this.store.meta!;
+      this.store.saveMeta({ ...m, work: { results: m.work?.results ?? 0, checks: (m.work?.checks ?? 0) + checks } });
+    }
     const notify = this.store.meta!.notify;
     // The submitter was told it was done; it will be told again once the corrected result is in.
     if (reopened && wasDone && notify) this.store.saveMeta({ ...this.store.meta!, notify: { url: notify.url, state: "pending", attempts: 0 } });
@@ -182,6 +190,7 @@ export class JobObject extends DurableObject<Env> {
 
   /** Expires overdue leases (re-queuing their shards) and flushes grid statistics and reputation. */
   override async alarm(): Promise<void> {
+    this.#alarmAt = null; // this alarm has fired; #schedule sets the next one
     const now = Date.now();
     if (this.store.meta) expireLeases(this.store, now);
     await this.#stats.flush(gridStub(this.env), now);
@@ -262,10 +271,15 @@ export class JobObject extends DurableObject<Env> {
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt].filter((t): t is number => t !== undefined);
     if (!times.length) return;
-    const at = Math.min(...times);
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at || current < Date.now() - 1000) await this.ctx.storage.setAlarm(at);
+    const at = Math.max(1, Math.min(...times));
+    // The alarm time is kept in memory: reading it back on every lease and result costs a storage round trip.
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt === null || this.#alarmAt > at || this.#alarmAt < Date.now() - 1000) {
+      this.#alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
+    }
   }
+
 }
 
 function notFoundLease(leaseId: string): Failure {
