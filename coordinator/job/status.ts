@@ -16,7 +16,7 @@ export function listShards(store: JobStore, after: number, limit: number): Shard
   return store.sql
     .exec<{ idx: number; state: number; output: string | null }>(
       `SELECT s.idx AS idx, s.state AS state, r.output AS output FROM shards s
-       LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.state = 1
+       LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash
        WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
       after,
       limit,

@@ -155,4 +155,25 @@ describe("adaptive trust policy", () => {
     expect((await status(job.id)).shards.done).toBe(1);
     expect(await profile(b)).toMatchObject({ blacklisted: false });
   });
+
+  it("keeps right answers a caught volunteer gave alone, outputs and merged result intact", { timeout: 30_000 }, async () => {
+    const t = await volunteer();
+    await makeTrusted(t);
+    const job = await adaptiveJob(30, 1000);
+    await submitAll(t, await leaseEventually(t, 30, 30));
+    const h = await volunteer(); // finishes the shards picked for audit
+    await submitAll(h, await leaseEventually(h, 1, 30));
+    await until("the job is done", async () => (await status(job.id)).state === "done");
+    const before = await result(job.id);
+
+    await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(t.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(t.id, "test: caught elsewhere");
+    await until("t's outputs are rejected here", async () =>
+      (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", t.id)).every((r) => r.state === 4));
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 30 } });
+    const { body } = await callJson("GET", `/v1/jobs/${job.id}/shards?limit=100`, { token: ALICE });
+    expect(body.shards).toHaveLength(30);
+    expect(body.shards.every((s: { state: string; output?: unknown }) => s.state === "accepted" && s.output !== undefined)).toBe(true);
+    expect(await result(job.id)).toEqual(before);
+    expect(before).toEqual({ count: 3245 }); // primes below 30,000
+  });
 });
