@@ -4,7 +4,7 @@ import { gridStub, jobStub } from "./stubs.ts";
 /** How long an isolate trusts its copy of the running-job list. */
 const RUNNING_TTL_MS = 1000;
 /** Most jobs one lease call asks before answering with what it has. */
-const MAX_JOBS_TRIED = 6;
+const MAX_JOBS_TRIED = 8;
 
 let running: { ids: string[]; at: number } | undefined;
 /** Jobs with nothing to hand out right now → until when this isolate skips them. */
@@ -36,9 +36,18 @@ export async function leaseWork(env: Env, volunteer: string, max: number, truste
     if (leases.length >= max || tried >= MAX_JOBS_TRIED) break;
     if ((idle.get(id) ?? 0) > now) continue;
     tried++;
-    const got = await jobStub(env, id).lease(volunteer, max - leases.length, trusted);
+    let got: Awaited<ReturnType<ReturnType<typeof jobStub>["lease"]>>;
+    try {
+      got = await jobStub(env, id).lease(volunteer, max - leases.length, trusted);
+    } catch (err) {
+      // One failing job must not stop the grid: skip it for a moment and ask the next one.
+      console.error(`lease from job ${id} failed`, err);
+      idle.set(id, now + 2 * RUNNING_TTL_MS);
+      continue;
+    }
     leases.push(...got.leases);
     if (!got.running) {
+      // Ended: drop it from the grid's list (a running job re-announces itself, see JobObject).
       idle.set(id, now + 2 * RUNNING_TTL_MS);
       await gridStub(env).jobEnded(id);
     } else if (!got.available) {

@@ -2,7 +2,7 @@ import { decide } from "./quorum.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 import { returnLease } from "./leasing.ts";
-import { rejectWrong } from "./verify.ts";
+import { rejectWrong, type Checker } from "./verify.ts";
 
 /** Makes sure an open shard has enough replicas coming to reach its quorum again. */
 function requeue(store: JobStore, idx: number): void {
@@ -34,7 +34,7 @@ export interface Backtracked {
  * and the shard reopened. Without it, every such shard is reopened for a fresh quorum. Shards
  * the coordinator had already verified stay accepted: they are right whoever agreed with them.
  */
-export function backtrack(store: JobStore, volunteer: string, truth?: (idx: number) => string): Backtracked {
+export function backtrack(store: JobStore, volunteer: string, truth?: Checker): Backtracked {
   const meta = store.meta!;
   store.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
   const accepted = store.sql
@@ -61,9 +61,9 @@ export function backtrack(store: JobStore, volunteer: string, truth?: (idx: numb
   let reopened = 0;
   let checks = 0;
   for (const { idx, hash } of accepted) {
-    if (truth) {
+    const right = truth?.(idx);
+    if (right !== undefined) {
       checks++;
-      const right = truth(idx);
       const output = store.sql.exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? LIMIT 1", idx, hash).one().output;
       if (output === right) {
         store.sql.exec("UPDATE shards SET verified = 1 WHERE idx = ?", idx);

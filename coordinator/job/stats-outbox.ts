@@ -21,25 +21,26 @@ export class StatsOutbox {
   #delta: StatsDelta = empty();
   #since: number | undefined;
 
-  #touch(): void {
+  /** Makes a flush due (also used to have the job's alarm re-announce it). */
+  touch(): void {
     this.#since ??= Date.now();
   }
   seen(volunteer: string): void {
     if (!this.#delta.seen.includes(volunteer)) this.#delta.seen.push(volunteer);
-    this.#touch();
+    this.touch();
   }
   result(): void {
     this.#delta.resultsAccepted++;
-    this.#touch();
+    this.touch();
   }
   accepted(agreeing: string[]): void {
     this.#delta.shardsCompleted++;
     for (const v of agreeing) this.#delta.credit[v] = (this.#delta.credit[v] ?? 0) + 1;
-    this.#touch();
+    this.touch();
   }
   failedShard(): void {
     this.#delta.shardsFailed++;
-    this.#touch();
+    this.touch();
   }
   /** When the pending batch should be sent, if there is one. */
   dueAt(): number | undefined {
@@ -67,7 +68,7 @@ export class StatsOutbox {
     cur.resultsAccepted += d.resultsAccepted;
     for (const [v, c] of Object.entries(d.credit)) cur.credit[v] = (cur.credit[v] ?? 0) + c;
     for (const v of d.seen) if (!cur.seen.includes(v)) cur.seen.push(v);
-    this.#touch();
+    this.touch();
   }
 }
 

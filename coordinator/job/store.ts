@@ -30,9 +30,17 @@ export class JobStore {
   #meta: JobMeta | undefined;
 
   constructor(readonly sql: SqlStorage) {
-    sql.exec(JOB_TABLES);
+    // Tables exist only once a job was created: a request naming a made-up id stores nothing.
+    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    if (!exists) return;
+    sql.exec(JOB_TABLES); // idempotent: adds what a newer version introduced
     const row = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'job'").toArray()[0];
     this.#meta = row ? (JSON.parse(row.v) as JobMeta) : undefined;
+  }
+
+  /** Creates the job's tables (on job creation). */
+  init(): void {
+    this.sql.exec(JOB_TABLES);
   }
 
   get meta(): JobMeta | undefined {

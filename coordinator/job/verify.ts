@@ -46,9 +46,22 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
   return undefined;
 }
 
-/** The coordinator's own output for a shard, as canonical JSON (built-in kernels are pure and bounded). */
-export function truth(store: JobStore, kernel: Kernel, idx: number): string {
-  return canonicalJson(kernel.compute(store.input(idx), store.meta!.params));
+/** The coordinator's own output for a shard as canonical JSON, or undefined when it may not compute it. */
+export type Checker = (idx: number) => string | undefined;
+
+/**
+ * A checker that computes at most `budget` shards, and only those the kernel calls cheap, so no
+ * request (and no backtracking step) can make the job's object run long. Past that, callers fall
+ * back to issuing more replicas, as plain voting does.
+ */
+export function checker(store: JobStore, kernel: Kernel, budget: number): Checker {
+  let left = budget;
+  return (idx) => {
+    const input = store.input(idx);
+    if (left <= 0 || !kernel.checkable(input)) return undefined;
+    left--;
+    return canonicalJson(kernel.compute(input, store.meta!.params));
+  };
 }
 
 /** Rejects the submitted outputs of `idx` that differ from `truthText`; returns their volunteers. */
@@ -66,7 +79,7 @@ export function rejectWrong(store: JobStore, idx: number, truthText: string): st
  * trusted volunteers, arbitrate disagreements by computing the shard, and spot-check accepted
  * outputs. Synchronous: one atomic step.
  */
-export function recordOutput(store: JobStore, acc: Accumulator, kernel: Kernel, lease: string, out: PreparedOutput, now: number, trusted: boolean): Effect {
+export function recordOutput(store: JobStore, acc: Accumulator, check: Checker, lease: string, out: PreparedOutput, now: number, trusted: boolean): Effect {
   const row = store.replica(lease)!;
   store.sql.exec("UPDATE replicas SET state = ?, hash = ?, output = ?, at = ? WHERE lease = ?", REPLICA.submitted, out.hash, out.text, now, lease);
   let shard = store.shard(row.idx)!;
@@ -77,8 +90,9 @@ export function recordOutput(store: JobStore, acc: Accumulator, kernel: Kernel, 
   const meta = store.meta!;
   const effect: Effect = {};
   let groups = store.groups(row.idx);
-  if (meta.adaptive && groups.length > 1) {
-    effect.proven = rejectWrong(store, row.idx, truth(store, kernel, row.idx));
+  const arbiter = meta.adaptive && groups.length > 1 ? check(row.idx) : undefined;
+  if (arbiter !== undefined) {
+    effect.proven = rejectWrong(store, row.idx, arbiter);
     effect.checks = 1;
     groups = store.groups(row.idx);
   }
@@ -104,8 +118,8 @@ export function recordOutput(store: JobStore, acc: Accumulator, kernel: Kernel, 
     .exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = 1 LIMIT 1", row.idx, decision.hash)
     .one().output;
   let verified = 0;
-  if (meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE)) {
-    const right = truth(store, kernel, row.idx);
+  const right = meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE) ? check(row.idx) : undefined;
+  if (right !== undefined) {
     effect.checks = (effect.checks ?? 0) + 1;
     if (right !== output) {
       // Colluders agreed on a wrong output: reject them all and start the shard afresh.

@@ -46,9 +46,10 @@ export class GridObject extends DurableObject<Env> {
     return v;
   }
 
-  async jobStarted(id: string, createdAt: number): Promise<void> {
+  /** A job is running (new, reopened by backtracking, or re-asserted by its own alarm). */
+  async jobStarted(id: string, createdAt: number, fresh = true): Promise<void> {
     this.sql.exec("INSERT OR IGNORE INTO running (id, created_at) VALUES (?, ?)", id, createdAt);
-    this.#add("jobsTotal", 1);
+    if (fresh) this.#add("jobsTotal", 1);
   }
 
   async jobEnded(id: string): Promise<void> {

@@ -11,13 +11,19 @@ import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasi
 import type { JobMeta } from "../job/meta.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
-import { checkLease, recordOutput, truth, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { checker, checkLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { ReputationOutbox } from "../job/reputation-outbox.ts";
 import { backtrack } from "../job/backtrack.ts";
 import { EventHub } from "../job/event-hub.ts";
 import { deliver } from "../job/webhook.ts";
 import { listShards, toStatus, type ShardView } from "../job/status.ts";
+
+/** Most shards the coordinator computes itself while handling one result batch, and one backtracking step. */
+const SUBMIT_CHECKS = 4;
+/** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
+const ANNOUNCE_MS = 30_000;
+const BACKTRACK_CHECKS = 256;
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 
@@ -27,6 +33,8 @@ export class JobObject extends DurableObject<Env> {
   #acc: Accumulator | undefined;
   readonly #stats = new StatsOutbox();
   readonly #reputation = new ReputationOutbox();
+  /** When this running job last re-announced itself to the grid. */
+  #announcedAt = Date.now();
   /** The alarm time as last set (undefined: not read yet, null: none). */
   #alarmAt: number | null | undefined;
   readonly #events: EventHub;
@@ -64,6 +72,7 @@ export class JobObject extends DurableObject<Env> {
   /** Creates the job (inputs: JSON text of each explicit shard). */
   async create(meta: JobMeta, inputs?: string[]): Promise<JobStatus> {
     if (this.store.meta) throw new Error(`job ${meta.id} exists already`);
+    this.store.init();
     inputs?.forEach((text, idx) => this.store.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
     this.store.saveMeta(meta);
     if (meta.total === 0) this.#finish(meta.createdAt);
@@ -124,12 +133,13 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     let results = 0;
     let checks = 0;
+    const check = checker(this.store, this.#kernel, SUBMIT_CHECKS);
     const entries = items.map((item, n): BatchResultEntry => {
       const problem = checkLease(this.store, volunteer, item.leaseId, now);
       if (problem) return entry(item.leaseId, problem);
       const out = prepared[n]!;
       if ("ok" in out) return entry(item.leaseId, out);
-      const effect = recordOutput(this.store, this.#accumulator, this.#kernel, item.leaseId, out, now, trusted);
+      const effect = recordOutput(this.store, this.#accumulator, check, item.leaseId, out, now, trusted);
       results++;
       checks += effect.checks ?? 0;
       this.#apply(effect, volunteer, now);
@@ -170,7 +180,7 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return { reopened: 0 };
     const wasDone = meta.state === "done";
     const kernel = this.#kernel;
-    const { reopened, agreedWith, proven, checks } = backtrack(this.store, volunteer, (idx) => truth(this.store, kernel, idx));
+    const { reopened, agreedWith, proven, checks } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
     for (const v of proven) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     if (checks) {
       const m = this.store.meta!;
@@ -182,7 +192,8 @@ export class JobObject extends DurableObject<Env> {
     this.#reputation.penalize(agreedWith.filter((v) => v !== volunteer));
     if (reopened) {
       this.#accumulator.rebuild();
-      if (wasDone) await gridStub(this.env).jobStarted(meta.id, meta.createdAt);
+      if (wasDone) await gridStub(this.env).jobStarted(meta.id, meta.createdAt, false);
+      this.#announcedAt = 0; // and once more from its next alarm, should that call have been lost
     }
     await this.#schedule();
     return { reopened };
@@ -193,7 +204,14 @@ export class JobObject extends DurableObject<Env> {
     this.#alarmAt = null; // this alarm has fired; #schedule sets the next one
     const now = Date.now();
     if (this.store.meta) expireLeases(this.store, now);
-    await this.#stats.flush(gridStub(this.env), now);
+    const grid = gridStub(this.env);
+    await this.#stats.flush(grid, now);
+    // Re-announce a running job: the grid's list heals from any lost or reordered start/end call.
+    const meta = this.store.meta;
+    if (meta?.state === "running" && now >= this.#announcedAt + ANNOUNCE_MS) {
+      this.#announcedAt = now;
+      await grid.jobStarted(meta.id, meta.createdAt, false).catch(() => {});
+    }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
     await this.#notify(now);
     await this.#schedule();
@@ -206,7 +224,10 @@ export class JobObject extends DurableObject<Env> {
     if (!meta || meta.state === "running" || notify?.state !== "pending" || (notify.nextAt ?? 0) > now) return;
     const secret = await submitterStub(this.env, meta.owner).webhookSecret();
     const next = await deliver(notify, toStatus(meta), secret, now);
-    this.store.saveMeta({ ...this.store.meta!, notify: next });
+    // Only if nothing moved meanwhile (a backtrack may have reopened the job and reset `notify`).
+    const current = this.store.meta!;
+    if (current.state !== meta.state || current.notify?.attempts !== notify.attempts || current.notify?.state !== "pending") return;
+    this.store.saveMeta({ ...current, notify: next });
   }
 
   async #prepare(output: unknown): Promise<PreparedOutput | Failure> {
@@ -267,9 +288,11 @@ export class JobObject extends DurableObject<Env> {
   /** One alarm serves lease deadlines, the statistics flush and webhooks: set it to whichever is due first. */
   async #schedule(): Promise<void> {
     const meta = this.store.meta;
+    if (!meta) return;
     const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt].filter((t): t is number => t !== undefined);
+    const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt].filter((t): t is number => t !== undefined);
     if (!times.length) return;
     const at = Math.max(1, Math.min(...times));
     // The alarm time is kept in memory: reading it back on every lease and result costs a storage round trip.

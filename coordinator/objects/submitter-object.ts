@@ -18,12 +18,16 @@ export class SubmitterObject extends DurableObject<Env> {
     this.sql.exec("INSERT OR IGNORE INTO jobs (id, created_at) VALUES (?, ?)", id, createdAt);
   }
 
-  /** Newest first; `before` is the createdAt cursor of the previous page. */
-  async jobs(limit: number, before?: number): Promise<{ id: string; createdAt: number }[]> {
+  /** Newest first; `before` is the (createdAt, id) of the last job of the previous page. */
+  async jobs(limit: number, before?: { createdAt: number; id: string }): Promise<{ id: string; createdAt: number }[]> {
+    const at = before?.createdAt ?? Number.MAX_SAFE_INTEGER;
     return this.sql
       .exec<{ id: string; created_at: number }>(
-        "SELECT id, created_at FROM jobs WHERE created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?",
-        before ?? Number.MAX_SAFE_INTEGER,
+        `SELECT id, created_at FROM jobs WHERE created_at < ? OR (created_at = ? AND id < ?)
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+        at,
+        at,
+        before?.id ?? "",
         limit,
       )
       .toArray()

@@ -17,7 +17,12 @@ const ShardsQuery = z.strictObject({
 });
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  before: z.coerce.number().int().min(0).optional(),
+  /** The `next` of the previous page: `<createdAt>.<jobId>`. */
+  before: z
+    .string()
+    .regex(/^\d{1,16}\.j_[a-z0-9]{16}$/, "must be the next cursor of a previous page")
+    .transform((c) => ({ createdAt: Number(c.slice(0, c.indexOf("."))), id: c.slice(c.indexOf(".") + 1) }))
+    .optional(),
 });
 
 /** The id route parameter, or a 404 for anything that cannot be a job id (no object is touched). */
@@ -46,7 +51,7 @@ export const jobRoutes = new Hono<AppEnv>()
     const page = await submitterStub(c.env, c.get("submitter")).jobs(q.limit, q.before);
     const jobs = await Promise.all(page.map(async (j) => unwrap(await jobStub(c.env, j.id).status(c.get("submitter"))).status));
     const last = page.at(-1);
-    return c.json({ jobs, ...(page.length === q.limit && last && { next: last.createdAt }) });
+    return c.json({ jobs, ...(page.length === q.limit && last && { next: `${last.createdAt}.${last.id}` }) });
   })
   .get("/:id", async (c) => {
     const out = unwrap(await jobStub(c.env, jobId(c.req.param("id"))).status(c.get("submitter")));

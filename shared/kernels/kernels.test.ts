@@ -48,4 +48,12 @@ describe("built-in kernels", () => {
     const merged = [{ counts: { a: 1 } }, { counts: { a: 2, b: 1 } }].reduce((acc, o) => wc.reduce(acc, o), wc.identity());
     expect(merged).toEqual({ counts: { a: 3, b: 1 } });
   });
+
+  it("lets the coordinator check only inputs that are cheap to compute", () => {
+    const primes = kernels.get("primes.count")!;
+    expect(primes.checkable({ start: 0, end: 50_000 })).toBe(true);
+    expect(primes.checkable({ start: 0, end: 100_000_000 })).toBe(false);
+    expect(primes.checkable({ start: 2 ** 53 - 10, end: 2 ** 53 })).toBe(false);
+    expect(kernels.get("wordcount")!.checkable({ text: "x".repeat(2_000_000) })).toBe(false);
+  });
 });

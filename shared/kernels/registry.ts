@@ -18,6 +18,8 @@ export interface Kernel {
   output: z.ZodType;
   /** Whether `range` jobs may feed it `{start, end}` inputs. */
   acceptsRange: boolean;
+  /** Whether the coordinator may compute this input itself to check volunteers (cheap enough). */
+  checkable(input: unknown): boolean;
   compute(input: unknown, params: unknown): unknown;
   /** Merged result of no shards. */
   identity(): unknown;
@@ -47,6 +49,11 @@ const primesCount: Kernel = {
   input: primesInput,
   output: z.strictObject({ count }),
   acceptsRange: true,
+  // A short span below 10^13 sieves in milliseconds with at most 3.2 MB of base primes.
+  checkable: (input) => {
+    const { start, end } = input as { start: number; end: number };
+    return end - start <= 5_000_000 && end <= 1e13;
+  },
   compute: compute["primes.count"]!,
   identity: () => ({ count: 0 }),
   reduce: (acc, next) => ({ count: (acc as { count: number }).count + (next as { count: number }).count }),
@@ -62,6 +69,7 @@ const wordcount: Kernel = {
     counts: z.record(z.string().regex(/^[\p{L}\p{N}\p{M}]+$/u, "must be a word"), count.min(1)),
   }),
   acceptsRange: false,
+  checkable: (input) => (input as { text: string }).text.length <= 1_000_000,
   compute: compute.wordcount!,
   identity: () => ({ counts: {} }),
   reduce: (acc, next) => mergeCounts(acc as WordcountOutput, next as WordcountOutput),
