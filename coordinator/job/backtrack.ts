@@ -24,6 +24,8 @@ export interface Backtracked {
   proven: string[];
   /** Shards the coordinator computed itself. */
   checks: number;
+  /** Credit the volunteer had earned in this job, now taken back. */
+  revoked: number;
 }
 
 /**
@@ -84,10 +86,11 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
     );
   }
   for (const idx of touched) if (store.shard(idx)?.state === SHARD.open) requeue(store, idx);
+  const revoked = store.sql.exec<{ credit: number }>("SELECT credit FROM contrib WHERE volunteer = ?", volunteer).toArray()[0]?.credit ?? 0;
   store.sql.exec("DELETE FROM contrib WHERE volunteer = ?", volunteer);
   if (reopened) {
     const reopen = meta.state === "done";
     store.saveMeta({ ...meta, done: meta.done - reopened, ...(reopen && { state: "running" }), updatedAt: Date.now() });
   }
-  return { reopened, agreedWith: [...agreedWith], proven, checks };
+  return { reopened, agreedWith: [...agreedWith], proven, checks, revoked };
 }

@@ -38,6 +38,12 @@ export class StatsOutbox {
     for (const v of agreeing) this.#delta.credit[v] = (this.#delta.credit[v] ?? 0) + 1;
     this.touch();
   }
+  /** Takes back credit a caught volunteer had earned (the grid's totals drop with it). */
+  revoke(volunteer: string, credit: number): void {
+    if (!credit) return;
+    this.#delta.credit[volunteer] = (this.#delta.credit[volunteer] ?? 0) - credit;
+    this.touch();
+  }
   failedShard(): void {
     this.#delta.shardsFailed++;
     this.touch();

@@ -180,8 +180,9 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return { reopened: 0 };
     const wasDone = meta.state === "done";
     const kernel = this.#kernel;
-    const { reopened, agreedWith, proven, checks } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
+    const { reopened, agreedWith, proven, checks, revoked } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
     for (const v of proven) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
+    this.#stats.revoke(volunteer, revoked);
     if (checks) {
       const m = this.store.meta!;
       this.store.saveMeta({ ...m, work: { results: m.work?.results ?? 0, checks: (m.work?.checks ?? 0) + checks } });

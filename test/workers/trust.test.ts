@@ -129,6 +129,7 @@ describe("adaptive trust policy", () => {
     await sleep(2100); // past the per-isolate profile cache
     expect((await expectError(call("POST", "/v1/leases", { token: s1!.token, body: {} }), 403)).code).toBe("volunteer_blacklisted");
     expect(await profile(s1!)).toMatchObject({ blacklisted: true, trusted: false });
+    await until("its grid-wide credit is taken back", async () => (await profile(s1!)).credit === 0);
 
     await call("DELETE", `/v1/jobs/${spot.id}`, { token: ALICE });
     const final = await runVolunteers(merged.id, 3, 4);
