@@ -31,7 +31,9 @@ CREATE INDEX IF NOT EXISTS replicas_shard ON replicas(idx, state);
 CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS contrib (volunteer TEXT PRIMARY KEY, results INTEGER NOT NULL, credit REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS contrib (volunteer TEXT PRIMARY KEY, results INTEGER NOT NULL, credit REAL NOT NULL,
+  reported INTEGER NOT NULL DEFAULT 0);  -- 1: the volunteer's own record lists this job
+CREATE INDEX IF NOT EXISTS contrib_unreported ON contrib(volunteer) WHERE reported = 0;
 CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (name, part));
 `;
 

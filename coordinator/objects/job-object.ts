@@ -33,6 +33,8 @@ export class JobObject extends DurableObject<Env> {
   #acc: Accumulator | undefined;
   readonly #stats = new StatsOutbox();
   readonly #reputation = new ReputationOutbox();
+  /** When contributions whose report to a volunteer's record failed are to be sent again. */
+  #retryReportsAt: number | undefined;
   /** When this running job last re-announced itself to the grid. */
   #announcedAt = Date.now();
   /** The alarm time as last set (undefined: not read yet, null: none). */
@@ -215,6 +217,13 @@ export class JobObject extends DurableObject<Env> {
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
     await this.#notify(now);
+    if (this.#retryReportsAt !== undefined && this.#retryReportsAt <= now || this.store.meta?.state === "running") {
+      this.#retryReportsAt = undefined;
+      const unreported = this.store.meta
+        ? this.store.sql.exec<{ volunteer: string }>("SELECT volunteer FROM contrib WHERE reported = 0 LIMIT 50").toArray()
+        : [];
+      for (const { volunteer } of unreported) await this.#reportContribution(volunteer);
+    }
     await this.#schedule();
   }
 
@@ -256,7 +265,7 @@ export class JobObject extends DurableObject<Env> {
           v,
         );
         // The volunteer's own record lists this job, so backtracking can find it later.
-        if (first) this.ctx.waitUntil(volunteerStub(this.env, v).contributed(v, meta.id));
+        if (first) this.ctx.waitUntil(this.#reportContribution(v));
       }
     }
     if (effect.failed) {
@@ -265,6 +274,17 @@ export class JobObject extends DurableObject<Env> {
       this.#ended();
     } else if (meta.done + meta.failed >= meta.total) {
       this.#finish(now);
+    }
+  }
+
+  /** Tells a volunteer's record it contributed here; retried from the alarm until it succeeds. */
+  async #reportContribution(volunteer: string): Promise<void> {
+    try {
+      await volunteerStub(this.env, volunteer).contributed(volunteer, this.store.meta!.id);
+      this.store.sql.exec("UPDATE contrib SET reported = 1 WHERE volunteer = ?", volunteer);
+    } catch {
+      this.#retryReportsAt = Date.now() + 5000;
+      await this.#schedule();
     }
   }
 
@@ -293,7 +313,7 @@ export class JobObject extends DurableObject<Env> {
     const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt].filter((t): t is number => t !== undefined);
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, this.#retryReportsAt].filter((t): t is number => t !== undefined);
     if (!times.length) return;
     const at = Math.max(1, Math.min(...times));
     // The alarm time is kept in memory: reading it back on every lease and result costs a storage round trip.

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
-import { ALICE, call, callJson, expectError, primesJob, volunteer } from "./helpers.ts";
+import { ALICE, call, callJson, expectError, jobRows, primesJob, runVolunteers, volunteer } from "./helpers.ts";
 
 describe("robustness", () => {
   it("stores nothing for made-up job and lease ids", async () => {
@@ -29,5 +29,19 @@ describe("robustness", () => {
     } while (next);
     expect(paged).toEqual(all);
     await expectError(call("GET", "/v1/jobs?before=12", { token: ALICE }), 400);
+  });
+
+  it("records every contributor's job in its own volunteer record, for later backtracking", async () => {
+    const job = await primesJob(6);
+    expect((await runVolunteers(job.id, 2, 3)).state).toBe("done");
+    const until = Date.now() + 5000;
+    let rows: { volunteer: string; reported: number }[] = [];
+    do {
+      rows = await jobRows(job.id, "SELECT volunteer, reported FROM contrib");
+      if (rows.every((r) => r.reported === 1)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    } while (Date.now() < until);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.reported === 1)).toBe(true);
   });
 });
