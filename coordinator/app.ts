@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
-import { ApiError, errorBody, renderError } from "./errors.ts";
+import { errorBody, renderError } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { leaseRoutes, meRoutes, registerRoutes, resultRoutes } from "./routes/volunteers.ts";
@@ -29,4 +29,3 @@ app.onError(renderError);
 
 /** Type of the whole app, for the typed client: `hc<AppType>(url)`. */
 export type AppType = typeof app;
-export { ApiError };

@@ -14,18 +14,12 @@ import { compute } from "../../shared/kernels/compute.ts";
 import { startLocalServer } from "../../test/support/local-server.ts";
 import { JsonClient, sleep } from "../lib/http.ts";
 import { shardInput } from "./model.ts";
+import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 interface Lease {
   id: string;
   shardId: string;
   input: unknown;
-}
-interface Profile {
-  trusted: boolean;
-  blacklisted: boolean;
-  validated: number;
-  ringersPassed: number;
-  reason?: string;
 }
 
 const server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "1000000" } });

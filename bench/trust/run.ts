@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mapLimit, sleep, type JsonClient } from "../lib/http.ts";
 import { isRight, shardInput } from "./model.ts";
 import { runSimVolunteer, SimStats, type SimVolunteer } from "./volunteer.ts";
+import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 export interface Policy {
   name: string;
@@ -275,13 +276,6 @@ function lateWork(timeline: Sample[], final: JobStatus): number {
   return dDone > 0 ? (final.work.results + final.work.checks - half.results - half.checks) / dDone : Number.NaN;
 }
 
-interface Profile {
-  trusted: boolean;
-  blacklisted: boolean;
-  validated: number;
-  ringersPassed: number;
-  reason?: string;
-}
 
 function profilesOf(http: JsonClient, volunteers: SimVolunteer[]): Promise<Profile[]> {
   return mapLimit(volunteers, 8, (v) => http.must<Profile>(200, "GET", "/v1/volunteers/me", { token: v.token }));

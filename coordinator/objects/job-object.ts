@@ -147,10 +147,7 @@ export class JobObject extends DurableObject<Env> {
       this.#apply(effect, volunteer, now);
       return { leaseId: item.leaseId, status: 202 };
     });
-    if (results) {
-      const m = this.store.meta!;
-      this.store.saveMeta({ ...m, work: { results: (m.work?.results ?? 0) + results, checks: (m.work?.checks ?? 0) + checks } });
-    }
+    this.#addWork(results, checks);
     await this.#schedule();
     return entries;
   }
@@ -185,10 +182,7 @@ export class JobObject extends DurableObject<Env> {
     const { reopened, agreedWith, proven, checks, revoked } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
     for (const v of proven) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     this.#stats.revoke(volunteer, revoked);
-    if (checks) {
-      const m = this.store.meta!;
-      this.store.saveMeta({ ...m, work: { results: m.work?.results ?? 0, checks: (m.work?.checks ?? 0) + checks } });
-    }
+    this.#addWork(0, checks);
     const notify = this.store.meta!.notify;
     // The submitter was told it was done; it will be told again once the corrected result is in.
     if (reopened && wasDone && notify) this.store.saveMeta({ ...this.store.meta!, notify: { url: notify.url, state: "pending", attempts: 0 } });
@@ -275,6 +269,14 @@ export class JobObject extends DurableObject<Env> {
     } else if (meta.done + meta.failed >= meta.total) {
       this.#finish(now);
     }
+  }
+
+  /** Counts verification work: outputs received from volunteers and shards computed here. */
+  #addWork(results: number, checks: number): void {
+    if (!results && !checks) return;
+    const m = this.store.meta!;
+    const work = m.work ?? { results: 0, checks: 0 };
+    this.store.saveMeta({ ...m, work: { results: work.results + results, checks: work.checks + checks } });
   }
 
   /** Tells a volunteer's record it contributed here; retried from the alarm until it succeeds. */
