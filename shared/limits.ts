@@ -17,6 +17,14 @@ export const LIMITS = {
   leasesPerCall: 64,
   resultsPerCall: 64,
   labelChars: 200,
+  /** Largest published kernel module (JS source in UTF-8 bytes, or the .wasm file). */
+  kernelModuleBytes: 4 * 1024 * 1024,
+  /** Largest `POST /v1/kernels` body (a 4 MiB module is 5.4 MiB in base64). */
+  kernelBodyBytes: 6 * 1024 * 1024,
+  /** Largest WebAssembly memory maximum a wasm/1 kernel may declare: 1 GiB in 64 KiB pages. */
+  wasmMaxPages: 16_384,
+  /** Longest kernel error message a volunteer may report (longer ones are cut by volunteers). */
+  kernelErrorChars: 1000,
   /** Volunteer registrations allowed per client address per minute. */
   registrationsPerMinute: 30,
 } as const;

@@ -76,6 +76,14 @@ export const LeaseRequest = z.strictObject({
   max: integer.min(1).max(LIMITS.leasesPerCall).default(1),
 });
 
+/** Where a volunteer gets a published kernel's code: `GET url` with the volunteer token (immutable, cacheable by `sha256`). */
+export const KernelModuleRef = z.object({
+  language: z.enum(["js", "wasm"]),
+  url: z.string(),
+  sha256: z.string(),
+});
+export type KernelModuleRef = z.infer<typeof KernelModuleRef>;
+
 export const Lease = z.object({
   id: z.string(),
   jobId: z.string(),
@@ -84,14 +92,32 @@ export const Lease = z.object({
   params: z.unknown(),
   input: z.unknown(),
   expiresAt: z.number(),
+  /** Present for published kernels (`k_...`): the module to run. Built-in kernels are bundled. */
+  module: KernelModuleRef.optional(),
 });
 export type Lease = z.infer<typeof Lease>;
 
-export const ResultSubmit = z.strictObject({ output: z.unknown() });
+/** What a volunteer reports when its kernel threw, ran out of time or of memory. */
+export const KernelFailure = z.strictObject({ message: z.string().max(LIMITS.kernelErrorChars) });
+export type KernelFailure = z.infer<typeof KernelFailure>;
+
+const oneOfOutputOrError = <T extends { output?: unknown; error?: unknown }>(r: T) =>
+  ("output" in r && r.output !== undefined) !== ("error" in r && r.error !== undefined);
+const outputOrError = { message: "give exactly one of output or error", path: ["output"] };
+
+/** One result: the kernel's `output`, or `error` when the kernel failed on this shard. */
+export const ResultSubmit = z
+  .strictObject({ output: z.unknown().optional(), error: KernelFailure.optional() })
+  .refine(oneOfOutputOrError, outputOrError);
+export type ResultSubmit = z.infer<typeof ResultSubmit>;
 
 export const BatchResults = z.strictObject({
   results: z
-    .array(z.strictObject({ leaseId: z.string().min(1).max(200), output: z.unknown() }))
+    .array(
+      z
+        .strictObject({ leaseId: z.string().min(1).max(200), output: z.unknown().optional(), error: KernelFailure.optional() })
+        .refine(oneOfOutputOrError, outputOrError),
+    )
     .min(1)
     .max(LIMITS.resultsPerCall),
 });
@@ -102,6 +128,54 @@ export const BatchResultEntry = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type BatchResultEntry = z.infer<typeof BatchResultEntry>;
+
+/** How published kernels' outputs merge: the same op on every number, one op per top-level field, or `collect`. */
+export const ReduceOp = z.enum(["sum", "min", "max"]);
+export const ReduceSpec = z.union([
+  z.enum(["sum", "min", "max", "collect"]),
+  z.record(z.string().min(1).max(100), ReduceOp).refine((r) => Object.keys(r).length > 0, "name at least one field"),
+]);
+export type ReduceSpec = z.infer<typeof ReduceSpec>;
+
+/** Tolerance under which two outputs agree (same shape, every number within tolerance). */
+export const CompareSpec = z.strictObject({
+  absTol: z.number().min(0).optional(),
+  relTol: z.number().min(0).max(1).optional(),
+});
+export type CompareSpec = z.infer<typeof CompareSpec>;
+
+/** `POST /v1/kernels`: a `js/1` source or a `wasm/1` module (base64), with its merge and checks. */
+export const PublishKernel = z
+  .strictObject({
+    name: z.string().min(1).max(100).regex(/^[A-Za-z0-9][\w.-]*$/, "letters, digits, '.', '_' and '-' only"),
+    language: z.enum(["js", "wasm"]),
+    source: z.string().optional(),
+    wasm: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").optional(),
+    reduce: ReduceSpec,
+    description: z.string().max(2000).optional(),
+    output: z.record(z.string(), z.unknown()).optional(),
+    compare: CompareSpec.optional(),
+  })
+  .refine((k) => (k.language === "js" ? k.source !== undefined && k.wasm === undefined : k.wasm !== undefined && k.source === undefined), {
+    message: "a js kernel gives source, a wasm kernel gives wasm (base64), not both",
+    path: ["language"],
+  });
+export type PublishKernel = z.infer<typeof PublishKernel>;
+
+/** A published kernel as `GET /v1/kernels/:id` shows it (the code itself is at `/module`). */
+export const KernelManifest = z.object({
+  id: z.string(),
+  name: z.string(),
+  language: z.enum(["js", "wasm"]),
+  sha256: z.string(),
+  bytes: z.number(),
+  reduce: ReduceSpec,
+  description: z.string().optional(),
+  output: z.record(z.string(), z.unknown()).optional(),
+  compare: CompareSpec.optional(),
+  createdAt: z.number(),
+});
+export type KernelManifest = z.infer<typeof KernelManifest>;
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export type ErrorBody = z.infer<typeof ErrorBody>;
