@@ -9,6 +9,7 @@
  * if (final.state === "done") console.log((await colmeia.result(id)).result);
  */
 export { createClient, type ClientOptions, type ColmeiaClient, type JobSpec } from "./submitter.ts";
+export type { KernelSpec, PublishedKernel } from "./kernels.ts";
 export { registerVolunteer, volunteerClient, type ShardResult, type VolunteerClient } from "./volunteer.ts";
 export { ColmeiaError, isStatus } from "./errors.ts";
 export type { WaitOptions } from "./wait.ts";
@@ -21,6 +22,9 @@ export {
   type JobListAnswer,
   type JobResultAnswer,
   type JobStatusAnswer,
+  type KernelAnswer,
+  type KernelListAnswer,
+  type KernelManifestAnswer,
   type LeaseAnswer,
   type VolunteerAnswer,
 } from "./responses.ts";

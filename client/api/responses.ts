@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { BatchResultEntry, JobStatus, Lease } from "../../shared/schemas.ts";
+import { BatchResultEntry, JobStatus, KernelManifest, Lease } from "../../shared/schemas.ts";
 
 /*
  * Answers as the client reads them: the shared wire schemas, loosened so fields a newer
@@ -22,6 +22,22 @@ export type JobResultAnswer = z.output<typeof JobResultAnswer>;
 /** `GET /v1/jobs` → this token's jobs. */
 export const JobListAnswer = z.looseObject({ jobs: z.array(JobStatusAnswer) });
 export type JobListAnswer = z.output<typeof JobListAnswer>;
+
+/** `POST /v1/kernels` (`201` new, `200` already published) and `GET /v1/kernels/:id` for a published kernel. */
+export const KernelManifestAnswer = KernelManifest.loose();
+export type KernelManifestAnswer = z.output<typeof KernelManifestAnswer>;
+
+/** A built-in kernel as `GET /v1/kernels` lists it: its name is its id. */
+export const BuiltinKernelAnswer = z.looseObject({ id: z.string(), name: z.string(), builtin: z.literal(true), description: z.string().optional() });
+export type BuiltinKernelAnswer = z.output<typeof BuiltinKernelAnswer>;
+
+/** `GET /v1/kernels/:id`, and each entry of `GET /v1/kernels`: a built-in or a published kernel. */
+export const KernelAnswer = z.union([BuiltinKernelAnswer, KernelManifestAnswer]);
+export type KernelAnswer = z.output<typeof KernelAnswer>;
+
+/** `GET /v1/kernels` → the built-ins and this token's own kernels. */
+export const KernelListAnswer = z.looseObject({ kernels: z.array(KernelAnswer) });
+export type KernelListAnswer = z.output<typeof KernelListAnswer>;
 
 /** `POST /v1/volunteers` → `201`. */
 export const VolunteerAnswer = z.looseObject({ id: z.string(), token: z.string() });

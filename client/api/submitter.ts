@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { CreateJob } from "../../shared/schemas.ts";
 import { pathId, rpc, type ConnectionOptions } from "./connection.ts";
+import { kernelCalls } from "./kernels.ts";
 import {
   JobCreatedAnswer,
   JobListAnswer,
@@ -10,7 +11,10 @@ import {
 import { readJson } from "./transport.ts";
 import { waitForJob, type WaitOptions } from "./wait.ts";
 
-/** A job as `POST /v1/jobs` takes it (`params` and `leaseTtlMs` may be left out). */
+/**
+ * A job as `POST /v1/jobs` takes it (`params` and `leaseTtlMs` may be left out). `kernel` is a
+ * built-in's name (`primes.count`) or a published kernel's id (`k_...`).
+ */
 export type JobSpec = z.input<typeof CreateJob>;
 
 /** Options of {@link createClient}. */
@@ -68,6 +72,8 @@ export function createClient(options: ClientOptions) {
 
     /** `GET /v1/jobs`: this token's jobs. */
     list: async () => readJson(await api.v1.jobs.$get(), JobListAnswer),
+
+    ...kernelCalls(api),
   };
 }
 

@@ -1,7 +1,7 @@
 import { CommanderError } from "commander";
 import { ColmeiaError } from "../api/index.ts";
 import { EXIT, ExitWith, UsageError } from "./exit.ts";
-import { buildProgram } from "./program.ts";
+import { buildProgram, onSubcommand } from "./program.ts";
 
 /** One line about an error from the coordinator. */
 function describe(error: ColmeiaError): string {
@@ -16,7 +16,7 @@ function describe(error: ColmeiaError): string {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   let command = "colmeia";
-  program.hook("preSubcommand", (_, sub) => void (command = `colmeia ${sub.name()}`));
+  onSubcommand(program, (name) => void (command = name));
   try {
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { cancelCommand } from "./commands/cancel.ts";
+import { kernelCommand } from "./commands/kernel.ts";
 import { listCommand } from "./commands/list.ts";
 import { resultCommand } from "./commands/result.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -31,7 +32,17 @@ export function buildProgram(): Command {
       outputError: (message, write) => write(`${message.trimEnd()} (see '${current} --help')\n`),
     })
     .addHelpText("after", FOOTER)
-    .hook("preSubcommand", (_, sub) => void (current = `colmeia ${sub.name()}`));
-  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, volunteerCommand]) add(program);
+  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, volunteerCommand]) add(program);
+  onSubcommand(program, (name) => void (current = name));
   return program;
+}
+
+/**
+ * Calls `seen` with the full name of the command about to run (`colmeia submit`, `colmeia kernel
+ * publish`), before its options are parsed, so errors can point at the right `--help`.
+ */
+export function onSubcommand(program: Command, seen: (name: string) => void): void {
+  program.hook("preSubcommand", (_, sub) => seen(`colmeia ${sub.name()}`));
+  // Command groups (`colmeia kernel ...`) dispatch once more; commander runs only their own hooks.
+  for (const group of program.commands) group.hook("preSubcommand", (_, sub) => seen(`colmeia ${group.name()} ${sub.name()}`));
 }

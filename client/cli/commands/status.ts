@@ -14,7 +14,7 @@ export function statusCommand(program: Command): void {
       .option("--watch", "show a live progress bar until the job ends; exit 3 if it fails or is cancelled"),
   ).action(async (ids: string[], flags: ConnectionFlags & { watch?: boolean }) => {
     const client = submitterFrom(flags);
-    if (flags.watch) return follow(client, ids, Boolean(flags.json));
+    if (flags.watch) return follow(client, ids, flags.json ? "json" : "human");
     const statuses = await Promise.all(ids.map((id) => client.status(id)));
     if (flags.json) printJson(ids.length === 1 ? statuses[0] : { jobs: statuses });
     else process.stdout.write(`${statuses.map((s) => formatStatus(s)).join("\n\n")}\n`);
