@@ -1,6 +1,7 @@
 import {
   createKernelPool,
   createMemoryOutbox,
+  createModuleLoader,
   createVolunteerApi,
   createVolunteerLoop,
   memoryIdentity,
@@ -47,6 +48,8 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
   const loop: VolunteerLoop = createVolunteerLoop({
     api,
     pool,
+    // Published kernels' modules, fetched once each and kept in memory for this process's life.
+    modules: createModuleLoader({ api }),
     outbox: createMemoryOutbox(),
     threads: options.threads,
     dutyCycle: options.dutyCycle,

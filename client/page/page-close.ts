@@ -1,4 +1,5 @@
-import type { Identity, Lease, PendingResult } from "../volunteer/types.ts";
+import { wireResult } from "../volunteer/submitter.ts";
+import type { Identity, Lease, PendingResult, WireResult } from "../volunteer/types.ts";
 
 /** Browsers cap the bodies of all in-flight keepalive requests together at 64 KiB. */
 const KEEPALIVE_BUDGET = 60_000;
@@ -18,10 +19,10 @@ export function sendClosingRequests(identity: Identity, leases: Lease[], pending
       keepalive: true,
     }).catch(() => {});
   }
-  const results: Array<{ leaseId: string; output: unknown }> = [];
+  const results: WireResult[] = [];
   let size = 20;
-  for (const { leaseId, output } of pending.slice(0, 64)) {
-    const entry = { leaseId, output };
+  for (const pendingResult of pending.slice(0, 64)) {
+    const entry = wireResult(pendingResult);
     size += JSON.stringify(entry).length + 1;
     if (size > KEEPALIVE_BUDGET) break;
     results.push(entry);

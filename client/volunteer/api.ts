@@ -1,4 +1,4 @@
-import type { BatchResultEntry, Identity, Lease } from "./types.ts";
+import type { BatchResultEntry, Identity, Lease, WireResult } from "./types.ts";
 
 /**
  * A failed call: `status` is the HTTP status, or 0 when the coordinator could not be reached.
@@ -41,7 +41,10 @@ export interface VolunteerApi {
   /** The identity in use once known, synchronously (for keepalive requests on page close). */
   currentIdentity(): Identity | undefined;
   lease(max: number): Promise<Lease[]>;
-  submit(results: Array<{ leaseId: string; output: unknown }>): Promise<BatchResultEntry[]>;
+  /** `POST /v1/results`: each entry carries the kernel's `output`, or `error` when the kernel failed. */
+  submit(results: WireResult[]): Promise<BatchResultEntry[]>;
+  /** The bytes of a published kernel's module (`lease.module.url`, on the coordinator's origin only). */
+  module(url: string): Promise<Uint8Array>;
   heartbeat(leaseId: string): Promise<{ expiresAt: number }>;
   release(leaseId: string): Promise<void>;
   /** `GET /v1/volunteers/me`, or null when this coordinator does not offer it. */
@@ -71,7 +74,7 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
   let current: Promise<Identity> | undefined;
   let known: Identity | undefined;
 
-  async function call(method: string, path: string, body?: unknown, token?: string): Promise<unknown> {
+  async function call(method: string, path: string, body?: unknown, token?: string, bytes = false): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = `Bearer ${token}`;
@@ -85,6 +88,13 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
       });
     } catch (err) {
       throw new ApiError(0, "unreachable", `coordinator unreachable: ${(err as Error).message ?? err}`);
+    }
+    if (bytes && res.ok) {
+      try {
+        return new Uint8Array(await res.arrayBuffer());
+      } catch (err) {
+        throw new ApiError(0, "unreachable", `download of ${path} broke off: ${(err as Error).message ?? err}`);
+      }
     }
     const text = await res.text().catch(() => "");
     let json: unknown = undefined;
@@ -127,14 +137,14 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
     return current ?? remember(opts.identity.load().then((stored) => stored ?? register()));
   }
 
-  async function authed(method: string, path: string, body?: unknown): Promise<unknown> {
+  async function authed(method: string, path: string, body?: unknown, bytes = false): Promise<unknown> {
     const used = await identity();
     try {
-      return await call(method, path, body, used.token);
+      return await call(method, path, body, used.token, bytes);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;
       if ((await identity()) === used) remember(register());
-      return call(method, path, body, (await identity()).token);
+      return call(method, path, body, (await identity()).token, bytes);
     }
   }
 
@@ -150,6 +160,14 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
       const body = (await authed("POST", "/v1/results", { results })) as { results?: unknown } | undefined;
       if (!Array.isArray(body?.results)) throw new ApiError(502, "bad_response", "POST /v1/results did not answer {results}");
       return body.results as BatchResultEntry[];
+    },
+    async module(url) {
+      // The volunteer token goes to the coordinator only, whatever URL a lease names.
+      const target = new URL(url, opts.baseUrl);
+      if (target.origin !== new URL(opts.baseUrl).origin) {
+        throw new ApiError(400, "foreign_module", `kernel module ${url} is not on the coordinator's origin`);
+      }
+      return (await authed("GET", target.pathname + target.search, undefined, true)) as Uint8Array;
     },
     async heartbeat(leaseId) {
       const body = (await authed("POST", `/v1/leases/${encodeURIComponent(leaseId)}/heartbeat`)) as

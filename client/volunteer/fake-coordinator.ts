@@ -1,5 +1,5 @@
 import { ApiError, type VolunteerApi } from "./api.ts";
-import type { BatchResultEntry, Lease } from "./types.ts";
+import type { BatchResultEntry, KernelFailure, KernelModuleRef, Lease } from "./types.ts";
 
 /** Options of {@link createFakeCoordinator}. */
 export interface FakeCoordinatorOptions {
@@ -8,6 +8,8 @@ export interface FakeCoordinatorOptions {
   inputs?: unknown[];
   ttlMs?: number;
   now?: () => number;
+  /** A published kernel's module: leases carry `module` and `api.module(url)` answers `bytes`. */
+  module?: { ref: KernelModuleRef; bytes: Uint8Array };
 }
 
 /**
@@ -20,6 +22,7 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
   const queue = (opts.inputs ?? []).map((input, i) => ({ shardId: `s${i}`, input }));
   const leases = new Map<string, Lease & { state: "held" | "submitted" | "released" }>();
   const outputs = new Map<string, unknown>();
+  const errors = new Map<string, KernelFailure>();
   const calls: string[] = [];
   let seq = 0;
   const fake = {
@@ -28,6 +31,8 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
     leases,
     /** Accepted outputs by shard id. */
     outputs,
+    /** Kernel errors volunteers reported, by shard id. */
+    errors,
     /** Adds shards to the queue. */
     add(...inputs: unknown[]) {
       for (const input of inputs) queue.push({ shardId: `s${queue.length + outputs.size + leases.size}`, input });
@@ -50,14 +55,15 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
     async lease(max) {
       guard(`lease:${max}`);
       return queue.splice(0, max).map(({ shardId, input }) => {
-        const lease = { id: `l${++seq}`, jobId: "j1", shardId, kernel, params: {}, input, expiresAt: now() + ttlMs };
+        const lease: Lease = { id: `l${++seq}`, jobId: "j1", shardId, kernel, params: {}, input, expiresAt: now() + ttlMs };
+        if (opts.module) lease.module = opts.module.ref;
         leases.set(lease.id, { ...lease, state: "held" });
         return lease;
       });
     },
     async submit(results) {
       guard(`submit:${results.length}`);
-      return results.map(({ leaseId, output }): BatchResultEntry => {
+      return results.map(({ leaseId, output, error }): BatchResultEntry => {
         const lease = leases.get(leaseId);
         if (lease?.state === "submitted") return { leaseId, status: 409 };
         try {
@@ -66,7 +72,8 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
           const e = err as ApiError;
           return { leaseId, status: e.status, error: { code: e.code, message: e.message } };
         }
-        outputs.set(lease!.shardId, output);
+        if (error) errors.set(lease!.shardId, error);
+        else outputs.set(lease!.shardId, output);
         return { leaseId, status: 202 };
       });
     },
@@ -81,6 +88,11 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
       const lease = held(leaseId);
       lease.state = "released";
       queue.unshift({ shardId: lease.shardId, input: lease.input });
+    },
+    async module(url) {
+      guard(`module:${url}`);
+      if (!opts.module || url !== opts.module.ref.url) throw new ApiError(404, "kernel_not_found", "no such kernel");
+      return opts.module.bytes.slice();
     },
     me: async () => null,
   };

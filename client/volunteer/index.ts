@@ -9,6 +9,8 @@ export { createBackoff } from "./backoff.ts";
 export type { Backoff, BackoffOptions } from "./backoff.ts";
 export { createVolunteerLoop } from "./loop.ts";
 export type { VolunteerLoop, VolunteerLoopOptions } from "./loop.ts";
+export { createModuleLoader } from "./modules.ts";
+export type { ModuleLoader, ModuleLoaderOptions, ModuleStore } from "./modules.ts";
 export { createMemoryOutbox } from "./outbox.ts";
 export type { Outbox } from "./outbox.ts";
 export { createKernelPool } from "./pool.ts";

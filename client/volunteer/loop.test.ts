@@ -110,20 +110,41 @@ describe("createVolunteerLoop", () => {
     await until(() => fake.outputs.size === 30);
   });
 
-  it("releases a shard whose kernel throws or hangs, shows the error and carries on", async () => {
+  it("reports a kernel that throws or hangs as the shard's error result, shows it and carries on", async () => {
     const { fake, loop, events, workers } = setup([1, "throw", 2, "hang", 3], {
       shardTimeoutMs: 50,
       errorPauseMs: 5,
       behave: (i) => (i === "throw" ? { throws: "kernel exploded" } : i === "hang" ? { hangs: true } : { output: { n: 1 } }),
     });
     loop.start();
-    await until(() => events.filter((e) => e.type === "kernel-error").length === 2 && fake.outputs.size === 3);
+    await until(() => fake.errors.size === 2 && fake.outputs.size === 3);
+    expect(Object.fromEntries(fake.errors)).toEqual({
+      s1: { message: "kernel exploded" },
+      s3: { message: "TimeoutError: the kernel exceeded the 50 ms shard time limit" },
+    });
     const errors = events.filter((e) => e.type === "kernel-error");
-    expect(errors.map((e) => e.type === "kernel-error" && e.reason)).toEqual(["error", "timeout"]);
+    expect(errors.map((e) => e.type === "kernel-error" && [e.reason, e.reported])).toEqual([["error", true], ["timeout", true]]);
+    expect(loop.status()).toMatchObject({ kernelErrors: 2, computed: 3 });
     expect(loop.status().lastError).toMatch(/exceeded the 50 ms/);
-    expect(fake.calls.filter((c) => c.startsWith("release:")).length).toBeGreaterThanOrEqual(2);
-    // The fake hands released shards straight back: they are released again, never recomputed.
+    expect(fake.calls.filter((c) => c.startsWith("release:"))).toEqual([]);
+    await until(() => loop.status().accepted === 5 && loop.status().pending === 0);
     expect(workers.stats.terminated).toBe(2);
+  });
+
+  it("cuts a kernel error message to the 1000 characters the coordinator takes", async () => {
+    const { fake, loop } = setup([1], { errorPauseMs: 5, behave: () => ({ throws: "x".repeat(5000) }) });
+    loop.start();
+    await until(() => fake.errors.size === 1);
+    expect(fake.errors.get("s0")!.message).toHaveLength(1000);
+  });
+
+  it("hands back a shard it cannot run, without reporting an error for it", async () => {
+    const { fake, loop, events } = setup([1], { errorPauseMs: 5, behave: () => ({ cannotRun: "this volunteer does not know kernel" }) });
+    loop.start();
+    await until(() => fake.calls.some((c) => c.startsWith("release:")));
+    expect(fake.errors.size).toBe(0);
+    expect(events.find((e) => e.type === "kernel-error")).toMatchObject({ reason: "unsupported", reported: false });
+    expect(loop.status().kernelErrors).toBe(1);
   });
 
   it("heartbeats a shard that runs past half its lease and never holds it longer than needed", async () => {

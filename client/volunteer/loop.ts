@@ -3,24 +3,31 @@ import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { runHeartbeats } from "./heartbeats.ts";
 import { createLeaseBook } from "./lease-book.ts";
 import { runLeaser } from "./leaser.ts";
+import type { ModuleLoader } from "./modules.ts";
 import type { Outbox } from "./outbox.ts";
 import type { KernelPool } from "./pool.ts";
 import { prefetchFor } from "./prefetch.ts";
 import { runShard } from "./shard-runner.ts";
 import { createNotifier, sleep } from "./sleep.ts";
 import { createSubmitter } from "./submitter.ts";
-import type { Connection, HeldLease, Lease, VolunteerEvent, VolunteerStatus } from "./types.ts";
+import type { Connection, HeldLease, KernelErrorReason, Lease, VolunteerEvent, VolunteerStatus } from "./types.ts";
 
 /** Options of {@link createVolunteerLoop}. */
 export interface VolunteerLoopOptions {
   api: VolunteerApi;
   pool: KernelPool;
   outbox: Outbox;
+  /** Fetches and verifies published kernels' modules; without it such leases are handed back. */
+  modules?: ModuleLoader;
   /** Shards computed at once. Default 1. */
   threads?: number;
   /** Share of time each thread computes, in (0, 1]. Default 1 (no throttle). */
   dutyCycle?: number;
-  /** A shard running longer than this (ms) is a hang: its worker is terminated. Default 120 000. */
+  /**
+   * A shard running longer than this (ms) is a hang: its worker is terminated and the timeout
+   * reported as the shard's kernel error. Published kernels are also capped by their lease TTL.
+   * Default 120 000.
+   */
   shardTimeoutMs?: number;
   /** Backoff while the coordinator is unreachable. Default 500 ms doubling to 15 s. */
   offlineBackoff?: BackoffOptions;
@@ -166,30 +173,41 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     });
   }
 
+  /** Counts a kernel error (reported as the shard's result, or the shard handed back). */
+  function kernelError(lease: Lease, reason: KernelErrorReason, message: string, reported: boolean) {
+    counters.kernelErrors++;
+    lastError = `${lease.kernel} shard ${lease.shardId} failed (${reason}): ${message}`;
+    emit({ type: "kernel-error", lease, reason, message, reported });
+  }
+
   /** Runs one shard and accounts for it; returns the compute time the throttle rests after. */
   async function compute(held: HeldLease): Promise<number> {
     const { lease } = held;
     changed();
-    const end = await runShard(held, { pool, outbox, timeoutMs: opts.shardTimeoutMs, now }).finally(() => book.end(held));
-    if (end.kind === "kernel-error") {
+    const deps = { pool, outbox, modules: opts.modules, timeoutMs: opts.shardTimeoutMs, now };
+    const end = await runShard(held, deps).finally(() => book.end(held));
+    if (end.kind === "unrunnable") {
+      // Not this shard's fault, but this volunteer's: hand it back, and refuse it if offered again.
       book.markFailed(lease);
-      counters.kernelErrors++;
-      lastError = `${lease.kernel} shard ${lease.shardId} failed (${end.reason}): ${end.error}`;
-      emit({ type: "kernel-error", lease, reason: end.reason, message: end.error });
       release(lease);
-      changed();
-      await sleep(opts.errorPauseMs ?? 1000, runCtl.signal);
-      return 0;
+      kernelError(lease, end.reason, end.error, false);
     }
     if (end.kind === "store-failed") (fail(`could not store a result: ${end.error}`), release(lease));
     if (end.kind === "stored") {
-      meanShardMs = meanShardMs === undefined ? end.ms : 0.8 * meanShardMs + 0.2 * end.ms;
-      counters.computed++;
       counters.pending++;
-      emit({ type: "computed", lease, ms: end.ms });
+      if (end.failure) kernelError(lease, end.failure.reason, end.failure.error, true);
+      else {
+        meanShardMs = meanShardMs === undefined ? end.ms : 0.8 * meanShardMs + 0.2 * end.ms;
+        counters.computed++;
+        emit({ type: "computed", lease, ms: end.ms });
+      }
       submitter.notify();
     }
     changed();
+    if (end.kind === "unrunnable" || (end.kind === "stored" && end.failure)) {
+      await sleep(opts.errorPauseMs ?? 1000, runCtl.signal);
+      return 0;
+    }
     return end.ms;
   }
 

@@ -39,10 +39,10 @@ describe("createKernelPool", () => {
     expect(await pool.run(task("next"))).toMatchObject({ ok: true, output: "ok" });
   });
 
-  it("turns a crashed worker into an error outcome instead of a rejection", async () => {
+  it("turns a crashed worker into a crash outcome instead of a rejection", async () => {
     const { spawn, stats } = fakeWorkers(() => ({ crashes: "worker died" }));
     const pool = createKernelPool({ spawn });
-    expect(await pool.run(task(0))).toMatchObject({ ok: false, reason: "error", error: expect.stringContaining("worker died") });
+    expect(await pool.run(task(0))).toMatchObject({ ok: false, reason: "crash", error: expect.stringContaining("worker died") });
     expect(stats.terminated).toBe(1);
   });
 
@@ -54,5 +54,26 @@ describe("createKernelPool", () => {
     expect(stats.terminated).toBe(3);
     pool.close();
     expect(stats.terminated).toBe(4);
+  });
+
+  it("dedicates a worker that ran a published JS kernel to that kernel and gives other tasks a fresh one", async () => {
+    const { spawn, stats } = fakeWorkers(() => ({ output: 1 }));
+    const pool = createKernelPool({ spawn, size: 1, dedicate: (t) => (t.kernel.startsWith("k_") ? t.kernel : undefined) });
+    await pool.run(task(1));
+    expect(stats).toEqual({ spawned: 1, terminated: 0 });
+    await pool.run({ ...task(2), kernel: "k_a" }); // a clean worker may take it, and is dedicated to k_a from then on
+    await pool.run({ ...task(3), kernel: "k_a" });
+    expect(stats).toEqual({ spawned: 1, terminated: 0 });
+    await pool.run(task(4)); // the built-in needs a clean worker: the k_a one makes room
+    expect(stats).toEqual({ spawned: 2, terminated: 1 });
+    await pool.run({ ...task(5), kernel: "k_b" });
+    await pool.run({ ...task(6), kernel: "k_a" });
+    expect(stats).toEqual({ spawned: 3, terminated: 2 });
+  });
+
+  it("reports a kernel this volunteer cannot run as unsupported", async () => {
+    const { spawn } = fakeWorkers(() => ({ cannotRun: "unknown kernel" }));
+    const pool = createKernelPool({ spawn });
+    expect(await pool.run(task(0))).toMatchObject({ ok: false, reason: "unsupported", error: "unknown kernel" });
   });
 });

@@ -1,12 +1,6 @@
-/** One unit of kernel work: what a lease asks to compute. */
-export interface KernelTask {
-  kernel: string;
-  params: unknown;
-  input: unknown;
-}
+import { describeThrown, timeLimitError, type ComputeReply, type KernelTask } from "../../shared/kernels/task.ts";
 
-/** A kernel's answer across a worker boundary (classes do not cross it; plain values do). */
-export type ComputeReply = { ok: true; output: unknown } | { ok: false; error: string };
+export type { ComputeReply, KernelTask };
 
 /**
  * One isolated worker that runs kernels: a Web Worker behind Comlink in the page, a
@@ -18,10 +12,14 @@ export interface KernelWorker {
   terminate(): void;
 }
 
-/** How a shard went: its output, or why there is none. `ms` is the time it took. */
+/**
+ * How a shard went: its output, or why there is none. `ms` is the time it took. Reasons:
+ * the kernel threw (`error`), ran out of time (`timeout`), its worker died (`crash`: out of
+ * memory, or the worker failed to start), or this volunteer cannot run it (`unsupported`).
+ */
 export type RunOutcome =
   | { ok: true; output: unknown; ms: number }
-  | { ok: false; reason: "error" | "timeout"; error: string; ms: number };
+  | { ok: false; reason: "error" | "timeout" | "crash" | "unsupported"; error: string; ms: number };
 
 /** Runs tasks on a set of isolated workers; a bad kernel costs one worker, never the host. */
 export interface KernelPool {
@@ -41,6 +39,12 @@ export interface KernelPoolOptions {
   size?: number;
   /** Default per-shard time limit in ms; a shard over it is a hang. Default 120 000. */
   timeoutMs?: number;
+  /**
+   * The kernel a task leaves its worker dedicated to, if any: a worker that ran a published JS
+   * kernel (which could have changed the worker's globals) then runs only that kernel; other
+   * tasks get a fresh worker. Default: none (every worker runs every task).
+   */
+  dedicate?: (task: KernelTask) => string | undefined;
   now?: () => number;
 }
 
@@ -57,9 +61,11 @@ export function createKernelPool(opts: KernelPoolOptions): KernelPool {
   let size = Math.max(1, opts.size ?? 1);
   let idle: KernelWorker[] = [];
   const busy = new Set<KernelWorker>();
+  const owner = new Map<KernelWorker, string>();
   let closed = false;
 
   const retire = (worker: KernelWorker) => {
+    owner.delete(worker);
     try {
       worker.terminate();
     } catch {}
@@ -75,33 +81,50 @@ export function createKernelPool(opts: KernelPoolOptions): KernelPool {
     if (!closed && idle.length + busy.size < size) idle.push(opts.spawn());
   };
 
+  /** An idle worker fit for a task dedicated to `key` (undefined: a clean one), else a fresh one. */
+  const pick = (key: string | undefined) => {
+    let at = idle.findLastIndex((w) => owner.get(w) === key);
+    if (at < 0 && key !== undefined) at = idle.findLastIndex((w) => !owner.has(w));
+    if (at >= 0) return idle.splice(at, 1)[0]!;
+    // None fits: a worker dedicated to another kernel makes room.
+    const other = idle.findIndex((w) => owner.has(w));
+    if (other >= 0) retire(idle.splice(other, 1)[0]!);
+    return opts.spawn();
+  };
+
   return {
     async run(task, runOpts = {}) {
       if (closed) throw new Error("KernelPool.run called after close()");
       const timeoutMs = runOpts.timeoutMs ?? opts.timeoutMs ?? 120_000;
-      const worker = idle.pop() ?? opts.spawn();
+      const key = opts.dedicate?.(task);
+      const worker = pick(key);
       busy.add(worker);
       const started = now();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
-      let reply: ComputeReply | "timeout";
+      let reply: ComputeReply | "timeout" | { crashed: string };
       try {
         reply = await Promise.race([worker.compute(task), timedOut]);
       } catch (err) {
-        reply = { ok: false, error: `worker crashed: ${(err as Error)?.message ?? err}` };
+        reply = { crashed: `the kernel's worker died: ${(err as Error)?.message ?? err}` };
       } finally {
         clearTimeout(timer);
       }
       const ms = now() - started;
       if (reply === "timeout") {
         replace(worker);
-        return { ok: false, reason: "timeout", error: `${task.kernel} exceeded the ${timeoutMs} ms shard time limit`, ms };
+        return { ok: false, reason: "timeout", error: describeThrown(timeLimitError(timeoutMs)), ms };
+      }
+      if ("crashed" in reply) {
+        replace(worker);
+        return { ok: false, reason: "crash", error: reply.crashed, ms };
       }
       if (!reply.ok) {
         // A kernel that threw may have left its worker in any state: start afresh.
         replace(worker);
-        return { ok: false, reason: "error", error: reply.error, ms };
+        return { ok: false, reason: reply.cannotRun ? "unsupported" : "error", error: reply.error, ms };
       }
+      if (key !== undefined) owner.set(worker, key);
       giveBack(worker);
       return { ok: true, output: reply.output, ms };
     },

@@ -2,7 +2,12 @@ import { ApiError, type VolunteerApi } from "./api.ts";
 import type { Backoff } from "./backoff.ts";
 import type { Outbox } from "./outbox.ts";
 import { createNotifier, sleep } from "./sleep.ts";
-import type { BatchResultEntry } from "./types.ts";
+import type { BatchResultEntry, PendingResult, WireResult } from "./types.ts";
+
+/** A stored result as `POST /v1/results` takes it: `{leaseId, output}`, or `{leaseId, error}` for a kernel error. */
+export function wireResult({ leaseId, output, error }: PendingResult): WireResult {
+  return error ? { leaseId, error } : { leaseId, output };
+}
 
 /** What the submitter tells its owner. */
 export interface SubmitterHooks {
@@ -86,7 +91,7 @@ export function createSubmitter(opts: SubmitterOptions): Submitter {
       const ids = batch.map((r) => r.leaseId);
       let entries: BatchResultEntry[];
       try {
-        entries = await api.submit(batch.map((r) => ({ leaseId: r.leaseId, output: r.output })));
+        entries = await api.submit(batch.map(wireResult));
       } catch (err) {
         const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
         if (error.retryable) {

@@ -1,7 +1,12 @@
 import type { ComputeReply, KernelTask, KernelWorker } from "./pool.ts";
 
 /** Behaviour of a fake kernel worker, chosen per task. */
-export type FakeBehaviour = { output: unknown; ms?: number } | { throws: string } | { hangs: true } | { crashes: string };
+export type FakeBehaviour =
+  | { output: unknown; ms?: number }
+  | { throws: string }
+  | { hangs: true }
+  | { crashes: string }
+  | { cannotRun: string };
 
 /**
  * Spawns in-process fake KernelWorkers for unit tests: `behave` decides what each task does.
@@ -18,6 +23,7 @@ export function fakeWorkers(behave: (task: KernelTask) => FakeBehaviour) {
         if ("hangs" in b) return new Promise(() => {});
         if ("crashes" in b) throw new Error(b.crashes);
         if ("throws" in b) return { ok: false, error: b.throws };
+        if ("cannotRun" in b) return { ok: false, error: b.cannotRun, cannotRun: true };
         if (b.ms) await new Promise((r) => setTimeout(r, b.ms));
         if (dead) return new Promise(() => {});
         return { ok: true, output: b.output };

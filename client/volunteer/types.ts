@@ -1,6 +1,9 @@
-import type { BatchResultEntry, Lease } from "../../shared/schemas.ts";
+import type { BatchResultEntry, KernelFailure, KernelModuleRef, Lease } from "../../shared/schemas.ts";
 
-export type { BatchResultEntry, Lease };
+export type { BatchResultEntry, KernelFailure, KernelModuleRef, Lease };
+
+/** One entry of `POST /v1/results`: the kernel's output, or why the kernel failed on this shard. */
+export type WireResult = { leaseId: string } & ({ output: unknown; error?: undefined } | { error: KernelFailure; output?: undefined });
 
 /** What a volunteer needs to call the lease endpoints: from `POST /v1/volunteers`. */
 export interface Identity {
@@ -8,13 +11,17 @@ export interface Identity {
   token: string;
 }
 
-/** A computed result waiting to be accepted by the coordinator. */
+/**
+ * A computed result waiting to be accepted by the coordinator: the kernel's `output`, or the
+ * `error` it failed with (thrown, out of time, out of memory), which is a result too.
+ */
 export interface PendingResult {
   leaseId: string;
   jobId: string;
   shardId: string;
   kernel: string;
-  output: unknown;
+  output?: unknown;
+  error?: KernelFailure;
   /** When it was computed (epoch ms). */
   computedAt: number;
   /** The lease's expiry as last known (epoch ms). */
@@ -61,12 +68,16 @@ export interface VolunteerStatus {
   lastError?: string;
 }
 
+/** Why a shard has no output: see RunOutcome; `module` when its published code could not be had. */
+export type KernelErrorReason = "error" | "timeout" | "crash" | "unsupported" | "module";
+
 /** Something that happened, for counters, persistence and logs. */
 export type VolunteerEvent =
   | { type: "computed"; lease: Lease; ms: number }
   | { type: "accepted"; leaseIds: string[] }
   | { type: "rejected"; leaseId: string; status: number; message: string }
-  | { type: "kernel-error"; lease: Lease; reason: "error" | "timeout"; message: string }
+  /** `reported`: the error went to the outbox as this shard's result; else the shard was handed back. */
+  | { type: "kernel-error"; lease: Lease; reason: KernelErrorReason; message: string; reported: boolean }
   | { type: "lease-lost"; leaseId: string; status: number }
   | { type: "error"; message: string }
   | { type: "change" };
