@@ -1,16 +1,18 @@
 import { createVolunteerApi } from "../volunteer/api.ts";
 import { createVolunteerLoop } from "../volunteer/loop.ts";
+import { createModuleLoader } from "../volunteer/modules.ts";
 import { createMemoryOutbox } from "../volunteer/outbox.ts";
 import { createKernelPool } from "../volunteer/pool.ts";
 import { createRateMeter } from "../volunteer/rate.ts";
 import type { PendingResult, VolunteerEvent } from "../volunteer/types.ts";
 import { bindControls, type ControlValues } from "./controls.ts";
 import { createIdbOutbox } from "./idb-outbox.ts";
+import { cacheApiModuleStore } from "./module-cache.ts";
 import { sendClosingRequests } from "./page-close.ts";
 import { parseSettings } from "./settings.ts";
 import { createStatsStore, idbIdentity, loadSettings, openVolunteerDb, saveSettings, type VolunteerDatabase } from "./store.ts";
 import { createProblemLog, createView } from "./view.ts";
-import { spawnWebKernelWorker } from "./web-pool.ts";
+import { dedicateWorker, spawnWebKernelWorker } from "./web-pool.ts";
 
 /** The volunteer page: wires the scheduling core to Web Workers, IndexedDB and the DOM. */
 async function main() {
@@ -31,7 +33,13 @@ async function main() {
   const identityStore = idbIdentity(db);
   const stored = await identityStore.load().catch(() => undefined);
   const api = createVolunteerApi({ baseUrl: location.origin, identity: identityStore });
-  const pool = createKernelPool({ spawn: () => spawnWebKernelWorker(), size: settings.threads, timeoutMs: settings.shardTimeoutMs });
+  const pool = createKernelPool({
+    spawn: () => spawnWebKernelWorker(),
+    size: settings.threads,
+    timeoutMs: settings.shardTimeoutMs,
+    dedicate: dedicateWorker,
+  });
+  const modules = createModuleLoader({ api, store: cacheApiModuleStore() });
   const rate = createRateMeter(5_000);
   let visit = 0;
   let serverCredit: number | undefined;
@@ -46,14 +54,16 @@ async function main() {
     else if (e.type === "accepted") (stats.bump({ accepted: e.leaseIds.length }), creditSoon());
     else if (e.type === "rejected") problem(`The coordinator refused a result (${e.status}): ${e.message}`);
     else if (e.type === "kernel-error") {
-      const what = e.reason === "timeout" ? "took too long" : "failed";
-      problem(`Shard ${e.lease.shardId} of job ${e.lease.jobId} (${e.lease.kernel}) ${what}: ${e.message}. It was handed back and its worker replaced.`);
+      const what = e.reason === "timeout" ? "took too long" : e.reason === "module" ? "could not start" : "failed";
+      const then = e.reported ? "Reported to the coordinator as this shard's result." : "It was handed back.";
+      problem(`Shard ${e.lease.shardId} of job ${e.lease.jobId} (${e.lease.kernel}) ${what}: ${e.message}. ${then}`);
     } else if (e.type === "error" && !/unreachable/.test(e.message)) problem(e.message);
     scheduleRender();
   };
   const loop = createVolunteerLoop({
     api,
     pool,
+    modules,
     outbox: store.outbox,
     threads: settings.threads,
     dutyCycle: settings.dutyCycle,

@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { countPrimes } from "../../shared/kernels/primes.ts";
 import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
+import { divertResults } from "../support/divert-results.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 // The volunteer page in real headless Chromium against a real local grid (wrangler dev).
@@ -191,11 +192,13 @@ describe("volunteer page", () => {
     await until(async () => (await counter(page, "rate")) < shownFull * 0.5, 10_000, "shown rate drops");
   });
 
-  it("survives kernels that throw or hang: the shard is handed back, the worker replaced, the error shown", async () => {
+  it("survives kernels that throw or hang: the error is reported as the shard's result, the worker replaced, the error shown", async () => {
     // The coordinator validates inputs, so it never issues a shard that breaks a built-in kernel:
-    // the first lease answer is replaced by two poisoned shards; everything after is the real grid.
+    // the first lease answer is replaced by two poisoned shards, whose results are taken here;
+    // everything else is the real grid.
     const id = await grid.submit(primesJob(0, 50_000, 40));
     const released: string[] = [];
+    const reported = new Map<string, unknown>();
     let workersStarted = 0;
     const expiresAt = Date.now() + 60_000;
     const poisoned = (leaseId: string, input: unknown) => ({ id: leaseId, jobId: "j_x", shardId: leaseId, kernel: "primes.count", params: {}, input, expiresAt });
@@ -207,6 +210,7 @@ describe("volunteer page", () => {
         const leases = [poisoned("throws", { start: 0, end: 1e300 }), poisoned("hangs", { start: 0, end: 2 ** 53 })];
         return route.fulfill({ json: { leases } });
       });
+      await p.route("**/v1/results", (route) => divertResults(route, (leaseId) => leaseId === "throws" || leaseId === "hangs", reported));
       p.on("worker", () => workersStarted++);
       p.on("request", (req) => {
         const release = /\/v1\/leases\/([^/]+)\/release$/.exec(req.url());
@@ -216,10 +220,13 @@ describe("volunteer page", () => {
     const status = await grid.waitDone(id, 60_000);
     expect(status.shards.done).toBe(40);
     expect((await grid.result(id)).result).toEqual({ count: 148_933 });
-    expect(released.sort()).toEqual(["hangs", "throws"]);
+    await until(() => reported.size === 2, 10_000, "both errors reported");
+    expect(reported.get("throws")).toEqual({ leaseId: "throws", error: { message: expect.stringMatching(/^RangeError: /) } });
+    expect(reported.get("hangs")).toEqual({ leaseId: "hangs", error: { message: "TimeoutError: the kernel exceeded the 1500 ms shard time limit" } });
+    expect(released).toEqual([]);
     const problems = await page.locator("#errors li").allTextContents();
     expect(problems, problems.join("\n")).toHaveLength(2);
-    expect(problems.join("\n")).toMatch(/Shard throws of job j_x \(primes\.count\) failed: RangeError/);
+    expect(problems.join("\n")).toMatch(/Shard throws of job j_x \(primes\.count\) failed: RangeError.*Reported to the coordinator/);
     expect(problems.join("\n")).toMatch(/Shard hangs of job j_x \(primes\.count\) took too long/);
     expect(workersStarted).toBeGreaterThanOrEqual(3); // one, then a replacement after each failure
   });
