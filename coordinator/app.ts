@@ -6,6 +6,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { leaseRoutes, meRoutes, registerRoutes, resultRoutes } from "./routes/volunteers.ts";
 import { submitterStub } from "./stubs.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { kernelModuleRoutes, kernelRoutes } from "./routes/kernels.ts";
 import { submitterAuth } from "./auth.ts";
 
 /** The coordinator's HTTP surface (see API.md). Routes are chained so `hc<AppType>` sees them all. */
@@ -19,6 +20,9 @@ export const app = new Hono<AppEnv>()
   )
   .route("/v1/stats", statsRoutes)
   .route("/v1/jobs", jobRoutes)
+  // The module route takes a volunteer token, the others a submitter's: mounted first, matched first.
+  .route("/v1/kernels", kernelModuleRoutes)
+  .route("/v1/kernels", kernelRoutes)
   .route("/v1/volunteers/me", meRoutes)
   .route("/v1/volunteers", registerRoutes)
   .route("/v1/leases", leaseRoutes)

@@ -1,4 +1,5 @@
 import type { Lease } from "../shared/schemas.ts";
+import type { Standing } from "./objects/volunteer-object.ts";
 import { gridStub, jobStub } from "./stubs.ts";
 
 /** How long an isolate trusts its copy of the running-job list. */
@@ -28,7 +29,7 @@ async function runningJobs(env: Env, now: number): Promise<string[]> {
  * object is read at most once a second per isolate; the leases themselves come from the jobs'
  * own objects, so leasing scales with the number of jobs and never meets on one object.
  */
-export async function leaseWork(env: Env, volunteer: string, max: number, trusted: boolean): Promise<Lease[]> {
+export async function leaseWork(env: Env, volunteer: string, max: number, standing: Standing): Promise<Lease[]> {
   const now = Date.now();
   const leases: Lease[] = [];
   let tried = 0;
@@ -38,7 +39,7 @@ export async function leaseWork(env: Env, volunteer: string, max: number, truste
     tried++;
     let got: Awaited<ReturnType<ReturnType<typeof jobStub>["lease"]>>;
     try {
-      got = await jobStub(env, id).lease(volunteer, max - leases.length, trusted);
+      got = await jobStub(env, id).lease(volunteer, max - leases.length, standing);
     } catch (err) {
       // One failing job must not stop the grid: skip it for a moment and ask the next one.
       console.error(`lease from job ${id} failed`, err);

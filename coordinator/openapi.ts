@@ -35,6 +35,18 @@ export function openApiDocument() {
       "/v1/jobs/{id}/result": { get: op("Merged result once done", { security: bearer, responses: { 200: ok("result"), ...errors } }) },
       "/v1/jobs/{id}/shards": { get: op("Shards with their accepted outputs (?after=<index>&limit=1..1000)", { security: bearer, responses: { 200: ok("shards"), ...errors } }) },
       "/v1/jobs/{id}/events": { get: op("Server-Sent Events of the job's status", { security: bearer, responses: { 200: ok("text/event-stream"), ...errors } }) },
+      "/v1/kernels": {
+        post: op("Publish a kernel (js/1 source or wasm/1 module in base64); 201 new, 200 already published (same id)", {
+          security: bearer,
+          requestBody: json(S.PublishKernel),
+          responses: { 200: ok("already published", S.KernelManifest), 201: ok("published", S.KernelManifest), ...errors },
+        }),
+        get: op("The built-in kernels and this submitter's published ones", { security: bearer, responses: { 200: ok("kernels"), ...errors } }),
+      },
+      "/v1/kernels/{id}": { get: op("A kernel's manifest", { security: bearer, responses: { 200: ok("manifest", S.KernelManifest), ...errors } }) },
+      "/v1/kernels/{id}/module": {
+        get: op("A published kernel's code, for volunteers (immutable; application/wasm or text/javascript)", { security: bearer, responses: { 200: ok("module bytes"), ...errors } }),
+      },
       "/v1/webhook-secret": { get: op("This submitter's webhook signing secret", { security: bearer, responses: { 200: ok("secret"), ...errors } }) },
       "/v1/volunteers": { post: op("Register a volunteer", { responses: { 201: ok("id and token"), ...errors } }) },
       "/v1/volunteers/me": { get: op("This volunteer's credit", { security: bearer, responses: { 200: ok("credit"), ...errors } }) },

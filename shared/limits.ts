@@ -21,6 +21,8 @@ export const LIMITS = {
   kernelModuleBytes: 4 * 1024 * 1024,
   /** Largest `POST /v1/kernels` body (a 4 MiB module is 5.4 MiB in base64). */
   kernelBodyBytes: 6 * 1024 * 1024,
+  /** Most kernels one submitter token may publish. */
+  kernelsPerSubmitter: 1000,
   /** Largest WebAssembly memory maximum a wasm/1 kernel may declare: 1 GiB in 64 KiB pages. */
   wasmMaxPages: 16_384,
   /** Longest kernel error message a volunteer may report (longer ones are cut by volunteers). */

@@ -12,6 +12,12 @@ import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 export interface Policy {
   name: string;
+  /**
+   * Run the job on a published kernel (the same wordcount, as a js/1 module): work the coordinator
+   * cannot recompute. Honest volunteers first earn trust on a checkable warm-up job, which must not
+   * vouch for them here by itself; saboteurs come fresh.
+   */
+  published?: boolean;
   /** Omitted: the coordinator's adaptive policy. */
   replication?: { replicas: number; quorum: number; maxReplicas: number };
   /** M of M-first majority voting, for fixed policies. */
@@ -20,6 +26,7 @@ export interface Policy {
 
 export const POLICIES: readonly Policy[] = [
   { name: "adaptive" },
+  { name: "published", published: true },
   { name: "2-of-2", replication: { replicas: 2, quorum: 2, maxReplicas: 3 }, m: 2 },
   { name: "3-of-3", replication: { replicas: 3, quorum: 3, maxReplicas: 5 }, m: 3 },
 ];
@@ -128,10 +135,12 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
   const tokens = await register(http, spec.volunteers);
   const volunteers: SimVolunteer[] = tokens.map((token, index) => ({ index, token, saboteur: index < saboteurs }));
 
+  if (spec.policy.published) await warmUp(http, submitToken, volunteers.filter((v) => !v.saboteur), spec);
+  const kernel = spec.policy.published ? await publishWordcount(http, submitToken) : "wordcount";
   const job = await http.must<JobStatus>(201, "POST", "/v1/jobs", {
     token: submitToken,
     body: {
-      kernel: "wordcount",
+      kernel,
       params: {},
       shards: Array.from({ length: spec.shards }, (_, i) => shardInput(i, spec.k)),
       ...(spec.policy.replication && { replication: spec.policy.replication }),
@@ -266,6 +275,40 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     errors: stats.errors,
     timeline,
   };
+}
+
+/** The wordcount kernel as a published js/1 module: same outputs, but the coordinator cannot run it. */
+const WORDCOUNT_JS = `export function compute(input) {
+  const counts = {};
+  for (const m of input.text.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+    const w = m[0].toLowerCase();
+    counts[w] = (Object.hasOwn(counts, w) ? counts[w] : 0) + 1;
+  }
+  return { counts };
+}`;
+
+async function publishWordcount(http: JsonClient, token: string): Promise<string> {
+  const res = await http.call<{ id: string }>("POST", "/v1/kernels", {
+    token,
+    body: { name: "bench.wordcount", language: "js", source: WORDCOUNT_JS, reduce: { counts: "sum" } },
+  });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`publishing the bench kernel: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body!.id;
+}
+
+/** Honest volunteers earn trust on checkable work (an adaptive wordcount job) before the measured job. */
+async function warmUp(http: JsonClient, token: string, honest: SimVolunteer[], spec: RunSpec): Promise<void> {
+  const job = await http.must<JobStatus>(201, "POST", "/v1/jobs", {
+    token,
+    body: { kernel: "wordcount", shards: Array.from({ length: honest.length * 30 }, (_, i) => shardInput(1_000_000 + i, spec.k)), label: "trust bench warm-up" },
+  });
+  const stop = new AbortController();
+  const plan = { batch: spec.batch, adversary: { colluding: false, s: 0, seed: "warm-up" }, stop: stop.signal, abort: stop.signal, maxRequests: spec.maxRequests, jitterMs: spec.jitterMs, patience: 0 };
+  const loops = Promise.all(honest.map((v) => runSimVolunteer(http, v, plan, new SimStats())));
+  const deadline = performance.now() + spec.timeoutMs;
+  while ((await http.must<JobStatus>(200, "GET", `/v1/jobs/${job.id}`, { token })).state === "running" && performance.now() < deadline) await sleep(POLL_MS);
+  stop.abort();
+  await loops;
 }
 
 /** Δ(results + checks) / Δdone from the first sample at half the shards done to the end. */

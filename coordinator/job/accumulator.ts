@@ -1,4 +1,4 @@
-import type { Kernel } from "../../shared/kernels/registry.ts";
+import type { JobKernel } from "./kernel.ts";
 import type { JobStore } from "./store.ts";
 import { readBlob, writeBlob } from "./tables.ts";
 
@@ -18,7 +18,7 @@ export class Accumulator {
 
   constructor(
     private readonly store: JobStore,
-    private readonly kernel: Kernel,
+    private readonly kernel: JobKernel,
   ) {}
 
   /** The current merged value (loading checkpoint and replaying on first use). */
@@ -27,12 +27,17 @@ export class Accumulator {
     return this.#value;
   }
 
-  /** Folds one accepted output in; `seq` is that shard's accept sequence number. */
-  add(output: unknown, seq: number, final: boolean): void {
+  /** The merged result as served. */
+  get result(): unknown {
+    return this.kernel.final(this.value);
+  }
+
+  /** Folds shard `idx`'s accepted output in; `seq` is its accept sequence number. Throws on a shape conflict. */
+  add(output: unknown, idx: number, seq: number, final: boolean): void {
     const meta = this.store.meta!;
-    // The shard is already marked accepted with `seq`: a first load must not replay it as well.
+    // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
-    this.#value = this.kernel.reduce(this.#value, output);
+    this.#value = this.kernel.reduce(this.#value, output, idx);
     if (final || this.#lastSize < SMALL || seq - meta.accSeq >= CHECKPOINT_EVERY) this.checkpoint(seq);
   }
 
@@ -42,6 +47,11 @@ export class Accumulator {
     this.#lastSize = text.length;
     writeBlob(this.store.sql, "acc", text);
     this.store.saveMeta({ ...this.store.meta!, accSeq: seq });
+  }
+
+  /** Drops the in-memory value (a failed merge may have left it half-changed): it reloads from storage. */
+  forget(): void {
+    this.#value = undefined;
   }
 
   /** Drops the cached value and checkpoint and refolds every accepted shard (after backtracking). */
@@ -58,13 +68,13 @@ export class Accumulator {
     const saved = readBlob(this.store.sql, "acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
     this.#lastSize = saved?.length ?? 0;
-    const replay = this.store.sql.exec<{ output: string }>(
-      `SELECT r.output FROM shards s JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash
+    const replay = this.store.sql.exec<{ idx: number; output: string }>(
+      `SELECT s.idx AS idx, r.output AS output, MIN(r.at) FROM shards s JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash
        WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = 1 GROUP BY s.idx ORDER BY s.accept_seq`,
       saved === undefined ? 0 : meta.accSeq,
       before,
     );
-    for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output));
+    for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
     return value;
   }
 }

@@ -1,4 +1,6 @@
 import type { Lease } from "../../shared/schemas.ts";
+import type { Standing } from "../objects/volunteer-object.ts";
+import type { JobKernel } from "./kernel.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
@@ -13,19 +15,20 @@ function nonce(): string {
  * need replicas (so started shards finish first), then fresh shards from the cursor. Cost depends
  * on `max` and what this volunteer holds, never on the job's size. Synchronous: one atomic step.
  */
-export function issueLeases(store: JobStore, volunteer: string, max: number, now: number, trusted: boolean): Lease[] {
+export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: string, max: number, now: number, standing: Standing): Lease[] {
   const meta = store.meta!;
   const expiresAt = now + meta.leaseTtlMs;
-  const ringers = meta.adaptive ? pickRingers(store, volunteer, max, trusted) : [];
+  const ringers = meta.adaptive ? pickRingers(store, volunteer, max, meta.published ? standing.trustedUncheckable : standing.trusted) : [];
   const picked: number[] = store.wanting(volunteer, max - ringers.length);
   for (const idx of picked) {
     store.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
   }
-  // Adaptive jobs: a trusted volunteer's shard starts with one replica (audits add more later);
-  // anyone else's starts with two, since a lone result from a stranger is never enough.
-  const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [1, 2]) : [meta.replicas - 1, null];
   let next = meta.next;
   while (picked.length + ringers.length < max && next < meta.total) {
+    // Adaptive jobs: a volunteer trusted on this class of work starts a shard with one replica
+    // (audits add more later); anyone else's starts with two: a stranger's lone result is never enough.
+    const trusted = trustedFor(kernel, store.input(next), standing);
+    const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [1, 2]) : [meta.replicas - 1, null];
     store.sql.exec(
       "INSERT INTO shards (idx, state, deficit, active, need) VALUES (?, ?, ?, 1, ?)",
       next,
@@ -54,37 +57,53 @@ export function issueLeases(store: JobStore, volunteer: string, max: number, now
       expiresAt,
       ringer,
     );
-    return { id, jobId: meta.id, shardId: String(idx), kernel: meta.kernel, params: meta.params, input: store.input(idx), expiresAt };
+    return {
+      id,
+      jobId: meta.id,
+      shardId: String(idx),
+      kernel: meta.kernel,
+      params: meta.params,
+      input: store.input(idx),
+      expiresAt,
+      ...(meta.published && { module: { language: meta.published.language, url: `/v1/kernels/${meta.kernel}/module`, sha256: meta.published.sha256 } }),
+    };
   });
+}
+
+/** Whether `standing` lets a volunteer's lone result count for this input's class of work. */
+export function trustedFor(kernel: JobKernel, input: unknown, standing: Standing): boolean {
+  return kernel.checkable(input) ? standing.trusted : standing.trustedUncheckable;
 }
 
 /** Share of leases that are ringers: higher for volunteers not yet trusted. */
 export const RINGER_RATE = { new: 0.1, trusted: 0.05 } as const;
 
+/** Ringers are drawn from this many of the newest verified shards, so they sit near the frontier. */
+const RINGER_POOL = 32;
+
 /**
- * Spot-checks: shards whose output the coordinator verified itself, re-issued as ordinary leases
- * of the same job. A lease of one is byte-for-byte the shape of any other lease.
+ * Spot-checks: shards whose right output is known (the coordinator computed it, or independent
+ * trusted volunteers confirmed it), re-issued as ordinary leases of the same job. They are drawn
+ * from the newest such shards, near the shards being handed out now, so neither the shard id nor
+ * the input gives them away; a lease of one is byte-for-byte the shape of any other lease.
  */
 function pickRingers(store: JobStore, volunteer: string, max: number, trusted: boolean): number[] {
   const rate = trusted ? RINGER_RATE.trusted : RINGER_RATE.new;
-  const meta = store.meta!;
+  let wanted = 0;
+  for (let i = 0; i < max; i++) if (Math.random() < rate) wanted++;
+  if (!wanted) return [];
+  const pool = store.sql
+    .exec<{ idx: number }>(
+      `SELECT idx FROM shards s WHERE verified = 1
+         AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?)
+       ORDER BY idx DESC LIMIT ?`,
+      volunteer,
+      RINGER_POOL,
+    )
+    .toArray()
+    .map((r) => r.idx);
   const out: number[] = [];
-  for (let i = 0; i < max; i++) {
-    if (Math.random() >= rate) continue;
-    const from = Math.floor(Math.random() * meta.next);
-    const pick = (cmp: string) =>
-      store.sql
-        .exec<{ idx: number }>(
-          `SELECT idx FROM shards s WHERE verified = 1 AND idx ${cmp} ?
-             AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?)
-           ORDER BY idx ${cmp === ">=" ? "ASC" : "DESC"} LIMIT 1`,
-          from,
-          volunteer,
-        )
-        .toArray()[0]?.idx;
-    const idx = pick(">=") ?? pick("<");
-    if (idx !== undefined && !out.includes(idx)) out.push(idx);
-  }
+  while (out.length < wanted && pool.length) out.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!);
   return out;
 }
 

@@ -1,10 +1,13 @@
 import type { JobState } from "../../shared/schemas.ts";
+import type { PublishedRef } from "./kernel.ts";
 
 /** Everything a job is, kept as one row in its Durable Object. */
 export interface JobMeta {
   id: string;
   owner: string;
   kernel: string;
+  /** Set for a published kernel (`kernel` is then its `k_` id). */
+  published?: PublishedRef;
   params: Record<string, unknown>;
   /** Range jobs generate shard inputs from this; explicit jobs keep them in the `inputs` table. */
   range?: { start: number; end: number; step: number };

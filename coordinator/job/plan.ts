@@ -1,8 +1,9 @@
 import { kernels } from "../../shared/kernels/registry.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import type { CreateJob } from "../../shared/schemas.ts";
+import type { CreateJob, KernelManifest } from "../../shared/schemas.ts";
 import { describeIssues } from "../body.ts";
 import { ApiError } from "../errors.ts";
+import type { PublishedRef } from "./kernel.ts";
 import { rangeInput, rangeShards, type JobMeta } from "./meta.ts";
 
 /** Replication when the submitter names none: never trust a lone result (see the trust policy). */
@@ -12,8 +13,9 @@ function invalid(field: string, message: string): never {
   throw new ApiError(400, "invalid_body", `${field}: ${message}`);
 }
 
-function checkInput(schema: import("zod").ZodType, input: unknown, field: string): void {
-  const parsed = schema.safeParse(input);
+function checkInput(schema: import("zod").ZodType | undefined, input: unknown, field: string): void {
+  const parsed = schema?.safeParse(input);
+  if (!parsed) return;
   if (!parsed.success) invalid(field, describeIssues(parsed.error));
 }
 
@@ -21,9 +23,18 @@ function checkInput(schema: import("zod").ZodType, input: unknown, field: string
  * Turns a validated create-job body into the job's meta row (and explicit shard inputs as JSON),
  * checking everything that depends on the kernel. Throws a 400 naming the field; creates nothing.
  */
-export function planJob(body: CreateJob, id: string, owner: string, now: number): { meta: JobMeta; inputs?: string[] } {
-  const kernel = kernels.get(body.kernel);
-  if (!kernel) invalid("kernel", `unknown kernel "${body.kernel}"; known: ${[...kernels.keys()].join(", ")}`);
+export function planJob(
+  body: CreateJob,
+  id: string,
+  owner: string,
+  now: number,
+  manifest?: KernelManifest,
+): { meta: JobMeta; inputs?: string[] } {
+  // A published kernel takes any JSON input and params: only its outputs are checked.
+  const kernel = manifest
+    ? { name: manifest.id, acceptsRange: true, params: undefined, input: undefined }
+    : kernels.get(body.kernel);
+  if (!kernel) invalid("kernel", `unknown kernel "${body.kernel}"; known: ${[...kernels.keys()].join(", ")} or a published k_... id`);
   checkInput(kernel.params, body.params, "params");
 
   let total: number;
@@ -56,6 +67,7 @@ export function planJob(body: CreateJob, id: string, owner: string, now: number)
     owner,
     kernel: kernel.name,
     params: body.params,
+    ...(manifest && { published: publishedRef(manifest) }),
     ...(body.range && { range: body.range }),
     total,
     replicas,
@@ -75,4 +87,15 @@ export function planJob(body: CreateJob, id: string, owner: string, now: number)
     accSeq: 0,
   };
   return { meta, ...(inputs && { inputs }) };
+}
+
+/** What a job keeps of a published kernel's manifest. */
+function publishedRef(m: KernelManifest): PublishedRef {
+  return {
+    language: m.language,
+    sha256: m.sha256,
+    reduce: m.reduce,
+    ...(m.output !== undefined && { output: m.output }),
+    ...(m.compare !== undefined && { compare: m.compare }),
+  };
 }

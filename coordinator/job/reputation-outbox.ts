@@ -1,22 +1,34 @@
 import type { Observation } from "../objects/volunteer-object.ts";
 
 /**
- * Reputation observations a job has made, batched per volunteer and sent with the statistics
- * flush. Proofs of wrongdoing are not batched: they go out at once (see JobObject).
+ * Reputation observations a job has made, batched per volunteer and class of work (checkable or
+ * not) and sent with the statistics flush. Proofs of wrongdoing are not batched: they go out at
+ * once (see JobObject).
  */
 export class ReputationOutbox {
-  #pending = new Map<string, Observation>();
+  #pending = new Map<string, { volunteer: string; o: Observation }>();
 
-  agreed(volunteers: string[]): void {
-    for (const v of volunteers) this.#get(v).agreed = (this.#get(v).agreed ?? 0) + 1;
+  agreed(volunteers: string[], uncheckable: boolean): void {
+    for (const v of volunteers) {
+      const o = this.#get(v, uncheckable);
+      o.agreed = (o.agreed ?? 0) + 1;
+    }
   }
-  ringerPassed(volunteer: string): void {
-    const o = this.#get(volunteer);
+  ringerPassed(volunteer: string, uncheckable: boolean): void {
+    const o = this.#get(volunteer, uncheckable);
     o.ringersPassed = (o.ringersPassed ?? 0) + 1;
     o.agreed = (o.agreed ?? 0) + 1;
   }
+  /** Outputs that lost a vote: the volunteer's record in that class starts over. */
+  outvoted(volunteers: string[], uncheckable: boolean): void {
+    for (const v of volunteers) {
+      const o = this.#get(v, uncheckable);
+      o.outvoted = (o.outvoted ?? 0) + 1;
+      o.agreed = 0;
+    }
+  }
   penalize(volunteers: string[]): void {
-    for (const v of volunteers) this.#pending.set(v, { penalized: true });
+    for (const v of volunteers) this.#pending.set(`p:${v}`, { volunteer: v, o: { penalized: true } });
   }
   get size(): number {
     return this.#pending.size;
@@ -27,17 +39,18 @@ export class ReputationOutbox {
     const batch = this.#pending;
     this.#pending = new Map();
     await Promise.all(
-      [...batch].map(([v, o]) =>
-        send(v, o).catch(() => {
-          if (!this.#pending.has(v)) this.#pending.set(v, o);
+      [...batch].map(([key, item]) =>
+        send(item.volunteer, item.o).catch(() => {
+          if (!this.#pending.has(key)) this.#pending.set(key, item);
         }),
       ),
     );
   }
 
-  #get(v: string): Observation {
-    let o = this.#pending.get(v);
-    if (!o) this.#pending.set(v, (o = {}));
-    return o;
+  #get(volunteer: string, uncheckable: boolean): Observation {
+    const key = `${uncheckable ? "u" : "c"}:${volunteer}`;
+    let item = this.#pending.get(key);
+    if (!item) this.#pending.set(key, (item = { volunteer, o: uncheckable ? { uncheckable: true } : {} }));
+    return item.o;
   }
 }

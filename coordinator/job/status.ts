@@ -7,6 +7,8 @@ export interface ShardView {
   shard: string;
   state: "open" | "accepted" | "failed";
   output?: unknown;
+  /** Why a failed shard failed (agreed kernel failures, or no quorum). */
+  error?: string;
 }
 
 const SHARD_STATES = ["open", "accepted", "failed"] as const;
@@ -14,8 +16,8 @@ const SHARD_STATES = ["open", "accepted", "failed"] as const;
 /** Shards after index `after` (only those ever leased exist), with accepted outputs. */
 export function listShards(store: JobStore, after: number, limit: number): ShardView[] {
   return store.sql
-    .exec<{ idx: number; state: number; output: string | null }>(
-      `SELECT s.idx AS idx, s.state AS state, r.output AS output FROM shards s
+    .exec<{ idx: number; state: number; output: string | null; error: string | null }>(
+      `SELECT s.idx AS idx, s.state AS state, r.output AS output, s.error AS error, MIN(r.at) FROM shards s
        LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash
        WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
       after,
@@ -26,6 +28,7 @@ export function listShards(store: JobStore, after: number, limit: number): Shard
       shard: String(r.idx),
       state: SHARD_STATES[r.state]!,
       ...(r.state === 1 && r.output !== null && { output: JSON.parse(r.output) }),
+      ...(r.error !== null && { error: r.error }),
     }));
 }
 

@@ -1,5 +1,5 @@
 import { rangeInput, type JobMeta } from "./meta.ts";
-import { JOB_TABLES, SHARD } from "./tables.ts";
+import { JOB_TABLES, migrate, REPLICA, SHARD } from "./tables.ts";
 
 export type ShardRow = {
   idx: number;
@@ -10,6 +10,8 @@ export type ShardRow = {
   accept_seq: number | null;
   need: number | null;
   verified: number;
+  rounds: number;
+  error: string | null;
 };
 
 export type ReplicaRow = {
@@ -22,8 +24,11 @@ export type ReplicaRow = {
   ringer: number;
 };
 
-/** How many of the oldest shards needing replicas a lease picks from at random. */
-const WANTING_POOL = 64;
+/**
+ * How many of the oldest shards needing replicas a lease picks from at random: far more than the
+ * 64 one call may take, so volunteers leasing back to back rarely land on the same shards.
+ */
+const WANTING_POOL = 256;
 
 /** Typed access to one job's SQLite tables, with the meta row cached in memory. */
 export class JobStore {
@@ -34,6 +39,7 @@ export class JobStore {
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
     if (!exists) return;
     sql.exec(JOB_TABLES); // idempotent: adds what a newer version introduced
+    migrate(sql);
     const row = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'job'").toArray()[0];
     this.#meta = row ? (JSON.parse(row.v) as JobMeta) : undefined;
   }
@@ -117,7 +123,8 @@ export class JobStore {
     const candidates = this.sql
       .exec<{ idx: number }>(
         `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
-           AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ? AND r.state <= 1)
+           AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?
+             AND r.state IN (${REPLICA.leased}, ${REPLICA.submitted}, ${REPLICA.rejected}, ${REPLICA.superseded}))
          ORDER BY idx LIMIT ?`,
         volunteer,
         Math.max(limit, WANTING_POOL),

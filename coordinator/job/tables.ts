@@ -10,7 +10,9 @@ CREATE TABLE IF NOT EXISTS shards (
   accepted_hash TEXT,
   accept_seq INTEGER,
   need INTEGER,                          -- agreeing outputs needed (NULL: the job's quorum)
-  verified INTEGER NOT NULL DEFAULT 0    -- 1: the coordinator checked the accepted output itself
+  verified INTEGER NOT NULL DEFAULT 0,   -- 1: a ringer source (checked by the coordinator, or confirmed by trusted volunteers)
+  rounds INTEGER NOT NULL DEFAULT 0,     -- voting rounds discarded for want of quorum
+  error TEXT                             -- why a failed shard failed
 );
 CREATE INDEX IF NOT EXISTS shards_verified ON shards(idx) WHERE verified = 1;
 CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = 0 AND deficit > 0;
@@ -19,8 +21,9 @@ CREATE TABLE IF NOT EXISTS replicas (
   lease TEXT PRIMARY KEY,
   idx INTEGER NOT NULL,
   volunteer TEXT NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,      -- 0 leased, 1 submitted, 2 expired, 3 released, 4 rejected
+  state INTEGER NOT NULL DEFAULT 0,      -- 0 leased, 1 submitted, 2 expired, 3 released, 4 rejected, 5 superseded
   expires_at INTEGER NOT NULL,
+  standing INTEGER NOT NULL DEFAULT 0,   -- at submission: 0 untrusted, 1 trusted on other work, 2 trusted on this class of work
   ringer INTEGER NOT NULL DEFAULT 0,     -- 1: a spot-check of an already verified shard
   hash TEXT,
   output TEXT,
@@ -38,7 +41,22 @@ CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, dat
 `;
 
 export const SHARD = { open: 0, accepted: 1, failed: 2 } as const;
-export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3, rejected: 4 } as const;
+export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3, rejected: 4, superseded: 5 } as const;
+
+/** Columns added after the first release: [table, column, declaration]. */
+const ADDED_COLUMNS = [
+  ["shards", "rounds", "INTEGER NOT NULL DEFAULT 0"],
+  ["shards", "error", "TEXT"],
+  ["replicas", "standing", "INTEGER NOT NULL DEFAULT 0"],
+] as const;
+
+/** Brings a job's tables created by an older version up to date (idempotent). */
+export function migrate(sql: SqlStorage): void {
+  for (const [table, column, decl] of ADDED_COLUMNS) {
+    const has = sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().some((c) => c.name === column);
+    if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+  }
+}
 
 /** SQLite values are at most 2 MB; 512 Ki UTF-16 units is at most 1.5 MB of UTF-8. */
 const PART = 512 * 1024;

@@ -1,25 +1,40 @@
 import { canonicalJson } from "../../shared/canonical.ts";
-import type { Kernel } from "../../shared/kernels/registry.ts";
+import { MergeConflict } from "../../shared/reduce.ts";
+import type { Standing } from "../objects/volunteer-object.ts";
 import type { Failure } from "../errors.ts";
 import { fail } from "../errors.ts";
 import type { Accumulator } from "./accumulator.ts";
+import type { JobKernel } from "./kernel.ts";
 import { decide } from "./quorum.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
-/** An output already validated against the kernel and hashed (hashing is async, so it happens first). */
+/**
+ * An output already validated and hashed (hashing is async, so it happens first). A kernel
+ * failure is recorded like an output: `text` holds `{"error": {"message"}}` and `hash` is
+ * {@link ERROR_HASH}, so independent volunteers reporting failure agree whatever their messages.
+ */
 export interface PreparedOutput {
   text: string;
   hash: string;
 }
 
+/** The hash every kernel failure carries. */
+export const ERROR_HASH = "kernel-error";
+/** Voting rounds a shard gets before it fails for want of quorum (each round with fresh volunteers). */
+export const MAX_ROUNDS = 3;
+
 /** What one recorded output changed, for stats, reputation and notifications. */
 export interface Effect {
+  /** The shard's class of work: the coordinator cannot recompute it. */
+  uncheckable: boolean;
   accepted?: { idx: number; agreeing: string[] };
   failed?: { idx: number; reason: string };
   ringer?: { passed: boolean };
   /** Volunteers whose output the coordinator proved wrong. */
   proven?: string[];
+  /** Volunteers whose output lost the vote (no proof: a reputation cost, not a ban). */
+  outvoted?: string[];
   /** Shards the coordinator computed itself for this output (arbitration or spot-check). */
   checks?: number;
 }
@@ -54,7 +69,7 @@ export type Checker = (idx: number) => string | undefined;
  * request (and no backtracking step) can make the job's object run long. Past that, callers fall
  * back to issuing more replicas, as plain voting does.
  */
-export function checker(store: JobStore, kernel: Kernel, budget: number): Checker {
+export function checker(store: JobStore, kernel: JobKernel, budget: number): Checker {
   let left = budget;
   return (idx) => {
     const input = store.input(idx);
@@ -64,31 +79,89 @@ export function checker(store: JobStore, kernel: Kernel, budget: number): Checke
   };
 }
 
-/** Rejects the submitted outputs of `idx` that differ from `truthText`; returns their volunteers. */
-export function rejectWrong(store: JobStore, idx: number, truthText: string): string[] {
+/** Rejects the submitted outputs of `idx` whose `column` differs from `value`; returns their volunteers. */
+function rejectDiffering(store: JobStore, idx: number, column: "output" | "hash", value: string): string[] {
   const wrong = store.sql
-    .exec<{ lease: string; volunteer: string }>("SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND output != ?", idx, truthText)
+    .exec<{ lease: string; volunteer: string }>(
+      `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${column} != ?`,
+      idx,
+      value,
+    )
     .toArray();
   for (const w of wrong) store.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", REPLICA.rejected, w.lease);
   return wrong.map((w) => w.volunteer);
 }
 
+/** Rejects the submitted outputs of `idx` that differ from the coordinator's own `truthText` (proof). */
+export const rejectWrong = (store: JobStore, idx: number, truthText: string) => rejectDiffering(store, idx, "output", truthText);
+
+/** Rejects the submitted outputs of `idx` that lost the vote to `hash` (no proof). */
+const outvote = (store: JobStore, idx: number, hash: string) => rejectDiffering(store, idx, "hash", hash);
+
 /**
- * Records a submitted output for a checked lease and applies the verification policy to its shard:
- * accept (fold into the result), issue more replicas, or fail the shard. Adaptive jobs also audit
- * trusted volunteers, arbitrate disagreements by computing the shard, and spot-check accepted
- * outputs. Synchronous: one atomic step.
+ * The hash an output is grouped under. Without a tolerance it is its own; with one (`compare`),
+ * it joins the first output of this shard it agrees with, so every rule below, which groups
+ * by hash, treats agreeing outputs as one.
  */
-export function recordOutput(store: JobStore, acc: Accumulator, check: Checker, lease: string, out: PreparedOutput, now: number, trusted: boolean): Effect {
+function classify(store: JobStore, kernel: JobKernel, idx: number, out: PreparedOutput): string {
+  if (out.hash === ERROR_HASH || !kernel.compare) return out.hash;
+  const known = store.sql
+    .exec<{ hash: string; output: string }>(
+      `SELECT hash, output FROM replicas WHERE idx = ? AND state IN (${REPLICA.submitted}, ${REPLICA.rejected}) AND hash IS NOT NULL
+         AND hash != ? GROUP BY hash ORDER BY MIN(at)`,
+      idx,
+      ERROR_HASH,
+    )
+    .toArray();
+  return known.find((k) => kernel.agrees(k.output, out.text))?.hash ?? out.hash;
+}
+
+/** Fails a shard for good: it no longer holds up the job, which reports it (and ends `failed`). */
+function failShard(store: JobStore, idx: number, reason: string, now: number): Effect["failed"] {
+  const meta = store.meta!;
+  store.sql.exec("UPDATE shards SET state = ?, deficit = 0, error = ? WHERE idx = ?", SHARD.failed, reason, idx);
+  store.saveMeta({ ...meta, failed: meta.failed + 1, ...(meta.error === undefined && { error: reason }), updatedAt: now });
+  return { idx, reason };
+}
+
+/**
+ * Records a submitted output (or kernel failure) for a checked lease and applies the verification
+ * policy to its shard: accept (fold into the result), issue more replicas, start a fresh voting
+ * round, or fail the shard alone. Adaptive jobs also audit trusted volunteers, arbitrate
+ * disagreements by computing checkable shards, and spot-check accepted outputs. Synchronous: one
+ * atomic step.
+ */
+export function recordOutput(
+  store: JobStore,
+  kernel: JobKernel,
+  acc: Accumulator,
+  check: Checker,
+  lease: string,
+  out: PreparedOutput,
+  now: number,
+  standing: Standing,
+): Effect {
   const row = store.replica(lease)!;
-  store.sql.exec("UPDATE replicas SET state = ?, hash = ?, output = ?, at = ? WHERE lease = ?", REPLICA.submitted, out.hash, out.text, now, lease);
+  const uncheckable = !kernel.checkable(store.input(row.idx));
+  const trusted = uncheckable ? standing.trustedUncheckable : standing.trusted;
+  const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
+  const hash = classify(store, kernel, row.idx, out);
+  store.sql.exec(
+    "UPDATE replicas SET state = ?, hash = ?, output = ?, at = ?, standing = ? WHERE lease = ?",
+    REPLICA.submitted, hash, out.text, now, level, lease,
+  );
   let shard = store.shard(row.idx)!;
-  if (row.ringer) return { ringer: { passed: shard.verified === 1 && out.hash === shard.accepted_hash } };
+  const effect: Effect = { uncheckable };
+  // A kernel failure on a ringer proves nothing either way (a slow machine times out honestly).
+  if (row.ringer) return hash === ERROR_HASH ? effect : { ...effect, ringer: { passed: shard.verified === 1 && hash === shard.accepted_hash } };
   store.sql.exec("UPDATE shards SET active = active - 1 WHERE idx = ?", row.idx);
-  if (shard.state !== SHARD.open) return {};
+  if (shard.state !== SHARD.open) {
+    // A late replica of a settled shard that disagrees with the accepted output lost the vote.
+    const lost = shard.state === SHARD.accepted && hash !== shard.accepted_hash;
+    return lost ? { ...effect, outvoted: outvote(store, row.idx, shard.accepted_hash!) } : effect;
+  }
 
   const meta = store.meta!;
-  const effect: Effect = {};
   let groups = store.groups(row.idx);
   const arbiter = meta.adaptive && groups.length > 1 ? check(row.idx) : undefined;
   if (arbiter !== undefined) {
@@ -98,25 +171,52 @@ export function recordOutput(store: JobStore, acc: Accumulator, check: Checker, 
   }
   let need = shard.need ?? meta.quorum;
   const lone = groups.length === 1 && groups[0]!.count === 1;
-  if (meta.adaptive && need === 1 && lone && (!trusted || Math.random() < AUDIT_RATE)) {
+  // A failure needs an independent volunteer to confirm it, whatever the job's quorum: the next
+  // volunteer may well compute the shard. A stranger's lone output too, and some trusted ones (audits).
+  const confirm = hash === ERROR_HASH ? need < 2 : meta.adaptive && need === 1 && lone && (!trusted || Math.random() < AUDIT_RATE);
+  if (confirm) {
     need = 2;
     store.sql.exec("UPDATE shards SET need = 2 WHERE idx = ?", row.idx);
   }
   shard = store.shard(row.idx)!;
-  const decision = decide({ groups, quorum: need, maxReplicas: meta.maxReplicas, active: shard.active, deficit: shard.deficit });
+  const maxReplicas = Math.max(meta.maxReplicas, need);
+  const decision = decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
   if (decision.kind === "wait") {
     if (decision.addDeficit > 0) store.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", decision.addDeficit, row.idx);
     return effect;
   }
   if (decision.kind === "fail") {
-    store.sql.exec("UPDATE shards SET state = ?, deficit = 0 WHERE idx = ?", SHARD.failed, row.idx);
-    store.saveMeta({ ...meta, failed: meta.failed + 1, updatedAt: now });
-    return { ...effect, failed: { idx: row.idx, reason: `shard ${row.idx}: ${decision.reason}` } };
+    if (shard.rounds + 1 >= MAX_ROUNDS) {
+      return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${decision.reason} in ${MAX_ROUNDS} rounds`, now) };
+    }
+    // No quorum this round: discard it and vote again among volunteers who have not seen the shard.
+    store.sql.exec(`UPDATE replicas SET state = ? WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`, REPLICA.superseded, row.idx);
+    store.sql.exec("UPDATE shards SET rounds = rounds + 1, deficit = MAX(0, ? - active) WHERE idx = ?", need, row.idx);
+    return effect;
   }
 
+  const outvoted = outvote(store, row.idx, decision.hash);
+  if (outvoted.length) effect.outvoted = outvoted;
   const output = store.sql
-    .exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = 1 LIMIT 1", row.idx, decision.hash)
+    .exec<{ output: string }>(
+      `SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = ${REPLICA.submitted} ORDER BY at LIMIT 1`,
+      row.idx,
+      decision.hash,
+    )
     .one().output;
+  const agreeing = store.sql
+    .exec<{ volunteer: string; standing: number }>(
+      `SELECT volunteer, standing FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND hash = ?`,
+      row.idx,
+      decision.hash,
+    )
+    .toArray();
+  if (decision.hash === ERROR_HASH) {
+    // Independent volunteers agree that the kernel fails on this shard: it fails, and says why.
+    const message = (JSON.parse(output) as { error: { message: string } }).error.message;
+    return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${message}`, now) };
+  }
+
   let verified = 0;
   const right = meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE) ? check(row.idx) : undefined;
   if (right !== undefined) {
@@ -128,18 +228,24 @@ export function recordOutput(store: JobStore, acc: Accumulator, check: Checker, 
       return { ...effect, proven: [...(effect.proven ?? []), ...proven] };
     }
     verified = 1;
+  } else if (uncheckable && agreeing.filter((a) => a.standing > 0).length >= 2) {
+    // Confirmed by independent volunteers each trusted on some work: a ringer source for uncheckable work.
+    verified = 1;
   }
   const seq = meta.seq + 1;
+  const done = meta.done + 1;
+  try {
+    acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total);
+  } catch (err) {
+    if (!(err instanceof MergeConflict)) throw err;
+    acc.forget();
+    return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${err.message}`, now) };
+  }
   store.sql.exec(
     "UPDATE shards SET state = ?, deficit = 0, accepted_hash = ?, accept_seq = ?, verified = ? WHERE idx = ?",
     SHARD.accepted, decision.hash, seq, verified, row.idx,
   );
-  const done = meta.done + 1;
-  store.saveMeta({ ...meta, done, seq, updatedAt: now });
-  acc.add(JSON.parse(output), seq, done + meta.failed >= meta.total);
-  const agreeing = store.sql
-    .exec<{ volunteer: string }>("SELECT volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND hash = ?", row.idx, decision.hash)
-    .toArray()
-    .map((v) => v.volunteer);
-  return { ...effect, accepted: { idx: row.idx, agreeing } };
+  // The merge may have checkpointed (moving accSeq): build on the meta as it is now.
+  store.saveMeta({ ...store.meta!, done, seq, updatedAt: now });
+  return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer) } };
 }

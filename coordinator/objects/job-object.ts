@@ -1,9 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { kernels, type Kernel } from "../../shared/kernels/registry.ts";
 import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
-import { LIMITS } from "../../shared/limits.ts";
-import type { BatchResultEntry, JobStatus, Lease } from "../../shared/schemas.ts";
-import { describeIssues } from "../body.ts";
+import type { BatchResultEntry, JobStatus, KernelFailure, Lease } from "../../shared/schemas.ts";
+import type { Standing } from "./volunteer-object.ts";
+import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
@@ -11,7 +10,7 @@ import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasi
 import type { JobMeta } from "../job/meta.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
-import { checker, checkLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { checker, checkLease, ERROR_HASH, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { ReputationOutbox } from "../job/reputation-outbox.ts";
 import { backtrack } from "../job/backtrack.ts";
@@ -26,11 +25,20 @@ const ANNOUNCE_MS = 30_000;
 const BACKTRACK_CHECKS = 256;
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
+const UNTRUSTED: Standing = { trusted: false, trustedUncheckable: false };
+
+/** One submitted result: the kernel's output, or its failure. */
+export interface SubmittedItem {
+  leaseId: string;
+  output?: unknown;
+  error?: KernelFailure;
+}
 
 /** One job: its shards, leases, replica outputs and merged result, in this object's SQLite. */
 export class JobObject extends DurableObject<Env> {
   readonly store: JobStore;
   #acc: Accumulator | undefined;
+  #k: JobKernel | undefined;
   readonly #stats = new StatsOutbox();
   readonly #reputation = new ReputationOutbox();
   /** When contributions whose report to a volunteer's record failed are to be sent again. */
@@ -58,8 +66,8 @@ export class JobObject extends DurableObject<Env> {
     return this.#events.open(request.headers.get("last-event-id") ?? undefined);
   }
 
-  get #kernel(): Kernel {
-    return kernels.get(this.store.meta!.kernel)!;
+  get #kernel(): JobKernel {
+    return (this.#k ??= jobKernel(this.store.meta!));
   }
 
   get #accumulator(): Accumulator {
@@ -90,7 +98,7 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.#owned(owner);
     if (!meta) return notFound();
     if (meta.state !== "done") return fail(409, "job_not_done", `job is ${meta.state}; its result exists once it is done`);
-    return { ok: true, result: this.#accumulator.value };
+    return { ok: true, result: this.#accumulator.result };
   }
 
   /** Materialised shards after index `after`, with their accepted outputs. */
@@ -113,12 +121,12 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Leases up to `max` shards to `volunteer`; `available` says whether this job may still have work. */
-  async lease(volunteer: string, max: number, trusted = false): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
+  async lease(volunteer: string, max: number, standing: Standing = UNTRUSTED): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
     const meta = this.store.meta;
     if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
     if (this.store.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
     const now = Date.now();
-    const leases = issueLeases(this.store, volunteer, max, now, trusted);
+    const leases = issueLeases(this.store, this.#kernel, volunteer, max, now, standing);
     if (leases.length) {
       this.#stats.seen(volunteer);
       await this.#schedule();
@@ -127,11 +135,11 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Records outputs for this job's leases; one entry per item, in order. */
-  async submit(volunteer: string, items: { leaseId: string; output: unknown }[], trusted = false): Promise<BatchResultEntry[]> {
+  async submit(volunteer: string, items: SubmittedItem[], standing: Standing = UNTRUSTED): Promise<BatchResultEntry[]> {
     const meta = this.store.meta;
     if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
-    const prepared = await Promise.all(items.map((i) => this.#prepare(i.output)));
+    const prepared = await Promise.all(items.map((i) => this.#prepare(i)));
     const now = Date.now();
     let results = 0;
     let checks = 0;
@@ -141,7 +149,7 @@ export class JobObject extends DurableObject<Env> {
       if (problem) return entry(item.leaseId, problem);
       const out = prepared[n]!;
       if ("ok" in out) return entry(item.leaseId, out);
-      const effect = recordOutput(this.store, this.#accumulator, check, item.leaseId, out, now, trusted);
+      const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, item.leaseId, out, now, standing);
       results++;
       checks += effect.checks ?? 0;
       this.#apply(effect, volunteer, now);
@@ -234,24 +242,24 @@ export class JobObject extends DurableObject<Env> {
     this.store.saveMeta({ ...current, notify: next });
   }
 
-  async #prepare(output: unknown): Promise<PreparedOutput | Failure> {
-    const parsed = this.#kernel.output.safeParse(output);
-    if (!parsed.success) return fail(400, "invalid_output", `output does not fit ${this.#kernel.name}: ${describeIssues(parsed.error)}`);
-    const text = canonicalJson(parsed.data);
-    if (text.length > LIMITS.outputBytes) return fail(400, "invalid_output", `output exceeds ${LIMITS.outputBytes} characters`);
-    return { text, hash: await sha256Hex(text) };
+  async #prepare(item: SubmittedItem): Promise<PreparedOutput | Failure> {
+    if (item.error) return { text: canonicalJson({ error: { message: item.error.message } }), hash: ERROR_HASH };
+    const valid = this.#kernel.validate(item.output);
+    if ("problem" in valid) return fail(400, "invalid_output", valid.problem);
+    return { text: valid.text, hash: await sha256Hex(valid.text) };
   }
 
   #apply(effect: Effect, volunteer: string, now: number): void {
     this.#stats.seen(volunteer);
     this.#stats.result();
     const meta = this.store.meta!;
-    if (effect.ringer?.passed) this.#reputation.ringerPassed(volunteer);
+    if (effect.ringer?.passed) this.#reputation.ringerPassed(volunteer, effect.uncheckable);
     if (effect.ringer && !effect.ringer.passed) this.#caught(volunteer, `failed a spot-check in job ${meta.id}`);
     for (const v of effect.proven ?? []) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
+    if (effect.outvoted) this.#reputation.outvoted(effect.outvoted, effect.uncheckable);
     if (effect.accepted) {
       this.#stats.accepted(effect.accepted.agreeing);
-      this.#reputation.agreed(effect.accepted.agreeing);
+      this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
       for (const v of effect.accepted.agreeing) {
         const first = !this.store.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", v).toArray().length;
         this.store.sql.exec(
@@ -262,13 +270,10 @@ export class JobObject extends DurableObject<Env> {
         if (first) this.ctx.waitUntil(this.#reportContribution(v));
       }
     }
-    if (effect.failed) {
-      this.#stats.failedShard();
-      this.store.saveMeta({ ...meta, state: "failed", error: effect.failed.reason, updatedAt: now });
-      this.#ended();
-    } else if (meta.done + meta.failed >= meta.total) {
-      this.#finish(now);
-    }
+    // A failed shard fails alone (its reason is in the status); the job ends once every shard is settled.
+    if (effect.failed) this.#stats.failedShard();
+    const settled = this.store.meta!;
+    if (settled.state === "running" && settled.done + settled.failed >= settled.total) this.#finish(now);
   }
 
   /** Counts verification work: outputs received from volunteers and shards computed here. */

@@ -1,3 +1,4 @@
+import type { KernelManifest } from "../../shared/schemas.ts";
 import { DurableObject } from "cloudflare:workers";
 
 /** One submitter's job list and webhook secret, so listing never scans other submitters' jobs. */
@@ -11,7 +12,35 @@ export class SubmitterObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS jobs_age ON jobs(created_at);
       CREATE TABLE IF NOT EXISTS secrets (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS kernels (id TEXT PRIMARY KEY, manifest TEXT NOT NULL, created_at INTEGER NOT NULL);
     `);
+  }
+
+  /** Adds a published kernel to this submitter's own; false when it is there already or over `quota`. */
+  async addKernel(manifest: KernelManifest, quota: number): Promise<"added" | "exists" | "quota"> {
+    if (this.sql.exec("SELECT 1 FROM kernels WHERE id = ?", manifest.id).toArray().length) return "exists";
+    if (this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM kernels").one().n >= quota) return "quota";
+    this.sql.exec("INSERT INTO kernels (id, manifest, created_at) VALUES (?, ?, ?)", manifest.id, JSON.stringify(manifest), manifest.createdAt);
+    return "added";
+  }
+
+  /** How many kernels this submitter has published. */
+  async kernelCount(): Promise<number> {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM kernels").one().n;
+  }
+
+  /** One of this submitter's kernels, or undefined (another submitter's kernel is not found either). */
+  async kernel(id: string): Promise<KernelManifest | undefined> {
+    const row = this.sql.exec<{ manifest: string }>("SELECT manifest FROM kernels WHERE id = ?", id).toArray()[0];
+    return row ? (JSON.parse(row.manifest) as KernelManifest) : undefined;
+  }
+
+  /** This submitter's kernels, newest first. */
+  async kernels(): Promise<KernelManifest[]> {
+    return this.sql
+      .exec<{ manifest: string }>("SELECT manifest FROM kernels ORDER BY created_at DESC, id")
+      .toArray()
+      .map((r) => JSON.parse(r.manifest) as KernelManifest);
   }
 
   async addJob(id: string, createdAt: number): Promise<void> {

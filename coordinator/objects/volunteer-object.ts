@@ -5,22 +5,41 @@ import { jobStub } from "../stubs.ts";
 export const TRUST_AFTER = 5;
 /** Ringers it must have passed as well: agreement alone can be manufactured by colluders. */
 export const TRUST_RINGERS = 1;
+/**
+ * Work the coordinator cannot recompute (published kernels, big shards) is trusted separately and
+ * more slowly: its ringers come from volunteers' agreement, not from the coordinator's own answer,
+ * so trust earned on checkable work never vouches for it by itself.
+ */
+export const TRUST_AFTER_UNCHECKABLE = 10;
+export const TRUST_RINGERS_UNCHECKABLE = 2;
 
-export interface Profile {
-  id: string;
+/** Whether a volunteer may be trusted alone, per class of work. */
+export interface Standing {
+  /** On work the coordinator can check itself. */
   trusted: boolean;
+  /** On work it cannot (published kernels, shards too big to recompute). */
+  trustedUncheckable: boolean;
+}
+
+export interface Profile extends Standing {
+  id: string;
   blacklisted: boolean;
   validated: number;
   ringersPassed: number;
+  uncheckable: { validated: number; ringersPassed: number };
   reason?: string;
 }
 
-/** What one job observed about a volunteer since its last report. */
+/** What one job observed about a volunteer since its last report, for one class of work. */
 export interface Observation {
+  /** The observations concern uncheckable work. */
+  uncheckable?: boolean;
   agreed?: number;
   ringersPassed?: number;
   /** It agreed with an output later proven wrong: its agreement is worth nothing. */
   penalized?: boolean;
+  /** Its output lost a vote: no proof, but its validated record in this class starts over. */
+  outvoted?: number;
 }
 
 /**
@@ -39,13 +58,18 @@ export class VolunteerObject extends DurableObject<Env> {
         ringers INTEGER NOT NULL, blacklisted INTEGER NOT NULL, reason TEXT);
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY);
     `);
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(rep)").toArray().map((c) => c.name);
+    if (!columns.includes("validated_u")) {
+      this.sql.exec("ALTER TABLE rep ADD COLUMN validated_u INTEGER NOT NULL DEFAULT 0; ALTER TABLE rep ADD COLUMN ringers_u INTEGER NOT NULL DEFAULT 0");
+    }
   }
 
   #row(id: string) {
-    const row = this.sql.exec<{ id: string; validated: number; ringers: number; blacklisted: number; reason: string | null }>("SELECT * FROM rep").toArray()[0];
+    type Row = { id: string; validated: number; ringers: number; validated_u: number; ringers_u: number; blacklisted: number; reason: string | null };
+    const row = this.sql.exec<Row>("SELECT * FROM rep").toArray()[0];
     if (row) return row;
     this.sql.exec("INSERT INTO rep (k, id, validated, ringers, blacklisted) VALUES (0, ?, 0, 0, 0)", id);
-    return { id, validated: 0, ringers: 0, blacklisted: 0, reason: null };
+    return { id, validated: 0, ringers: 0, validated_u: 0, ringers_u: 0, blacklisted: 0, reason: null };
   }
 
   async profile(id: string): Promise<Profile> {
@@ -54,9 +78,11 @@ export class VolunteerObject extends DurableObject<Env> {
     return {
       id,
       trusted: !blacklisted && r.validated >= TRUST_AFTER && r.ringers >= TRUST_RINGERS,
+      trustedUncheckable: !blacklisted && r.validated_u >= TRUST_AFTER_UNCHECKABLE && r.ringers_u >= TRUST_RINGERS_UNCHECKABLE,
       blacklisted,
       validated: r.validated,
       ringersPassed: r.ringers,
+      uncheckable: { validated: r.validated_u, ringersPassed: r.ringers_u },
       ...(r.reason && { reason: r.reason }),
     };
   }
@@ -64,8 +90,10 @@ export class VolunteerObject extends DurableObject<Env> {
   async observe(id: string, o: Observation): Promise<void> {
     const r = this.#row(id);
     if (r.blacklisted) return;
-    if (o.penalized) this.sql.exec("UPDATE rep SET validated = 0, ringers = 0");
-    else this.sql.exec("UPDATE rep SET validated = validated + ?, ringers = ringers + ?", o.agreed ?? 0, o.ringersPassed ?? 0);
+    const [v, g] = o.uncheckable ? ["validated_u", "ringers_u"] : ["validated", "ringers"];
+    if (o.penalized) this.sql.exec("UPDATE rep SET validated = 0, ringers = 0, validated_u = 0, ringers_u = 0");
+    else if (o.outvoted) this.sql.exec(`UPDATE rep SET ${v} = 0, ${g} = ${g} + ?`, o.ringersPassed ?? 0);
+    else this.sql.exec(`UPDATE rep SET ${v} = ${v} + ?, ${g} = ${g} + ?`, o.agreed ?? 0, o.ringersPassed ?? 0);
   }
 
   /** Records that an output of this volunteer was accepted in `jobId`. */

@@ -37,7 +37,11 @@ export const jobRoutes = new Hono<AppEnv>()
   .post("/", ...jsonBody(CreateJob, LIMITS.jobBodyBytes), async (c) => {
     const body = c.req.valid("json");
     const now = Date.now();
-    const { meta, inputs } = planJob(body, newJobId(), c.get("submitter"), now);
+    const manifest = body.kernel.startsWith("k_") ? await submitterStub(c.env, c.get("submitter")).kernel(body.kernel) : undefined;
+    if (body.kernel.startsWith("k_") && !manifest) {
+      throw new ApiError(400, "invalid_body", `kernel: unknown kernel "${body.kernel}" (publish it first with POST /v1/kernels)`);
+    }
+    const { meta, inputs } = planJob(body, newJobId(), c.get("submitter"), now, manifest);
     const status = await jobStub(c.env, meta.id).create(meta, inputs);
     await Promise.all([
       submitterStub(c.env, meta.owner).addJob(meta.id, now),

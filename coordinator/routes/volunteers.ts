@@ -12,7 +12,8 @@ import { signingSecret } from "../secret.ts";
 import { trustOf } from "../trust.ts";
 import { gridStub, jobOfLease, jobStub, limiterStub, newVolunteerId, volunteerStub } from "../stubs.ts";
 
-const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
+/** Requires a volunteer token; sets `volunteer` to its id. */
+export const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("volunteer", await verifyVolunteerToken(await signingSecret(c.env), bearer(c.req.header("authorization"))));
   await next();
 });
@@ -54,14 +55,14 @@ export const leaseRoutes = new Hono<AppEnv>()
   .use(volunteerAuth)
   .post("/", ...jsonBody(LeaseRequest), async (c) => {
     const { max } = c.req.valid("json");
-    const { trusted } = await trustOf(c.env, c.get("volunteer"));
-    return c.json({ leases: await leaseWork(c.env, c.get("volunteer"), max, trusted) });
+    const standing = await trustOf(c.env, c.get("volunteer"));
+    return c.json({ leases: await leaseWork(c.env, c.get("volunteer"), max, standing) });
   })
   .post("/:id/result", ...jsonBody(ResultSubmit), async (c) => {
     const leaseId = c.req.param("id");
     const job = leaseJob(leaseId);
-    const { trusted } = await trustOf(c.env, c.get("volunteer"));
-    const [res] = await jobStub(c.env, job).submit(c.get("volunteer"), [{ leaseId, output: c.req.valid("json").output }], trusted);
+    const standing = await trustOf(c.env, c.get("volunteer"));
+    const [res] = await jobStub(c.env, job).submit(c.get("volunteer"), [{ leaseId, ...c.req.valid("json") }], standing);
     if (res!.status !== 202) throw new ApiError(res!.status as 400, res!.error!.code, res!.error!.message);
     return c.json({ leaseId, status: 202 }, 202);
   })
@@ -79,7 +80,7 @@ export const leaseRoutes = new Hono<AppEnv>()
 /** Batched results: grouped by job (one call per job object), answered in the caller's order. */
 export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...jsonBody(BatchResults), async (c) => {
   const { results } = c.req.valid("json");
-  const { trusted } = await trustOf(c.env, c.get("volunteer"));
+  const standing = await trustOf(c.env, c.get("volunteer"));
   const answers: BatchResultEntry[] = new Array(results.length);
   const byJob = new Map<string, number[]>();
   results.forEach((r, i) => {
@@ -89,7 +90,7 @@ export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...j
   });
   await Promise.all(
     [...byJob].map(async ([job, idxs]) => {
-      const got = await jobStub(c.env, job).submit(c.get("volunteer"), idxs.map((i) => results[i]!), trusted);
+      const got = await jobStub(c.env, job).submit(c.get("volunteer"), idxs.map((i) => results[i]!), standing);
       idxs.forEach((i, n) => (answers[i] = got[n]!));
     }),
   );

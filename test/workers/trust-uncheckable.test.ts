@@ -1,0 +1,99 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
+import type { KernelManifest, Lease } from "../../shared/schemas.ts";
+import { ALICE, call, callJson, createJob, jobRows, lease, leaseEventually, status, volunteer, type Volunteer } from "./helpers.ts";
+
+const DOUBLE = "export function compute(input) { return { value: input.n * 2 }; }";
+const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
+const send = (v: Volunteer, l: Lease, output: unknown) => call("POST", `/v1/leases/${l.id}/result`, { token: v.token, body: { output } });
+const right = (l: Lease) => ({ value: (l.input as { n: number }).n * 2 });
+
+async function doubleKernel(): Promise<string> {
+  const res = await callJson<KernelManifest>("POST", "/v1/kernels", { token: ALICE, body: { name: "double", language: "js", source: DOUBLE, reduce: "sum" } });
+  return res.body.id;
+}
+
+/** Gives a volunteer a proven record directly, as if it had done the work: on checkable work, or on both classes. */
+async function makeTrusted(v: Volunteer, uncheckable = false): Promise<void> {
+  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id));
+  await runInDurableObject(stub as DurableObjectStub<VolunteerObject>, async (o: VolunteerObject) => {
+    await o.profile(v.id);
+    o.sql.exec(`UPDATE rep SET validated = 50, ringers = 5${uncheckable ? ", validated_u = 50, ringers_u = 5" : ""}`);
+  });
+}
+
+describe("trust on work the coordinator cannot recompute", () => {
+  it("does not let trust earned on checkable work vouch for a published kernel's lone result", async () => {
+    const t = await volunteer();
+    await makeTrusted(t);
+    expect(await profile(t)).toMatchObject({ trusted: true, trustedUncheckable: false });
+    const job = await createJob({ kernel: await doubleKernel(), shards: Array.from({ length: 10 }, (_, n) => ({ n })) });
+    const leases = await leaseEventually(t, 10, 10);
+    for (const l of leases) expect((await send(t, l, right(l))).status).toBe(202);
+    expect((await status(job.id)).shards.done).toBe(0);
+  });
+
+  it("accepts most lone results of a volunteer trusted on uncheckable work, auditing some", async () => {
+    const t = await volunteer();
+    await makeTrusted(t, true);
+    const job = await createJob({ kernel: await doubleKernel(), shards: Array.from({ length: 40 }, (_, n) => ({ n })) });
+    const leases = await leaseEventually(t, 40, 40);
+    for (const l of leases) await send(t, l, right(l));
+    const done = (await status(job.id)).shards.done;
+    expect(done).toBeGreaterThan(20);
+    expect(done).toBeLessThan(40);
+  });
+
+  it("rejects an outvoted result and takes the volunteer's validated record in that class", async () => {
+    const [a, b, c] = [await volunteer(), await volunteer(), await volunteer()];
+    const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(c.id));
+    await runInDurableObject(stub as DurableObjectStub<VolunteerObject>, async (o: VolunteerObject) => {
+      await o.profile(c.id);
+      o.sql.exec("UPDATE rep SET validated = 7, validated_u = 7");
+    });
+    const job = await createJob({ kernel: await doubleKernel(), shards: [{ n: 4 }], replication: { replicas: 2, quorum: 2, maxReplicas: 3 } });
+    const [lc] = await leaseEventually(c);
+    const [la] = await leaseEventually(a);
+    await send(c, lc!, { value: 9 });
+    await send(a, la!, right(la!));
+    const [lb] = await leaseEventually(b);
+    await send(b, lb!, right(lb!));
+    expect(await status(job.id)).toMatchObject({ state: "done" });
+    const rows = await jobRows<{ volunteer: string; state: number }>(job.id, "SELECT volunteer, state FROM replicas ORDER BY at");
+    expect(rows.find((r) => r.volunteer === c.id)!.state).toBe(4);
+    // The reputation report goes out with the job's next alarm.
+    const deadline = Date.now() + 5000;
+    while ((await profile(c)).uncheckable.validated !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await profile(c)).toMatchObject({ validated: 7, uncheckable: { validated: 0 }, blacklisted: false });
+  });
+
+  it("makes shards confirmed by two independently trusted volunteers ringer sources, and never a pair with a stranger", async () => {
+    const [t1, t2, stranger] = [await volunteer(), await volunteer(), await volunteer()];
+    await makeTrusted(t1);
+    await makeTrusted(t2);
+    const job = await createJob({ kernel: await doubleKernel(), shards: [{ n: 1 }, { n: 2 }] });
+    const both = await leaseEventually(t1, 2, 2);
+    // Each shard wants one confirmation: t2 takes one, the stranger the other. Both lease before
+    // anything is accepted, so neither lease can be a ringer.
+    const [confirmed] = await leaseEventually(t2);
+    const [paired] = await leaseEventually(stranger);
+    expect(new Set([confirmed!.shardId, paired!.shardId]).size).toBe(2);
+    for (const l of both) await send(t1, l, right(l));
+    await send(t2, confirmed!, right(confirmed!));
+    await send(stranger, paired!, right(paired!));
+    const rows = await jobRows<{ idx: number; state: number; verified: number }>(job.id, "SELECT idx, state, verified FROM shards ORDER BY idx");
+    expect(rows.map((r) => r.state)).toEqual([1, 1]);
+    expect(rows.find((r) => String(r.idx) === confirmed!.shardId)!.verified).toBe(1);
+    expect(rows.find((r) => String(r.idx) === paired!.shardId)!.verified).toBe(0);
+  });
+
+  it("leases of a published kernel's ringer look like any other lease of the job", async () => {
+    const job = await createJob({ kernel: await doubleKernel(), shards: Array.from({ length: 3 }, (_, n) => ({ n })) });
+    const v = await volunteer();
+    const [l] = await lease(v);
+    expect(Object.keys(l!).sort()).toEqual(["expiresAt", "id", "input", "jobId", "kernel", "module", "params", "shardId"]);
+    expect(l!.jobId).toBe(job.id);
+  });
+});
