@@ -94,6 +94,8 @@ describe("published kernels, end to end", () => {
     const hostileJob = await grid.submit({ kernel: hostile, shards: [{ canary: canary.url }], replication: one });
     const endlessJob = await grid.submit({ kernel: endless, shards: [{}], replication: one, leaseTtlMs: 3000 });
     const { page } = await openPage(1);
+    // A kernel failure fails its shard only once an independent volunteer confirms it: a second tab.
+    await openPage(1);
     expect(await grid.waitDone(hostileJob, 60_000)).toMatchObject({ state: "done" });
     const [report] = ((await jsonOf(hostileJob)).result as { outputs: Array<Record<string, string>> }).outputs;
     expect(Object.keys(report!)).toHaveLength(22);
@@ -118,7 +120,8 @@ describe("published kernels, end to end", () => {
       hostile: await grid.submit({ kernel: hostile, shards: [{ canary: canary.url }], replication: one }),
       endless: await grid.submit({ kernel: endless, shards: [{}], replication: one, leaseTtlMs: 2000 }),
     };
-    volunteers.push(await startNodeVolunteer({ url: server.url, threads: 2 }));
+    // Two identities: a kernel failure fails its shard only once an independent volunteer confirms it.
+    volunteers.push(await startNodeVolunteer({ url: server.url, threads: 2 }), await startNodeVolunteer({ url: server.url, threads: 1 }));
     await Promise.all(Object.values(jobs).map((id) => grid.waitDone(id, 60_000)));
     expect((await grid.result(jobs.js)).result).toEqual({ s: squaresSum(2) });
     expect((await jsonOf(jobs.wasm)).result).toEqual({ bytes: 7, sum: [..."[1,2,3]"].reduce((a, c) => a + c.charCodeAt(0), 0), paramsBytes: 2 });
