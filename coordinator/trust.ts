@@ -15,7 +15,9 @@ const cache = new Map<string, { profile: Profile; at: number }>();
 export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
-  if (!hit || now - hit.at > (hit.profile.trusted ? TTL_MS.trusted : TTL_MS.untrusted)) {
+  // Settled only once trusted on both classes of work: until then its standing may rise any second.
+  const settled = hit?.profile.trusted && hit.profile.trustedUncheckable;
+  if (!hit || now - hit.at > (settled ? TTL_MS.trusted : TTL_MS.untrusted)) {
     if (cache.size >= MAX_ENTRIES) cache.clear();
     hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), at: now };
     cache.set(volunteer, hit);

@@ -188,7 +188,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
       const sample: Sample = { t: (now - created) / 1000, state: b.state, done: b.shards.done, results: b.work?.results ?? 0, checks: b.work?.checks ?? 0 };
       if (spec.trace && now - traceAt >= 1000) {
         traceAt = now;
-        Object.assign(sample, standing(volunteers, await profilesOf(http, volunteers)));
+        Object.assign(sample, standing(volunteers, await profilesOf(http, volunteers), spec.policy.published === true));
       }
       timeline.push(sample);
       const next = b.state;
@@ -246,7 +246,7 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
     const sab = volunteers[i]!.saboteur;
     if (p.blacklisted && !sab) honestReasons.push(p.reason ?? "(no reason given)");
     if (p.blacklisted) sab ? caught++ : honestBlacklisted++;
-    else if (p.trusted) sab ? saboteursTrusted++ : honestTrusted++;
+    else if (spec.policy.published ? p.trustedUncheckable : p.trusted) sab ? saboteursTrusted++ : honestTrusted++;
   });
   return {
     spec,
@@ -324,15 +324,16 @@ function profilesOf(http: JsonClient, volunteers: SimVolunteer[]): Promise<Profi
   return mapLimit(volunteers, 8, (v) => http.must<Profile>(200, "GET", "/v1/volunteers/me", { token: v.token }));
 }
 
-function standing(volunteers: SimVolunteer[], profiles: Profile[]): Partial<Sample> {
+function standing(volunteers: SimVolunteer[], profiles: Profile[], uncheckable: boolean): Partial<Sample> {
   const out = { trustedHonest: 0, trustedSaboteurs: 0, blacklistedHonest: 0, blacklistedSaboteurs: 0, waitingRinger: 0, waitingValidated: 0 };
   profiles.forEach((p, i) => {
     const sab = volunteers[i]!.saboteur;
     if (p.blacklisted) sab ? out.blacklistedSaboteurs++ : out.blacklistedHonest++;
-    else if (p.trusted) sab ? out.trustedSaboteurs++ : out.trustedHonest++;
+    else if (uncheckable ? p.trustedUncheckable : p.trusted) sab ? out.trustedSaboteurs++ : out.trustedHonest++;
     else {
-      if (p.ringersPassed < 1) out.waitingRinger++;
-      if (p.validated < 10) out.waitingValidated++;
+      const record = uncheckable ? p.uncheckable : p;
+      if (record.ringersPassed < 1) out.waitingRinger++;
+      if (record.validated < 10) out.waitingValidated++;
     }
   });
   return out;

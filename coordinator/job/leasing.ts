@@ -19,7 +19,8 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
   const meta = store.meta!;
   const expiresAt = now + meta.leaseTtlMs;
   const ringers = meta.adaptive ? pickRingers(store, volunteer, max, meta.published ? standing.trustedUncheckable : standing.trusted) : [];
-  const picked: number[] = store.wanting(volunteer, max - ringers.length);
+  const trustedAnywhere = standing.trusted || standing.trustedUncheckable;
+  const picked: number[] = store.wanting(volunteer, max - ringers.length, now, trustedAnywhere);
   for (const idx of picked) {
     store.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
   }
@@ -27,14 +28,17 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
   while (picked.length + ringers.length < max && next < meta.total) {
     // Adaptive jobs: a volunteer trusted on this class of work starts a shard with one replica
     // (audits add more later); anyone else's starts with two: a stranger's lone result is never enough.
-    const trusted = trustedFor(kernel, store.input(next), standing);
+    const input = store.input(next);
+    const trusted = trustedFor(kernel, input, standing);
     const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [1, 2]) : [meta.replicas - 1, null];
+    const hold = meta.adaptive && !trustedAnywhere && !kernel.checkable(input) ? now + CONFIRM_HOLD_MS : null;
     store.sql.exec(
-      "INSERT INTO shards (idx, state, deficit, active, need) VALUES (?, ?, ?, 1, ?)",
+      "INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)",
       next,
       SHARD.open,
       deficit,
       need,
+      hold,
     );
     picked.push(next++);
   }
@@ -74,6 +78,9 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
 export function trustedFor(kernel: JobKernel, input: unknown, standing: Standing): boolean {
   return kernel.checkable(input) ? standing.trusted : standing.trustedUncheckable;
 }
+
+/** How long a stranger's uncheckable shard waits for a trusted volunteer to confirm it before anyone may. */
+export const CONFIRM_HOLD_MS = 2000;
 
 /** Share of leases that are ringers: higher for volunteers not yet trusted. */
 export const RINGER_RATE = { new: 0.1, trusted: 0.05 } as const;

@@ -12,6 +12,7 @@ export type ShardRow = {
   verified: number;
   rounds: number;
   error: string | null;
+  hold_until: number | null;
 };
 
 export type ReplicaRow = {
@@ -116,16 +117,22 @@ export class JobStore {
 
   /**
    * Open shards with replicas to issue, skipping those this volunteer already holds: a random
-   * pick among the oldest few dozen, so volunteers leasing back to back (colluders, say) do not
+   * pick among the oldest few hundred, so volunteers leasing back to back (colluders, say) do not
    * get each other's shards as a matter of course, while started shards still finish first.
+   * A stranger (`trustedAnywhere` false) is not offered a stranger's uncheckable result to confirm
+   * until it has waited `hold_until`: trusted volunteers confirm those first, so fresh identities
+   * rarely get to vouch for each other.
    */
-  wanting(volunteer: string, limit: number): number[] {
+  wanting(volunteer: string, limit: number, now: number, trustedAnywhere: boolean): number[] {
     const candidates = this.sql
       .exec<{ idx: number }>(
         `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
+           AND (? OR s.hold_until IS NULL OR s.hold_until <= ?)
            AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?
              AND r.state IN (${REPLICA.leased}, ${REPLICA.submitted}, ${REPLICA.rejected}, ${REPLICA.superseded}))
          ORDER BY idx LIMIT ?`,
+        trustedAnywhere ? 1 : 0,
+        now,
         volunteer,
         Math.max(limit, WANTING_POOL),
       )

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS shards (
   need INTEGER,                          -- agreeing outputs needed (NULL: the job's quorum)
   verified INTEGER NOT NULL DEFAULT 0,   -- 1: a ringer source (checked by the coordinator, or confirmed by trusted volunteers)
   rounds INTEGER NOT NULL DEFAULT 0,     -- voting rounds discarded for want of quorum
-  error TEXT                             -- why a failed shard failed
+  error TEXT,                            -- why a failed shard failed
+  hold_until INTEGER                     -- a stranger's uncheckable result: only trusted volunteers confirm it before then
 );
 CREATE INDEX IF NOT EXISTS shards_verified ON shards(idx) WHERE verified = 1;
 CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = 0 AND deficit > 0;
@@ -47,6 +48,7 @@ export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3, rejec
 const ADDED_COLUMNS = [
   ["shards", "rounds", "INTEGER NOT NULL DEFAULT 0"],
   ["shards", "error", "TEXT"],
+  ["shards", "hold_until", "INTEGER"],
   ["replicas", "standing", "INTEGER NOT NULL DEFAULT 0"],
 ] as const;
 
