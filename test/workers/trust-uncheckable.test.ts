@@ -89,6 +89,19 @@ describe("trust on work the coordinator cannot recompute", () => {
     expect(rows.find((r) => String(r.idx) === paired!.shardId)!.verified).toBe(0);
   });
 
+  it("offers a stranger's result to trusted volunteers to confirm first, so fresh identities rarely vouch for each other", async () => {
+    const [s1, s2, t] = [await volunteer(), await volunteer(), await volunteer()];
+    await makeTrusted(t);
+    const job = await createJob({ kernel: await doubleKernel(), shards: [{ n: 1 }] });
+    const [first] = await leaseEventually(s1);
+    await send(s1, first!, { value: 999 });
+    // Within the hold a second stranger gets nothing (the only shard waits for a trusted confirmer)...
+    expect(await lease(s2)).toEqual([]);
+    // ...while a volunteer trusted on any work may confirm it at once.
+    const [confirm] = await lease(t);
+    expect(confirm).toMatchObject({ jobId: job.id, shardId: first!.shardId });
+  });
+
   it("leases of a published kernel's ringer look like any other lease of the job", async () => {
     const job = await createJob({ kernel: await doubleKernel(), shards: Array.from({ length: 3 }, (_, n) => ({ n })) });
     const v = await volunteer();
