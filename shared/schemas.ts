@@ -58,7 +58,13 @@ export const JobStatus = z.object({
   kernel: z.string(),
   label: z.string().optional(),
   state: JobState,
-  shards: z.object({ total: z.number(), done: z.number(), failed: z.number() }),
+  shards: z.object({
+    total: z.number(),
+    done: z.number(),
+    failed: z.number(),
+    /** Shards with a result waiting for an independent volunteer to confirm it. */
+    awaitingConfirmation: z.number().optional(),
+  }),
   /** Accepted shards per second, averaged from creation to the last change. */
   rate: z.number().optional(),
   createdAt: z.number(),

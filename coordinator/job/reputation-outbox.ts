@@ -19,6 +19,11 @@ export class ReputationOutbox {
     o.ringersPassed = (o.ringersPassed ?? 0) + 1;
     o.agreed = (o.agreed ?? 0) + 1;
   }
+  /** The coordinator computed a shard and found the volunteer's lone output right: as good as a passed ringer. */
+  confirmed(volunteer: string, uncheckable: boolean): void {
+    const o = this.#get(volunteer, uncheckable);
+    o.ringersPassed = (o.ringersPassed ?? 0) + 1;
+  }
   /** Outputs that lost a vote: the volunteer's record in that class starts over. */
   outvoted(volunteers: string[], uncheckable: boolean): void {
     for (const v of volunteers) {

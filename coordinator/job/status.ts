@@ -33,7 +33,7 @@ export function listShards(store: JobStore, after: number, limit: number): Shard
 }
 
 /** The contract's job status view of the meta row. */
-export function toStatus(meta: JobMeta): JobStatus {
+export function toStatus(meta: JobMeta, awaitingConfirmation = 0): JobStatus {
   const { id, kernel, label, state, done, failed, total, createdAt, updatedAt, error, notify } = meta;
   // `work` is left out of the change check (job/store.ts), so it never triggers an event by itself.
   return {
@@ -41,7 +41,7 @@ export function toStatus(meta: JobMeta): JobStatus {
     kernel,
     ...(label !== undefined && { label }),
     state,
-    shards: { total, done, failed },
+    shards: { total, done, failed, awaitingConfirmation },
     rate: done > 0 && updatedAt > createdAt ? Math.round((done / (updatedAt - createdAt)) * 1e5) / 100 : 0,
     createdAt,
     updatedAt,

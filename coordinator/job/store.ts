@@ -89,6 +89,17 @@ export class JobStore {
       .toArray();
   }
 
+  /** Open shards holding a submitted output that waits for an independent volunteer to confirm it. */
+  awaitingConfirmation(): number {
+    if (this.#meta?.state !== "running") return 0;
+    return this.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM shards s WHERE s.state = ${SHARD.open}
+           AND EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.state = ${REPLICA.submitted} AND r.ringer = 0)`,
+      )
+      .one().n;
+  }
+
   /** Whether this volunteer was caught and backtracked here (its isolate may not know yet). */
   banned(volunteer: string): boolean {
     return this.sql.exec("SELECT 1 FROM banned WHERE volunteer = ?", volunteer).toArray().length > 0;

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS shards (
   hold_until INTEGER                     -- a stranger's uncheckable result: only trusted volunteers confirm it before then
 );
 CREATE INDEX IF NOT EXISTS shards_verified ON shards(idx) WHERE verified = 1;
+CREATE INDEX IF NOT EXISTS shards_open ON shards(idx) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = 0 AND deficit > 0;
 CREATE INDEX IF NOT EXISTS shards_accepted ON shards(accept_seq) WHERE accept_seq IS NOT NULL;
 CREATE TABLE IF NOT EXISTS replicas (

@@ -5,7 +5,7 @@ import type { Failure } from "../errors.ts";
 import { fail } from "../errors.ts";
 import type { Accumulator } from "./accumulator.ts";
 import type { JobKernel } from "./kernel.ts";
-import { decide } from "./quorum.ts";
+import { decide, type Decision } from "./quorum.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
@@ -35,8 +35,10 @@ export interface Effect {
   proven?: string[];
   /** Volunteers whose output lost the vote (no proof: a reputation cost, not a ban). */
   outvoted?: string[];
-  /** Shards the coordinator computed itself for this output (arbitration or spot-check). */
+  /** Shards the coordinator computed itself for this output (arbitration, confirmation or spot-check). */
   checks?: number;
+  /** The coordinator computed the shard and found this volunteer's lone output right. */
+  confirmed?: boolean;
 }
 
 /** Chance that a trusted volunteer's lone result is audited with a second replica anyway. */
@@ -178,9 +180,25 @@ export function recordOutput(
     need = 2;
     store.sql.exec("UPDATE shards SET need = 2 WHERE idx = ?", row.idx);
   }
+  // A newcomer's lone output on a shard the coordinator can compute: confirm it here rather than
+  // wait for a second volunteer (who may not exist), within the request's budget.
+  let confirmed = false;
+  if (meta.adaptive && need >= 2 && lone && hash !== ERROR_HASH && arbiter === undefined) {
+    const truth = check(row.idx);
+    if (truth !== undefined) {
+      effect.checks = (effect.checks ?? 0) + 1;
+      if (truth === out.text) confirmed = true;
+      else {
+        effect.proven = [...(effect.proven ?? []), ...rejectWrong(store, row.idx, truth)];
+        groups = store.groups(row.idx);
+      }
+    }
+  }
   shard = store.shard(row.idx)!;
   const maxReplicas = Math.max(meta.maxReplicas, need);
-  const decision = decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
+  const decision: Decision = confirmed
+    ? { kind: "accept", hash }
+    : decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
   if (decision.kind === "wait") {
     if (decision.addDeficit > 0) store.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", decision.addDeficit, row.idx);
     return effect;
@@ -217,8 +235,10 @@ export function recordOutput(
     return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${message}`, now) };
   }
 
-  let verified = 0;
-  const right = meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE) ? check(row.idx) : undefined;
+  let verified = confirmed ? 1 : 0;
+  if (confirmed) effect.confirmed = true;
+  const spotCheck = !confirmed && meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE);
+  const right = spotCheck ? check(row.idx) : undefined;
   if (right !== undefined) {
     effect.checks = (effect.checks ?? 0) + 1;
     if (right !== output) {

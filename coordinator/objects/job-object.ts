@@ -52,7 +52,7 @@ export class JobObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new JobStore(ctx.storage.sql);
-    this.#events = new EventHub(() => ({ status: toStatus(this.store.meta!), version: this.store.meta!.version ?? 0 }));
+    this.#events = new EventHub(() => ({ status: this.#status(), version: this.store.meta!.version ?? 0 }));
     this.store.onChange = (stateChanged) => this.#events.changed(stateChanged);
   }
 
@@ -64,6 +64,11 @@ export class JobObject extends DurableObject<Env> {
       return Response.json({ error: { code: "job_not_found", message: "no such job" } }, { status: 404 });
     }
     return this.#events.open(request.headers.get("last-event-id") ?? undefined);
+  }
+
+  /** The contract's status, with the shards that wait for a second volunteer. */
+  #status(): JobStatus {
+    return toStatus(this.store.meta!, this.store.awaitingConfirmation());
   }
 
   get #kernel(): JobKernel {
@@ -86,12 +91,12 @@ export class JobObject extends DurableObject<Env> {
     inputs?.forEach((text, idx) => this.store.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
     this.store.saveMeta(meta);
     if (meta.total === 0) this.#finish(meta.createdAt);
-    return toStatus(this.store.meta!);
+    return this.#status();
   }
 
   async status(owner: string): Promise<Outcome<{ status: JobStatus }>> {
     const meta = this.#owned(owner);
-    return meta ? { ok: true, status: toStatus(meta) } : notFound();
+    return meta ? { ok: true, status: this.#status() } : notFound();
   }
 
   async result(owner: string): Promise<Outcome<{ result: unknown }>> {
@@ -117,7 +122,7 @@ export class JobObject extends DurableObject<Env> {
     } else if (meta.state !== "cancelled") {
       return fail(409, "job_finished", `job is already ${meta.state}`);
     }
-    return { ok: true, status: toStatus(this.store.meta!) };
+    return { ok: true, status: this.#status() };
   }
 
   /** Leases up to `max` shards to `volunteer`; `available` says whether this job may still have work. */
@@ -257,6 +262,7 @@ export class JobObject extends DurableObject<Env> {
     if (effect.ringer && !effect.ringer.passed) this.#caught(volunteer, `failed a spot-check in job ${meta.id}`);
     for (const v of effect.proven ?? []) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     if (effect.outvoted) this.#reputation.outvoted(effect.outvoted, effect.uncheckable);
+    if (effect.confirmed) this.#reputation.confirmed(volunteer, effect.uncheckable);
     if (effect.accepted) {
       this.#stats.accepted(effect.accepted.agreeing);
       this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);

@@ -225,7 +225,7 @@ describe("colmeia against a local coordinator", () => {
 
     const second = volunteer(2);
     const watched = await colmeia(["status", job.id, "--watch", "--json"]);
-    expect(JSON.parse(watched.stdout).shards).toEqual({ total: 24, done: 24, failed: 0 });
+    expect(JSON.parse(watched.stdout).shards).toEqual({ total: 24, done: 24, failed: 0, awaitingConfirmation: 0 });
     expect(await second.interrupt()).toBe(0);
   });
 
@@ -243,7 +243,7 @@ describe("colmeia against a local coordinator", () => {
 
     const second = volunteer(2);
     const watched = await colmeia(["status", job.id, "--watch", "--json"]);
-    expect(JSON.parse(watched.stdout).shards).toEqual({ total: 8, done: 8, failed: 0 });
+    expect(JSON.parse(watched.stdout).shards).toEqual({ total: 8, done: 8, failed: 0, awaitingConfirmation: 0 });
     expect(await second.interrupt()).toBe(0);
   });
 });

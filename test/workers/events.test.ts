@@ -99,7 +99,7 @@ describe("GET /v1/jobs/:id/events", () => {
     }
     const last = got.at(-1)!.status;
     expect(last.state).toBe("done");
-    expect(last.shards).toEqual({ total: 5, done: 5, failed: 0 });
+    expect(last.shards).toEqual({ total: 5, done: 5, failed: 0, awaitingConfirmation: 0 });
     expect(got.slice(0, -1).every((e) => e.status.state === "running")).toBe(true);
     // The stream's data is exactly what GET /v1/jobs/:id answers.
     const status = await (await call(`/v1/jobs/${id}`, { headers: ALICE })).json();

@@ -104,14 +104,28 @@ describe("quorum", () => {
     expect(hashes[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("never accepts a lone result when the submitter leaves replication to the coordinator", async () => {
-    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 } });
+  it("never accepts a lone result it cannot check when the submitter leaves replication to the coordinator", async () => {
+    // A 6,000,000-number span is past what the coordinator computes itself.
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 6_000_000, step: 6_000_000 } });
     const [a, b] = await volunteers(2);
     const [la] = await lease(a);
     expect((await submit(a, la!.id, { count: 99 })).status).toBe(202);
-    expect((await status(job.id)).state).toBe("running");
+    expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 0, awaitingConfirmation: 1 } });
     const [lb] = await leaseEventually(b);
     expect((await submit(b, lb!.id, honest(lb!))).status).toBe(202);
     expect((await status(job.id)).shards.done).toBe(0);
+  });
+
+  it("confirms a newcomer's lone result itself when it can compute the shard, and proves a wrong one wrong", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 200, step: 100 } });
+    const [a, b] = await volunteers(2);
+    const [la] = await lease(a);
+    expect((await submit(a, la!.id, honest(la!))).status).toBe(202);
+    expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 1, awaitingConfirmation: 0 }, work: { checks: 1 } });
+    const [lb] = await leaseEventually(b);
+    expect((await submit(b, lb!.id, { count: 1 })).status).toBe(202);
+    expect(await status(job.id)).toMatchObject({ shards: { done: 1 } });
+    const rows = await jobRows<{ volunteer: string; state: number }>(job.id, "SELECT volunteer, state FROM replicas WHERE lease = ?", lb!.id);
+    expect(rows[0]!.state).toBe(4);
   });
 });

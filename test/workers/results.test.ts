@@ -10,7 +10,7 @@ describe("submitting one result", () => {
     const [l] = await lease(v);
     const res = await submit(v, l!.id, honest(l!));
     expect(res.status).toBe(202);
-    expect((await status(job.id)).shards).toEqual({ total: 2, done: 1, failed: 0 });
+    expect((await status(job.id)).shards).toEqual({ total: 2, done: 1, failed: 0, awaitingConfirmation: 0 });
   });
 
   it("answers 409 to a second submit of the same lease", async () => {

@@ -35,7 +35,8 @@ describe("adaptive trust policy", () => {
     const burst = await Promise.all(Array.from({ length: 25 }, volunteer));
     for (const p of await Promise.all(burst.map(profile))) expect(p).toMatchObject({ trusted: false, blacklisted: false });
 
-    const job = await adaptiveJob(1);
+    // One shard too big for the coordinator to compute itself: only a second volunteer can confirm it.
+    const job = await adaptiveJob(1, 6_000_000);
     const [a, b] = burst;
     const [la] = await lease(a!, 1);
     expect((await submit(a!, la!.id, honest(la!))).status).toBe(202);
@@ -137,17 +138,15 @@ describe("adaptive trust policy", () => {
     expect(await result(merged.id)).toEqual({ count: 2262 });
   });
 
-  it("keeps shards the coordinator verified itself when a volunteer that agreed on them is caught", { timeout: 30_000 }, async () => {
+  it("keeps shards the coordinator verified itself when the volunteer that computed them is caught", { timeout: 30_000 }, async () => {
     const job = await adaptiveJob(50, 100);
     const [a, b] = [await volunteer(), await volunteer()];
     const [la] = await lease(a, 1);
     await submitAll(a, [la!]);
-    const [lb] = await leaseEventually(b, 1);
-    expect(lb!.shardId).toBe(la!.shardId);
-    await submitAll(b, [lb!]);
     const verified = async () =>
       (await jobRows<{ state: number; verified: number }>(job.id, "SELECT state, verified FROM shards WHERE idx = ?", Number(la!.shardId)))[0]!;
-    expect(await verified()).toEqual({ state: 1, verified: 1 }); // the first accepted shards are always checked
+    // A newcomer's lone result on a cheap shard: the coordinator confirmed it by computing it.
+    expect(await verified()).toEqual({ state: 1, verified: 1 });
 
     await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(a.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(a.id, "test: caught elsewhere");
     await until("a's outputs are rejected here", async () =>
