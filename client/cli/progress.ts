@@ -12,16 +12,17 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** Done/total/failed summed over jobs, and the state they are in together. */
+/** Done/total/failed/awaiting summed over jobs, and the state they are in together. */
 function aggregate(statuses: Iterable<JobStatusAnswer>) {
-  let total = 0, done = 0, failed = 0, running = false;
+  let total = 0, done = 0, failed = 0, awaiting = 0, running = false;
   for (const s of statuses) {
     total += s.shards.total;
     done += s.shards.done;
     failed += s.shards.failed;
+    awaiting += s.shards.awaitingConfirmation ?? 0;
     running ||= !FINAL_STATES.has(s.state);
   }
-  return { total, done, failed, running };
+  return { total, done, failed, awaiting, running };
 }
 
 /**
@@ -56,7 +57,9 @@ export async function watchJobs(client: ColmeiaClient, ids: readonly string[], o
     const payload = {
       rateText: formatRate(perSecond),
       etaText: !sum.running ? "0s" : perSecond > 0 ? formatDuration((remaining / perSecond) * 1000) : "–",
-      failedText: sum.failed ? ` (${formatCount(sum.failed)} failed)` : "",
+      failedText:
+        (sum.failed ? ` (${formatCount(sum.failed)} failed)` : "") +
+        (sum.awaiting ? ` (${formatCount(sum.awaiting)} waiting for a second volunteer to confirm)` : ""),
     };
     if (tty) {
       if (!barStarted) bar.start(sum.total, sum.done, payload), (barStarted = true);

@@ -64,6 +64,7 @@ function fill(row: JobRow, job: JobStatusAnswer): void {
 
   const extras = [
     failed > 0 ? `${count(failed)} failed` : "",
+    job.shards.awaitingConfirmation ? `${count(job.shards.awaitingConfirmation)} waiting for a second volunteer to confirm` : "",
     job.state === "running" && job.rate ? `${perSecond(job.rate)} shards/s` : "",
     job.notify ? `${NOTIFY_TEXT[job.notify.state]}${job.notify.attempts > 1 ? ` (${job.notify.attempts} attempts)` : ""}` : "",
   ].filter(Boolean);
