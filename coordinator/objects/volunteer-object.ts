@@ -10,7 +10,7 @@ export const TRUST_RINGERS = 1;
  * more slowly: its ringers come from volunteers' agreement, not from the coordinator's own answer,
  * so trust earned on checkable work never vouches for it by itself.
  */
-export const TRUST_AFTER_UNCHECKABLE = 10;
+export const TRUST_AFTER_UNCHECKABLE = 20;
 export const TRUST_RINGERS_UNCHECKABLE = 2;
 
 /** Whether a volunteer may be trusted alone, per class of work. */
