@@ -36,6 +36,8 @@ CREATE INDEX IF NOT EXISTS replicas_shard ON replicas(idx, state);
 CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
+-- Volunteers caught here whose blacklisting is not yet acknowledged by their own record (retried from the alarm).
+CREATE TABLE IF NOT EXISTS catches (volunteer TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS contrib (volunteer TEXT PRIMARY KEY, results INTEGER NOT NULL, credit REAL NOT NULL,
   reported INTEGER NOT NULL DEFAULT 0);  -- 1: the volunteer's own record lists this job
 CREATE INDEX IF NOT EXISTS contrib_unreported ON contrib(volunteer) WHERE reported = 0;

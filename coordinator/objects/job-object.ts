@@ -43,6 +43,9 @@ export class JobObject extends DurableObject<Env> {
   readonly #reputation = new ReputationOutbox();
   /** When contributions whose report to a volunteer's record failed are to be sent again. */
   #retryReportsAt: number | undefined;
+  /** When stored catches are next to be delivered (undefined: none pending, as far as this instance knows). */
+  #catchesAt: number | undefined;
+  #delivering = false;
   /** When this running job last re-announced itself to the grid. */
   #announcedAt = Date.now();
   /** The alarm time as last set (undefined: not read yet, null: none). */
@@ -223,6 +226,10 @@ export class JobObject extends DurableObject<Env> {
       await grid.jobStarted(meta.id, meta.createdAt, false).catch(() => {});
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
+    // After an eviction the in-memory hint is gone: the table itself says what is pending.
+    if (this.store.meta && (this.#catchesAt !== undefined || this.store.sql.exec("SELECT 1 FROM catches LIMIT 1").toArray().length)) {
+      await this.#deliverCatches();
+    }
     await this.#notify(now);
     if (this.#retryReportsAt !== undefined && this.#retryReportsAt <= now || this.store.meta?.state === "running") {
       this.#retryReportsAt = undefined;
@@ -301,9 +308,40 @@ export class JobObject extends DurableObject<Env> {
     }
   }
 
-  /** Blacklists a volunteer proven wrong; its record then has every job it touched backtrack. */
+  /**
+   * A volunteer was proven wrong. The catch is stored, and the volunteer banned here, in the same
+   * synchronous step that rejected its output, so no eviction or failed call can lose it; its
+   * blacklisting (which has every job it touched backtrack) is then delivered and retried from
+   * the alarm until its record acknowledges it.
+   */
   #caught(volunteer: string, reason: string): void {
-    this.ctx.waitUntil(volunteerStub(this.env, volunteer).blacklist(volunteer, reason).then(() => this.backtrack(volunteer)));
+    this.store.sql.exec("INSERT OR IGNORE INTO catches (volunteer, reason, at) VALUES (?, ?, ?)", volunteer, reason, Date.now());
+    this.store.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
+    this.#catchesAt = Date.now();
+    this.ctx.waitUntil(this.#deliverCatches());
+  }
+
+  /** Delivers stored catches: blacklist at the volunteer's record, backtrack here, then forget the catch. */
+  async #deliverCatches(): Promise<void> {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      const pending = this.store.sql.exec<{ volunteer: string; reason: string }>("SELECT volunteer, reason FROM catches LIMIT 20").toArray();
+      for (const { volunteer, reason } of pending) {
+        try {
+          await volunteerStub(this.env, volunteer).blacklist(volunteer, reason);
+          await this.backtrack(volunteer);
+          this.store.sql.exec("DELETE FROM catches WHERE volunteer = ?", volunteer);
+        } catch (err) {
+          console.error(`delivering the catch of ${volunteer} failed; retrying`, err);
+        }
+      }
+      const left = this.store.sql.exec("SELECT 1 FROM catches LIMIT 1").toArray().length > 0;
+      this.#catchesAt = left ? Date.now() + 5000 : undefined;
+    } finally {
+      this.#delivering = false;
+    }
+    await this.#schedule();
   }
 
   #finish(now: number): void {
@@ -326,7 +364,9 @@ export class JobObject extends DurableObject<Env> {
     const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, this.#retryReportsAt].filter((t): t is number => t !== undefined);
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, this.#retryReportsAt, this.#catchesAt].filter(
+      (t): t is number => t !== undefined,
+    );
     if (!times.length) return;
     const at = Math.max(1, Math.min(...times));
     // The alarm time is kept in memory: reading it back on every lease and result costs a storage round trip.

@@ -176,4 +176,17 @@ describe("adaptive trust policy", () => {
     expect(await result(job.id)).toEqual(before);
     expect(before).toEqual({ count: 3245 }); // primes below 30,000
   });
+  it("records a catch in the same step that rejects the output, then blacklists until acknowledged", async () => {
+    const job = await adaptiveJob(2, 100);
+    const liar = await volunteer();
+    const [l] = await lease(liar, 1);
+    expect((await submit(liar, l!.id, wrong(l!))).status).toBe(202);
+    // Durable before anything else happens: banned here and the catch queued for delivery.
+    const banned = await jobRows(job.id, "SELECT volunteer FROM banned");
+    expect(banned).toEqual([{ volunteer: liar.id }]);
+    await until("the volunteer's own record blacklists it", async () => (await profile(liar)).blacklisted === true);
+    await until("the catch is acknowledged", async () => (await jobRows(job.id, "SELECT volunteer FROM catches")).length === 0);
+    // Every isolate refuses it once its cached profile (1 s for a newcomer) is read again.
+    await until("leasing answers 403", async () => (await call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } })).status === 403);
+  });
 });
