@@ -15,6 +15,10 @@ export const LIMITS = {
   maxReplicas: 16,
   leaseTtlMs: { min: 1_000, max: 24 * 60 * 60 * 1000, default: 60_000 },
   leasesPerCall: 64,
+  /** Most leases of one job a volunteer may hold at once (two full batches: one computing, one queued). */
+  leasesPerVolunteerPerJob: 128,
+  /** A lease ends this many TTLs after it was issued, however often it is heartbeaten. */
+  leaseHardTtls: 4,
   resultsPerCall: 64,
   labelChars: 200,
   /** Largest published kernel module (JS source in UTF-8 bytes, or the .wasm file). */

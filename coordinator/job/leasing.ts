@@ -1,3 +1,4 @@
+import { LIMITS } from "../../shared/limits.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
 import type { JobKernel } from "./kernel.ts";
@@ -53,12 +54,13 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
   return order.map(({ idx, ringer }) => {
     const id = `${meta.id}.${idx}.${nonce()}`;
     store.sql.exec(
-      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at, ringer) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at, deadline, ringer) VALUES (?, ?, ?, ?, ?, ?, ?)",
       id,
       idx,
       volunteer,
       REPLICA.leased,
       expiresAt,
+      now + LIMITS.leaseHardTtls * meta.leaseTtlMs,
       ringer,
     );
     return {
@@ -77,6 +79,33 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
 /** Whether `standing` lets a volunteer's lone result count for this input's class of work. */
 export function trustedFor(kernel: JobKernel, input: unknown, standing: Standing): boolean {
   return kernel.checkable(input) ? standing.trusted : standing.trustedUncheckable;
+}
+
+/** Leases a volunteer that keeps handing work back (expiry, release) gets per call: it returned this many, more than it submitted. */
+const RETURNS_TOLERATED = 8;
+const RETURNS_BOUND = 256;
+
+/**
+ * How many more leases of this job `volunteer` may take now: never past the per-job cap, and one
+ * at a time for a volunteer that lets more leases expire or releases more than it completes, so
+ * identities that hoard and drop work cannot hold a job hostage.
+ */
+export function leaseAllowance(store: JobStore, volunteer: string, max: number): number {
+  // Counted with bounds, so the cost stays small however much a volunteer did in this job.
+  const count = (states: readonly number[], bound: number) =>
+    store.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ?)`,
+        volunteer,
+        bound,
+      )
+      .one().n;
+  const room = LIMITS.leasesPerVolunteerPerJob - count([REPLICA.leased], LIMITS.leasesPerVolunteerPerJob);
+  const allowed = Math.max(0, Math.min(room, max));
+  const returned = count([REPLICA.expired, REPLICA.released], RETURNS_BOUND);
+  if (returned < RETURNS_TOLERATED) return allowed;
+  const completed = count([REPLICA.submitted, REPLICA.rejected, REPLICA.superseded], RETURNS_BOUND);
+  return returned > completed ? Math.min(allowed, 1) : allowed;
 }
 
 /** How long a stranger's uncheckable shard waits for a trusted volunteer to confirm it before anyone may. */

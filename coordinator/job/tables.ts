@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS replicas (
   volunteer TEXT NOT NULL,
   state INTEGER NOT NULL DEFAULT 0,      -- 0 leased, 1 submitted, 2 expired, 3 released, 4 rejected, 5 superseded
   expires_at INTEGER NOT NULL,
+  deadline INTEGER,                      -- heartbeats never extend the lease past this
   standing INTEGER NOT NULL DEFAULT 0,   -- at submission: 0 untrusted, 1 trusted on other work, 2 trusted on this class of work
   ringer INTEGER NOT NULL DEFAULT 0,     -- 1: a spot-check of an already verified shard
   hash TEXT,
@@ -53,6 +54,7 @@ const ADDED_COLUMNS = [
   ["shards", "error", "TEXT"],
   ["shards", "hold_until", "INTEGER"],
   ["replicas", "standing", "INTEGER NOT NULL DEFAULT 0"],
+  ["replicas", "deadline", "INTEGER"],
 ] as const;
 
 /** Brings a job's tables created by an older version up to date (idempotent). */

@@ -6,7 +6,7 @@ import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
-import { expireLeases, issueLeases, nextExpiry, returnLease } from "../job/leasing.ts";
+import { expireLeases, issueLeases, leaseAllowance, nextExpiry, returnLease } from "../job/leasing.ts";
 import type { JobMeta } from "../job/meta.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
@@ -134,7 +134,8 @@ export class JobObject extends DurableObject<Env> {
     if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
     if (this.store.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
     const now = Date.now();
-    const leases = issueLeases(this.store, this.#kernel, volunteer, max, now, standing);
+    const allowed = leaseAllowance(this.store, volunteer, max);
+    const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, now, standing) : [];
     if (leases.length) {
       this.#stats.seen(volunteer);
       await this.#schedule();
@@ -172,7 +173,9 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
     if (problem) return problem;
-    const expiresAt = now + this.store.meta!.leaseTtlMs;
+    // Heartbeats extend a lease up to its hard deadline, never past it.
+    const { deadline } = this.store.sql.exec<{ deadline: number | null }>("SELECT deadline FROM replicas WHERE lease = ?", leaseId).one();
+    const expiresAt = Math.min(now + this.store.meta!.leaseTtlMs, deadline ?? Number.MAX_SAFE_INTEGER);
     this.store.sql.exec("UPDATE replicas SET expires_at = ? WHERE lease = ?", expiresAt, leaseId);
     this.#stats.seen(volunteer);
     return { ok: true, expiresAt };

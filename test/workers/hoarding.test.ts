@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { LIMITS } from "../../shared/limits.ts";
+import { call, callJson, createJob, expectError, honest, lease, sleep, submit, volunteer } from "./helpers.ts";
+
+describe("volunteers cannot hold a job hostage", () => {
+  it("caps the leases one volunteer may hold in a job, and publishes the cap", async () => {
+    await createJob({ kernel: "primes.count", range: { start: 0, end: 300, step: 1 }, replication: { replicas: 1, quorum: 1 } });
+    const hoarder = await volunteer();
+    let held = 0;
+    for (let i = 0; i < 4; i++) held += (await lease(hoarder, 64)).length;
+    expect(held).toBe(LIMITS.leasesPerVolunteerPerJob);
+    const other = await volunteer();
+    expect((await lease(other, 64)).length).toBeGreaterThan(0);
+    const { body } = await callJson("GET", "/openapi.json");
+    expect(body["x-colmeia-limits"]).toMatchObject({ leasesPerVolunteerPerJob: LIMITS.leasesPerVolunteerPerJob, leaseHardTtls: LIMITS.leaseHardTtls });
+  });
+
+  it("ends a lease at its hard deadline however often it is heartbeaten", { timeout: 15_000 }, async () => {
+    await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 }, leaseTtlMs: 1000 });
+    const v = await volunteer();
+    const [l] = await lease(v);
+    const hardDeadline = Date.now() + LIMITS.leaseHardTtls * 1000;
+    let last = 0;
+    while (Date.now() < hardDeadline - 300) {
+      const res = await callJson<{ expiresAt: number }>("POST", `/v1/leases/${l!.id}/heartbeat`, { token: v.token });
+      expect(res.status).toBe(200);
+      last = res.body.expiresAt;
+      expect(last).toBeLessThanOrEqual(l!.expiresAt - 1000 + LIMITS.leaseHardTtls * 1000);
+      await sleep(250);
+    }
+    await sleep(Math.max(0, last - Date.now()) + 700);
+    await expectError(submit(v, l!.id, honest(l!)), 410);
+  });
+
+  it("gives a volunteer that keeps handing work back one lease at a time", async () => {
+    await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 1 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    for (const l of await lease(v, 8)) expect((await call("POST", `/v1/leases/${l.id}/release`, { token: v.token })).status).toBe(200);
+    expect(await lease(v, 10)).toHaveLength(1);
+    const fresh = await volunteer();
+    expect(await lease(fresh, 10)).toHaveLength(10);
+  });
+});
