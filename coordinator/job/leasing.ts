@@ -166,6 +166,17 @@ export function returnLease(store: JobStore, lease: string, idx: number, state: 
   );
 }
 
+/** Expired and released leases are kept this long (to answer 410 for them), then compacted away. */
+export const RETURNED_KEPT_MS = 24 * 60 * 60 * 1000;
+
+/** Deletes a bounded batch of leases that ended without output more than a day ago; returns how many. */
+export function compactReturned(store: JobStore, now: number): number {
+  return store.sql.exec(
+    `DELETE FROM replicas WHERE lease IN (SELECT lease FROM replicas WHERE state IN (${REPLICA.expired}, ${REPLICA.released}) AND expires_at < ? LIMIT 1000)`,
+    now - RETURNED_KEPT_MS,
+  ).rowsWritten;
+}
+
 /** Earliest deadline of any outstanding lease, if any. */
 export function nextExpiry(store: JobStore): number | undefined {
   const row = store.sql

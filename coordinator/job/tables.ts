@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS replicas (
 CREATE UNIQUE INDEX IF NOT EXISTS replicas_held ON replicas(idx, volunteer) WHERE state <= 1;
 CREATE INDEX IF NOT EXISTS replicas_shard ON replicas(idx, state);
 CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS replicas_returned ON replicas(expires_at) WHERE state IN (2, 3);
 CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
 -- Volunteers caught here whose blacklisting is not yet acknowledged by their own record (retried from the alarm).

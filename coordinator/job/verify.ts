@@ -90,7 +90,8 @@ function rejectDiffering(store: JobStore, idx: number, column: "output" | "hash"
       value,
     )
     .toArray();
-  for (const w of wrong) store.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", REPLICA.rejected, w.lease);
+  // A settled output that lost keeps its hash, not its text: junk outputs cannot pile up.
+  for (const w of wrong) store.sql.exec("UPDATE replicas SET state = ?, output = NULL WHERE lease = ?", REPLICA.rejected, w.lease);
   return wrong.map((w) => w.volunteer);
 }
 
@@ -109,7 +110,7 @@ function classify(store: JobStore, kernel: JobKernel, idx: number, out: Prepared
   if (out.hash === ERROR_HASH || !kernel.compare) return out.hash;
   const known = store.sql
     .exec<{ hash: string; output: string }>(
-      `SELECT hash, output FROM replicas WHERE idx = ? AND state IN (${REPLICA.submitted}, ${REPLICA.rejected}) AND hash IS NOT NULL
+      `SELECT hash, output FROM replicas WHERE idx = ? AND state IN (${REPLICA.submitted}, ${REPLICA.rejected}) AND output IS NOT NULL
          AND hash != ? GROUP BY hash ORDER BY MIN(at)`,
       idx,
       ERROR_HASH,
@@ -148,9 +149,10 @@ export function recordOutput(
   const trusted = uncheckable ? standing.trustedUncheckable : standing.trusted;
   const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
   const hash = classify(store, kernel, row.idx, out);
+  // A ringer's output is judged by its hash at once; its text is never needed.
   store.sql.exec(
     "UPDATE replicas SET state = ?, hash = ?, output = ?, at = ?, standing = ? WHERE lease = ?",
-    REPLICA.submitted, hash, out.text, now, level, lease,
+    REPLICA.submitted, hash, row.ringer ? null : out.text, now, level, lease,
   );
   let shard = store.shard(row.idx)!;
   const effect: Effect = { uncheckable };
@@ -208,7 +210,11 @@ export function recordOutput(
       return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${decision.reason} in ${MAX_ROUNDS} rounds`, now) };
     }
     // No quorum this round: discard it and vote again among volunteers who have not seen the shard.
-    store.sql.exec(`UPDATE replicas SET state = ? WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`, REPLICA.superseded, row.idx);
+    store.sql.exec(
+      `UPDATE replicas SET state = ?, output = NULL WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`,
+      REPLICA.superseded,
+      row.idx,
+    );
     store.sql.exec("UPDATE shards SET rounds = rounds + 1, deficit = MAX(0, ? - active) WHERE idx = ?", need, row.idx);
     return effect;
   }

@@ -6,7 +6,7 @@ import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
-import { expireLeases, issueLeases, leaseAllowance, nextExpiry, returnLease } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, nextExpiry, returnLease } from "../job/leasing.ts";
 import type { JobMeta } from "../job/meta.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
@@ -219,7 +219,10 @@ export class JobObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarmAt = null; // this alarm has fired; #schedule sets the next one
     const now = Date.now();
-    if (this.store.meta) expireLeases(this.store, now);
+    if (this.store.meta) {
+      expireLeases(this.store, now);
+      compactReturned(this.store, now);
+    }
     const grid = gridStub(this.env);
     await this.#stats.flush(grid, now);
     // Re-announce a running job: the grid's list heals from any lost or reordered start/end call.

@@ -1,0 +1,37 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { compactReturned } from "../../coordinator/job/leasing.ts";
+import type { JobObject } from "../../coordinator/objects/job-object.ts";
+import { call, createJob, honest, jobObject, jobRows, lease, leaseEventually, submit, volunteer } from "./helpers.ts";
+
+describe("storage that cannot run out", () => {
+  it("keeps only the hash of an output that lost the vote", async () => {
+    const job = await createJob({ kernel: "wordcount", shards: [{ text: "a b" }], replication: { replicas: 2, quorum: 2, maxReplicas: 3 } });
+    const [a, b, c] = [await volunteer(), await volunteer(), await volunteer()];
+    const [la] = await leaseEventually(a);
+    const [lb] = await leaseEventually(b);
+    const junk = { counts: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`junk${i}`, 1])) };
+    await submit(a, la!.id, junk);
+    await submit(b, lb!.id, honest(lb!));
+    const [lc] = await leaseEventually(c);
+    await submit(c, lc!.id, honest(lc!));
+    const rows = await jobRows<{ lease: string; state: number; output: string | null; hash: string | null }>(job.id, "SELECT lease, state, output, hash FROM replicas");
+    const lost = rows.find((r) => r.lease === la!.id)!;
+    expect(lost).toMatchObject({ state: 4, output: null, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(rows.filter((r) => r.output !== null)).toHaveLength(2);
+  });
+
+  it("compacts leases that ended without output a day ago, and keeps recent ones", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 300, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const [old, recent] = await lease(v, 2);
+    for (const l of [old!, recent!]) expect((await call("POST", `/v1/leases/${l.id}/release`, { token: v.token })).status).toBe(200);
+    const removed = await runInDurableObject(jobObject(job.id), (o: JobObject) => {
+      o.store.sql.exec("UPDATE replicas SET expires_at = 0 WHERE lease = ?", old!.id);
+      return compactReturned(o.store, Date.now());
+    });
+    expect(removed).toBe(1);
+    const left = await jobRows<{ lease: string }>(job.id, "SELECT lease FROM replicas");
+    expect(left.map((r) => r.lease)).toEqual([recent!.id]);
+  });
+});
