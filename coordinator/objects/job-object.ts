@@ -25,6 +25,7 @@ const ANNOUNCE_MS = 30_000;
 const BACKTRACK_CHECKS = 256;
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
+const DAY_MS = 24 * 60 * 60 * 1000;
 const UNTRUSTED: Standing = { trusted: false, trustedUncheckable: false };
 
 /** One submitted result: the kernel's output, or its failure. */
@@ -36,7 +37,7 @@ export interface SubmittedItem {
 
 /** One job: its shards, leases, replica outputs and merged result, in this object's SQLite. */
 export class JobObject extends DurableObject<Env> {
-  readonly store: JobStore;
+  store: JobStore;
   #acc: Accumulator | undefined;
   #k: JobKernel | undefined;
   readonly #stats = new StatsOutbox();
@@ -87,6 +88,50 @@ export class JobObject extends DurableObject<Env> {
     return meta && meta.owner === owner ? meta : undefined;
   }
 
+  /** 410 for the owner of a job deleted after its retention period, else the usual 404. */
+  #missing(owner: string): Failure {
+    const tomb = this.store.meta ? undefined : this.#tomb();
+    return tomb?.owner === owner
+      ? fail(410, "job_expired", `this job ended more than ${this.#retentionDays()} days ago and its data was deleted`)
+      : notFound();
+  }
+
+  #tomb(): { owner: string } | undefined {
+    const exists = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tomb'").toArray().length > 0;
+    return exists ? this.ctx.storage.sql.exec<{ owner: string }>("SELECT owner FROM tomb").toArray()[0] : undefined;
+  }
+
+  #retentionDays(): number {
+    const days = Number(this.env.JOB_RETENTION_DAYS ?? 30);
+    return Number.isFinite(days) && days > 0 ? days : 30;
+  }
+
+  /** When a finished job's storage is due for deletion. */
+  #retainedUntil(): number | undefined {
+    const meta = this.store.meta;
+    return meta && meta.state !== "running" ? meta.updatedAt + this.#retentionDays() * DAY_MS : undefined;
+  }
+
+  /**
+   * Deletes a finished job past its retention once nothing is owed any more (webhook, catches,
+   * contribution reports), leaving a tombstone so its owner is told 410 rather than 404.
+   */
+  async #expire(now: number): Promise<boolean> {
+    const until = this.#retainedUntil();
+    const meta = this.store.meta;
+    if (!meta || until === undefined || now < until || meta.notify?.state === "pending") return false;
+    const owed = this.store.sql.exec("SELECT 1 FROM catches UNION ALL SELECT 1 FROM contrib WHERE reported = 0 LIMIT 1").toArray().length;
+    if (owed) return false;
+    await this.ctx.storage.deleteAll();
+    this.ctx.storage.sql.exec("CREATE TABLE tomb (owner TEXT NOT NULL, at INTEGER NOT NULL)");
+    this.ctx.storage.sql.exec("INSERT INTO tomb (owner, at) VALUES (?, ?)", meta.owner, now);
+    this.store = new JobStore(this.ctx.storage.sql);
+    this.#acc = undefined;
+    this.#k = undefined;
+    this.#alarmAt = null;
+    return true;
+  }
+
   /** Creates the job (inputs: JSON text of each explicit shard). */
   async create(meta: JobMeta, inputs?: string[]): Promise<JobStatus> {
     if (this.store.meta) throw new Error(`job ${meta.id} exists already`);
@@ -99,25 +144,25 @@ export class JobObject extends DurableObject<Env> {
 
   async status(owner: string): Promise<Outcome<{ status: JobStatus }>> {
     const meta = this.#owned(owner);
-    return meta ? { ok: true, status: this.#status() } : notFound();
+    return meta ? { ok: true, status: this.#status() } : this.#missing(owner);
   }
 
   async result(owner: string): Promise<Outcome<{ result: unknown }>> {
     const meta = this.#owned(owner);
-    if (!meta) return notFound();
+    if (!meta) return this.#missing(owner);
     if (meta.state !== "done") return fail(409, "job_not_done", `job is ${meta.state}; its result exists once it is done`);
     return { ok: true, result: this.#accumulator.result };
   }
 
   /** Materialised shards after index `after`, with their accepted outputs. */
   async shards(owner: string, after: number, limit: number): Promise<Outcome<{ shards: ShardView[] }>> {
-    if (!this.#owned(owner)) return notFound();
+    if (!this.#owned(owner)) return this.#missing(owner);
     return { ok: true, shards: listShards(this.store, after, limit) };
   }
 
   async cancel(owner: string): Promise<Outcome<{ status: JobStatus }>> {
     const meta = this.#owned(owner);
-    if (!meta) return notFound();
+    if (!meta) return this.#missing(owner);
     if (meta.state === "running") {
       const now = Date.now();
       this.store.saveMeta({ ...meta, state: "cancelled", updatedAt: now });
@@ -219,6 +264,7 @@ export class JobObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarmAt = null; // this alarm has fired; #schedule sets the next one
     const now = Date.now();
+    if (await this.#expire(now)) return;
     if (this.store.meta) {
       expireLeases(this.store, now);
       compactReturned(this.store, now);
@@ -370,7 +416,7 @@ export class JobObject extends DurableObject<Env> {
     const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, this.#retryReportsAt, this.#catchesAt].filter(
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
       (t): t is number => t !== undefined,
     );
     if (!times.length) return;

@@ -1,0 +1,44 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { JobObject } from "../../coordinator/objects/job-object.ts";
+import { ALICE, BOB, call, callJson, createJob, expectError, jobObject, lease, submitAll, volunteer } from "./helpers.ts";
+
+const DAY = 24 * 60 * 60 * 1000;
+
+describe("retention of finished jobs", () => {
+  it("deletes a finished job's storage after the retention period; its owner then gets 410, others 404", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    await submitAll(v, await lease(v, 1));
+    expect((await callJson("GET", `/v1/jobs/${job.id}`, { token: ALICE })).body.state).toBe("done");
+
+    // Younger than the retention period: the alarm keeps it.
+    await runDurableObjectAlarm(jobObject(job.id));
+    expect((await call("GET", `/v1/jobs/${job.id}/result`, { token: ALICE })).status).toBe(200);
+
+    await runInDurableObject(jobObject(job.id), (o: JobObject) => {
+      o.store.saveMeta({ ...o.store.meta!, updatedAt: Date.now() - 31 * DAY });
+    });
+    await runDurableObjectAlarm(jobObject(job.id));
+    const gone = await expectError(call("GET", `/v1/jobs/${job.id}`, { token: ALICE }), 410);
+    expect(gone.code).toBe("job_expired");
+    await expectError(call("GET", `/v1/jobs/${job.id}/result`, { token: ALICE }), 410);
+    await expectError(call("GET", `/v1/jobs/${job.id}`, { token: BOB }), 404);
+    const tables = await runInDurableObject(jobObject(job.id), (o: JobObject) =>
+      o.store.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((t) => t.name),
+    );
+    expect(tables).toEqual(["tomb"]);
+    const list = await callJson<{ jobs: { id: string }[] }>("GET", "/v1/jobs?limit=500", { token: ALICE });
+    expect(list.status).toBe(200);
+    expect(list.body.jobs.map((j) => j.id)).not.toContain(job.id);
+  });
+
+  it("never deletes a running job", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    await runInDurableObject(jobObject(job.id), (o: JobObject) => {
+      o.store.saveMeta({ ...o.store.meta!, updatedAt: Date.now() - 90 * DAY });
+    });
+    await runDurableObjectAlarm(jobObject(job.id));
+    expect((await callJson("GET", `/v1/jobs/${job.id}`, { token: ALICE })).body.state).toBe("running");
+  });
+});
