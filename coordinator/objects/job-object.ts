@@ -139,6 +139,12 @@ export class JobObject extends DurableObject<Env> {
     inputs?.forEach((text, idx) => this.store.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
     this.store.saveMeta(meta);
     if (meta.total === 0) this.#finish(meta.createdAt);
+    else {
+      // The job announces itself from its own alarm too: should the caller's announcement fail,
+      // volunteers are still sent here within a moment.
+      this.#announcedAt = 0;
+      await this.#schedule();
+    }
     return this.#status();
   }
 

@@ -42,3 +42,12 @@ describe("retention of finished jobs", () => {
     expect((await callJson("GET", `/v1/jobs/${job.id}`, { token: ALICE })).body.state).toBe("running");
   });
 });
+
+describe("a new job announces itself", () => {
+  it("sets its own alarm at creation, so the grid hears of it even if the creating request's announcement failed", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const alarm = await runInDurableObject(jobObject(job.id), (_o: JobObject, state: DurableObjectState) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+});
