@@ -38,6 +38,8 @@ CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state =
 CREATE INDEX IF NOT EXISTS replicas_returned ON replicas(expires_at) WHERE state IN (2, 3);
 CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
+-- Reputation observations not yet taken by the volunteers' records (sent from the alarm).
+CREATE TABLE IF NOT EXISTS rep_outbox (k TEXT PRIMARY KEY, volunteer TEXT NOT NULL, obs TEXT NOT NULL);
 -- Volunteers caught here whose blacklisting is not yet acknowledged by their own record (retried from the alarm).
 CREATE TABLE IF NOT EXISTS catches (volunteer TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS contrib (volunteer TEXT PRIMARY KEY, results INTEGER NOT NULL, credit REAL NOT NULL,

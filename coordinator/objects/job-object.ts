@@ -41,7 +41,7 @@ export class JobObject extends DurableObject<Env> {
   #acc: Accumulator | undefined;
   #k: JobKernel | undefined;
   readonly #stats = new StatsOutbox();
-  readonly #reputation = new ReputationOutbox();
+  readonly #reputation = new ReputationOutbox(() => (this.store.meta ? this.store.sql : undefined));
   /** When contributions whose report to a volunteer's record failed are to be sent again. */
   #retryReportsAt: number | undefined;
   /** When stored catches are next to be delivered (undefined: none pending, as far as this instance knows). */

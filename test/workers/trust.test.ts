@@ -189,4 +189,18 @@ describe("adaptive trust policy", () => {
     // Every isolate refuses it once its cached profile (1 s for a newcomer) is read again.
     await until("leasing answers 403", async () => (await call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } })).status === 403);
   });
+  it("keeps reputation observations in the job's storage until the volunteer's record has them", async () => {
+    const job = await adaptiveJob(1, 6_000_000);
+    const [a, b] = [await volunteer(), await volunteer()];
+    const [la] = await lease(a, 1);
+    await submitAll(a, [la!]);
+    const [lb] = await leaseEventually(b, 1);
+    await submitAll(b, [lb!]);
+    // Written in the step that accepted the shard, before any alarm ran.
+    const queued = await jobRows<{ volunteer: string; obs: string }>(job.id, "SELECT volunteer, obs FROM rep_outbox ORDER BY volunteer");
+    expect(queued.map((q) => q.volunteer).sort()).toEqual([a.id, b.id].sort());
+    expect(queued.map((q) => JSON.parse(q.obs))).toEqual([{ uncheckable: true, agreed: 1 }, { uncheckable: true, agreed: 1 }]);
+    await until("the records took them", async () => (await jobRows(job.id, "SELECT 1 FROM rep_outbox")).length === 0);
+    expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
+  });
 });
