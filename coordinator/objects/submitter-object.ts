@@ -1,7 +1,27 @@
 import type { KernelManifest } from "../../shared/schemas.ts";
 import { DurableObject } from "cloudflare:workers";
 
-/** One submitter's job list and webhook secret, so listing never scans other submitters' jobs. */
+/** How long an `Idempotency-Key` is remembered, how many a submitter keeps, and when a reservation is abandoned. */
+export const IDEMPOTENCY = {
+  ttlMs: 24 * 60 * 60 * 1000,
+  /** At most this many keys per submitter (under 500 bytes each, so under 5 MB): the oldest are forgotten first. */
+  maxKeys: 10_000,
+  /** A job creation still unfinished after this long is taken to have died; a retry resumes it with the same job id. */
+  staleMs: 60_000,
+} as const;
+
+/** What an `Idempotency-Key` lets a `POST /v1/jobs` do. */
+export type KeyClaim =
+  /** First use (or a dead attempt's): create the job `jobId`; a resumed attempt may find it exists already. */
+  | { kind: "create"; jobId: string; resumed: boolean }
+  /** Already used with the same body: answer with job `jobId`. */
+  | { kind: "replay"; jobId: string }
+  /** Already used with another body. */
+  | { kind: "conflict" }
+  /** The same request is being handled right now. */
+  | { kind: "busy" };
+
+/** One submitter's job list, kernels, webhook secret and idempotency keys, so listing never scans other submitters' jobs. */
 export class SubmitterObject extends DurableObject<Env> {
   readonly sql: SqlStorage;
 
@@ -13,7 +33,44 @@ export class SubmitterObject extends DurableObject<Env> {
       CREATE INDEX IF NOT EXISTS jobs_age ON jobs(created_at);
       CREATE TABLE IF NOT EXISTS secrets (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS kernels (id TEXT PRIMARY KEY, manifest TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS idempotency (seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body_sha256 TEXT NOT NULL,
+        job_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency(created_at);
     `);
+  }
+
+  /**
+   * Reserves `key` for a job creation (one method, so Durable Object input gates make it atomic:
+   * two concurrent requests with one key never both get "create"). Forgets keys older than 24 h
+   * and all but the newest {@link IDEMPOTENCY.maxKeys}.
+   */
+  async claimKey(key: string, bodySha256: string, jobId: string, now: number): Promise<KeyClaim> {
+    this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY.ttlMs);
+    type Row = { body_sha256: string; job_id: string; done: number; claimed_at: number };
+    const row = this.sql.exec<Row>("SELECT body_sha256, job_id, done, claimed_at FROM idempotency WHERE key = ?", key).toArray()[0];
+    if (row && row.body_sha256 !== bodySha256) return { kind: "conflict" };
+    if (row?.done) return { kind: "replay", jobId: row.job_id };
+    if (row && now - row.claimed_at < IDEMPOTENCY.staleMs) return { kind: "busy" };
+    if (row) {
+      this.sql.exec("UPDATE idempotency SET claimed_at = ? WHERE key = ?", now, key);
+      return { kind: "create", jobId: row.job_id, resumed: true };
+    }
+    // Rows are numbered in insertion order: keeping the last maxKeys - 1 numbers is one index range, not a count.
+    this.sql.exec("DELETE FROM idempotency WHERE seq <= (SELECT MAX(seq) FROM idempotency) - ?", IDEMPOTENCY.maxKeys - 1);
+    this.sql.exec(
+      "INSERT INTO idempotency (key, body_sha256, job_id, created_at, claimed_at) VALUES (?, ?, ?, ?, ?)",
+      key,
+      bodySha256,
+      jobId,
+      now,
+      now,
+    );
+    return { kind: "create", jobId, resumed: false };
+  }
+
+  /** A reserved creation failed: the next retry with the key resumes it at once (same job id). */
+  async abandonKey(key: string, jobId: string): Promise<void> {
+    this.sql.exec("UPDATE idempotency SET claimed_at = 0 WHERE key = ? AND job_id = ? AND done = 0", key, jobId);
   }
 
   /** Adds a published kernel to this submitter's own; false when it is there already or over `quota`. */
@@ -43,8 +100,10 @@ export class SubmitterObject extends DurableObject<Env> {
       .map((r) => JSON.parse(r.manifest) as KernelManifest);
   }
 
-  async addJob(id: string, createdAt: number): Promise<void> {
+  /** Lists a created job; with the `Idempotency-Key` it was created under, later uses of the key replay it. */
+  async addJob(id: string, createdAt: number, idempotencyKey?: string): Promise<void> {
     this.sql.exec("INSERT OR IGNORE INTO jobs (id, created_at) VALUES (?, ?)", id, createdAt);
+    if (idempotencyKey !== undefined) this.sql.exec("UPDATE idempotency SET done = 1 WHERE key = ? AND job_id = ?", idempotencyKey, id);
   }
 
   /** Newest first; `before` is the (createdAt, id) of the last job of the previous page. */

@@ -1,12 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import { CreateJob } from "../../shared/schemas.ts";
+import { CreateJob, type JobStatus } from "../../shared/schemas.ts";
 import { submitterAuth } from "../auth.ts";
 import { jsonBody, parseOr400 } from "../body.ts";
 import { invalidateRunning } from "../dispatch.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
+import type { JobMeta } from "../job/meta.ts";
 import { planJob } from "../job/plan.ts";
 import { gridStub, jobStub, newJobId, submitterStub } from "../stubs.ts";
 
@@ -25,6 +27,71 @@ const ListQuery = z.strictObject({
     .optional(),
 });
 
+/** An `Idempotency-Key` header: 1 to 255 printable ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** The request's `Idempotency-Key`, undefined without one, or a 400 for one that is malformed. */
+function idempotencyKey(header: string | undefined): string | undefined {
+  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
+    throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key: must be 1 to 255 printable ASCII characters");
+  }
+  return header;
+}
+
+/** Creates the job and announces it. */
+async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, key?: string): Promise<JobStatus> {
+  const status = await jobStub(env, meta.id).create(meta, inputs);
+  await announce(env, status, meta.owner, key, true);
+  return status;
+}
+
+/** Lists the job under its submitter (marking `key` used) and, while it runs, in the grid's running list. */
+async function announce(env: Env, status: JobStatus, owner: string, key: string | undefined, fresh: boolean): Promise<void> {
+  await Promise.all([
+    submitterStub(env, owner).addJob(status.id, status.createdAt, key),
+    status.state === "running" ? gridStub(env).jobStarted(status.id, status.createdAt, fresh) : undefined,
+  ]);
+  invalidateRunning();
+}
+
+/**
+ * Creates the job at most once per key: the key is reserved in the submitter's object (with the
+ * SHA-256 of the canonical body) before the job exists, so concurrent duplicates and retries after
+ * a failure all end at the one job id the reservation holds.
+ */
+async function startJobOnce(env: Env, key: string, bodySha256: string, plan: (id: string) => ReturnType<typeof planJob>) {
+  const planned = plan(newJobId());
+  const owner = planned.meta.owner;
+  // The key methods are called on the namespace's own RPC stub: stubs.ts types only the older ones.
+  const keys = env.SUBMITTERS.get(env.SUBMITTERS.idFromName(owner));
+  const claim = await keys.claimKey(key, bodySha256, planned.meta.id, planned.meta.createdAt);
+  switch (claim.kind) {
+    case "conflict":
+      throw new ApiError(409, "idempotency_conflict", "Idempotency-Key: already used with a different request body (keys are kept 24 hours)");
+    case "busy":
+      throw new ApiError(409, "idempotency_in_progress", "Idempotency-Key: a request with this key is still being handled; retry shortly", {
+        "retry-after": "1",
+      });
+    case "replay":
+      return { status: unwrap(await jobStub(env, claim.jobId).status(owner)).status, replayed: true };
+  }
+  if (claim.resumed) {
+    // An earlier attempt died after reserving the key: it may have created the job before it did.
+    const existing = await jobStub(env, claim.jobId).status(owner);
+    if (existing.ok) {
+      await announce(env, existing.status, owner, key, false);
+      return { status: existing.status, replayed: true };
+    }
+  }
+  const { meta, inputs } = claim.jobId === planned.meta.id ? planned : plan(claim.jobId);
+  try {
+    return { status: await startJob(env, meta, inputs, key), replayed: false };
+  } catch (err) {
+    await keys.abandonKey(key, meta.id).catch(() => {});
+    throw err;
+  }
+}
+
 /** The id route parameter, or a 404 for anything that cannot be a job id (no object is touched). */
 function jobId(id: string): string {
   if (!JOB_ID.test(id)) throw new ApiError(404, "job_not_found", "no such job");
@@ -35,20 +102,22 @@ function jobId(id: string): string {
 export const jobRoutes = new Hono<AppEnv>()
   .use(submitterAuth)
   .post("/", ...jsonBody(CreateJob, LIMITS.jobBodyBytes), async (c) => {
+    const key = idempotencyKey(c.req.header("idempotency-key"));
     const body = c.req.valid("json");
     const now = Date.now();
     const manifest = body.kernel.startsWith("k_") ? await submitterStub(c.env, c.get("submitter")).kernel(body.kernel) : undefined;
     if (body.kernel.startsWith("k_") && !manifest) {
       throw new ApiError(400, "invalid_body", `kernel: unknown kernel "${body.kernel}" (publish it first with POST /v1/kernels)`);
     }
-    const { meta, inputs } = planJob(body, newJobId(), c.get("submitter"), now, manifest);
-    const status = await jobStub(c.env, meta.id).create(meta, inputs);
-    await Promise.all([
-      submitterStub(c.env, meta.owner).addJob(meta.id, now),
-      status.state === "running" ? gridStub(c.env).jobStarted(meta.id, now) : undefined,
-    ]);
-    invalidateRunning();
-    return c.json(status, 201);
+    const plan = (id: string) => planJob(body, id, c.get("submitter"), now, manifest);
+    if (key === undefined) {
+      const { meta, inputs } = plan(newJobId());
+      return c.json(await startJob(c.env, meta, inputs), 201);
+    }
+    // A replay answers like the original (201) with the job's current status, as Stripe does.
+    const bodySha256 = await sha256Hex(canonicalJson(await c.req.json()));
+    const { status, replayed } = await startJobOnce(c.env, key, bodySha256, plan);
+    return c.json(status, 201, replayed ? { "idempotent-replayed": "true" } : {});
   })
   .get("/", async (c) => {
     const q = parseOr400(ListQuery, c.req.query(), "query");
