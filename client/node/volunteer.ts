@@ -20,6 +20,8 @@ export interface NodeVolunteerOptions {
   threads: number;
   /** Share of time each thread computes, in (0, 1]. */
   dutyCycle?: number;
+  /** One of the operator's VOLUNTEER_KEYS: registers a volunteer the operator vouches for (trusted from the start). */
+  key?: string;
   onEvent?: (event: VolunteerEvent) => void;
 }
 
@@ -42,7 +44,11 @@ export interface NodeVolunteer {
  * process.once("SIGINT", () => v.stop());
  */
 export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise<NodeVolunteer> {
-  const api = createVolunteerApi({ baseUrl: options.url, identity: memoryIdentity() });
+  const api = createVolunteerApi({
+    baseUrl: options.url,
+    identity: memoryIdentity(),
+    ...(options.key !== undefined && { fetch: registeringWith(options.key) }),
+  });
   const identity = await api.identity();
   const pool = createKernelPool({ spawn: nodeKernelWorker, size: options.threads });
   const loop: VolunteerLoop = createVolunteerLoop({
@@ -88,5 +94,17 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
       await Promise.race([stop(0), new Promise((r) => setTimeout(r, 2000))]);
       await releaseHeld();
     },
+  };
+}
+
+/**
+ * A fetch that sends the operator's volunteer key as the body of registration (`POST
+ * /v1/volunteers`, also when the API client registers afresh after a 401); every other call as is.
+ */
+function registeringWith(key: string): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const registering = init?.method === "POST" && url.pathname.endsWith("/v1/volunteers");
+    return fetch(input, registering ? { ...init, body: JSON.stringify({ key }) } : init);
   };
 }

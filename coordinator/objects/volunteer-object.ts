@@ -23,6 +23,8 @@ export interface Standing {
 
 export interface Profile extends Standing {
   id: string;
+  /** Registered with one of the operator's VOLUNTEER_KEYS: trusted on both classes of work unless blacklisted. */
+  vouched: boolean;
   blacklisted: boolean;
   validated: number;
   ringersPassed: number;
@@ -62,29 +64,50 @@ export class VolunteerObject extends DurableObject<Env> {
     if (!columns.includes("validated_u")) {
       this.sql.exec("ALTER TABLE rep ADD COLUMN validated_u INTEGER NOT NULL DEFAULT 0; ALTER TABLE rep ADD COLUMN ringers_u INTEGER NOT NULL DEFAULT 0");
     }
+    if (!columns.includes("vouched")) this.sql.exec("ALTER TABLE rep ADD COLUMN vouched INTEGER NOT NULL DEFAULT 0");
   }
 
   #row(id: string) {
-    type Row = { id: string; validated: number; ringers: number; validated_u: number; ringers_u: number; blacklisted: number; reason: string | null };
+    type Row = {
+      id: string;
+      validated: number;
+      ringers: number;
+      validated_u: number;
+      ringers_u: number;
+      vouched: number;
+      blacklisted: number;
+      reason: string | null;
+    };
     const row = this.sql.exec<Row>("SELECT * FROM rep").toArray()[0];
     if (row) return row;
     this.sql.exec("INSERT INTO rep (k, id, validated, ringers, blacklisted) VALUES (0, ?, 0, 0, 0)", id);
-    return { id, validated: 0, ringers: 0, validated_u: 0, ringers_u: 0, blacklisted: 0, reason: null };
+    return { id, validated: 0, ringers: 0, validated_u: 0, ringers_u: 0, vouched: 0, blacklisted: 0, reason: null };
   }
 
   async profile(id: string): Promise<Profile> {
     const r = this.#row(id);
     const blacklisted = r.blacklisted === 1;
+    const vouched = r.vouched === 1;
     return {
       id,
-      trusted: !blacklisted && r.validated >= TRUST_AFTER && r.ringers >= TRUST_RINGERS,
-      trustedUncheckable: !blacklisted && r.validated_u >= TRUST_AFTER_UNCHECKABLE && r.ringers_u >= TRUST_RINGERS_UNCHECKABLE,
+      trusted: !blacklisted && (vouched || (r.validated >= TRUST_AFTER && r.ringers >= TRUST_RINGERS)),
+      trustedUncheckable: !blacklisted && (vouched || (r.validated_u >= TRUST_AFTER_UNCHECKABLE && r.ringers_u >= TRUST_RINGERS_UNCHECKABLE)),
+      vouched,
       blacklisted,
       validated: r.validated,
       ringersPassed: r.ringers,
       uncheckable: { validated: r.validated_u, ringersPassed: r.ringers_u },
       ...(r.reason && { reason: r.reason }),
     };
+  }
+
+  /**
+   * Marks the volunteer as vouched for by the operator (registered with a VOLUNTEER_KEYS key):
+   * trusted on both classes of work from the start. Being caught still blacklists it.
+   */
+  async vouch(id: string): Promise<void> {
+    this.#row(id);
+    this.sql.exec("UPDATE rep SET vouched = 1");
   }
 
   async observe(id: string, o: Observation): Promise<void> {

@@ -19,6 +19,28 @@ export const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 const NoBody = z.strictObject({});
+/** `POST /v1/volunteers`: no fields, or the operator's `key` to register a volunteer it vouches for. */
+const Registration = z.strictObject({ key: z.string().min(1).max(1024).optional() });
+
+/** VOLUNTEER_KEYS is an optional secret (comma-separated): without it no key is accepted. */
+type KeyedEnv = Env & { VOLUNTEER_KEYS?: string };
+
+/**
+ * Whether `key` is one of VOLUNTEER_KEYS. Digests are compared in constant time, against every
+ * key whatever matched, so the answer's timing reveals neither a key nor which one matched.
+ */
+async function isVolunteerKey(env: KeyedEnv, key: string): Promise<boolean> {
+  const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  const given = await digest(key);
+  let matches = 0;
+  for (const k of (env.VOLUNTEER_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean)) {
+    const expected = await digest(k);
+    let diff = 0;
+    for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ given[i]!;
+    matches += diff === 0 ? 1 : 0;
+  }
+  return matches > 0;
+}
 
 /** The job a lease id names, or the contract's 404 for a lease id that cannot exist. */
 function leaseJob(leaseId: string): string {
@@ -27,8 +49,9 @@ function leaseJob(leaseId: string): string {
   return job;
 }
 
-/** Volunteer registration (rate-limited per client address). */
-export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(NoBody), async (c) => {
+/** Volunteer registration (rate-limited per client address, keyed or not); a VOLUNTEER_KEYS key makes it vouched. */
+export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(Registration), async (c) => {
+  const { key } = c.req.valid("json");
   const perMinute = Number(c.env.REGISTRATIONS_PER_MINUTE ?? LIMITS.registrationsPerMinute);
   const client = c.req.header("cf-connecting-ip") ?? "unknown";
   const wait = await limiterStub(c.env, `register:${client}`).take(perMinute, 60_000);
@@ -37,10 +60,15 @@ export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(NoBody), 
       "retry-after": String(Math.ceil(wait / 1000)),
     });
   }
+  if (key !== undefined && !(await isVolunteerKey(c.env, key))) {
+    throw new ApiError(403, "invalid_volunteer_key", "key: not one of this grid's volunteer keys (VOLUNTEER_KEYS)");
+  }
   const id = newVolunteerId();
+  // Vouched before the token exists, so its very first lease already counts as trusted.
+  if (key !== undefined) await c.env.VOLUNTEERS.get(c.env.VOLUNTEERS.idFromName(id)).vouch(id);
   const token = await volunteerToken(await signingSecret(c.env), id);
   c.executionCtx.waitUntil(gridStub(c.env).volunteerRegistered());
-  return c.json({ id, token }, 201);
+  return c.json({ id, token, ...(key !== undefined && { vouched: true }) }, 201);
 });
 
 /** The volunteer's own figures: credit and standing. */

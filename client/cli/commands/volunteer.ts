@@ -10,6 +10,7 @@ import { createVolunteerView, describeEvent } from "../volunteer-view.ts";
 interface VolunteerFlags extends ConnectionFlags {
   threads: string;
   dutyCycle?: string;
+  key?: string;
 }
 
 /** `colmeia volunteer`: computes shards for the grid on worker threads until Ctrl-C. */
@@ -26,7 +27,12 @@ export function volunteerCommand(program: Command): void {
           "running shards at once (they are given back too) and exits 130.",
       )
       .addOption(new Option("--threads <n>", "worker threads (shards computed at once)").default(String(availableParallelism())))
-      .option("--duty-cycle <fraction>", "share of time each thread computes, e.g. 0.5 (default 1)"),
+      .option("--duty-cycle <fraction>", "share of time each thread computes, e.g. 0.5 (default 1)")
+      .addOption(
+        new Option("--key <key>", "one of the grid's VOLUNTEER_KEYS: register as a volunteer the operator vouches for (trusted from the start)").env(
+          "COLMEIA_VOLUNTEER_KEY",
+        ),
+      ),
     { token: false },
   ).action(async (flags: VolunteerFlags) => {
     const threads = wholeNumber("--threads", flags.threads);
@@ -51,14 +57,16 @@ export function volunteerCommand(program: Command): void {
       if (text) view.note(text);
     };
 
-    const volunteer = await startNodeVolunteer({ url: flags.url, threads, dutyCycle, onEvent }).catch((error: unknown) => {
+    if (flags.key === "") throw new UsageError("--key must not be empty");
+    const volunteer = await startNodeVolunteer({ url: flags.url, threads, dutyCycle, key: flags.key, onEvent }).catch((error: unknown) => {
       const { status = 0, code = "error", message } = error as { status?: number; code?: string; message?: string };
       throw status === 0
         ? new ColmeiaError(0, "unreachable", `cannot reach the coordinator at ${new URL(flags.url).origin}`)
         : new ColmeiaError(status, code, `could not register as a volunteer: ${message}`);
     });
     const { loop, identity } = volunteer;
-    if (!flags.json) view.note(`Volunteering for ${flags.url} as ${identity.id} with ${threads} thread${threads === 1 ? "" : "s"} (Ctrl-C to stop)`);
+    const as = `${identity.id}${flags.key === undefined ? "" : " (vouched for by key)"}`;
+    if (!flags.json) view.note(`Volunteering for ${flags.url} as ${as} with ${threads} thread${threads === 1 ? "" : "s"} (Ctrl-C to stop)`);
     const ticker = flags.json ? undefined : setInterval(() => view.update(loop.status(), rate.perSecond()), 500);
 
     // First signal: stop gracefully. Second: abandon what is running. Both give every lease back.
