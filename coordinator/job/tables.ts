@@ -38,6 +38,8 @@ CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state =
 CREATE INDEX IF NOT EXISTS replicas_returned ON replicas(expires_at) WHERE state IN (2, 3);
 CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
+-- Grid statistics not yet acknowledged by the grid: 'pending' (still counting) and 'inflight' (being sent).
+CREATE TABLE IF NOT EXISTS stats_outbox (k TEXT PRIMARY KEY, delta TEXT NOT NULL);
 -- Reputation observations not yet taken by the volunteers' records (sent from the alarm).
 CREATE TABLE IF NOT EXISTS rep_outbox (k TEXT PRIMARY KEY, volunteer TEXT NOT NULL, obs TEXT NOT NULL);
 -- Volunteers caught here whose blacklisting is not yet acknowledged by their own record (retried from the alarm).

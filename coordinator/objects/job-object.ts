@@ -40,7 +40,7 @@ export class JobObject extends DurableObject<Env> {
   store: JobStore;
   #acc: Accumulator | undefined;
   #k: JobKernel | undefined;
-  readonly #stats = new StatsOutbox();
+  readonly #stats = new StatsOutbox(() => (this.store.meta ? this.store.sql : undefined));
   readonly #reputation = new ReputationOutbox(() => (this.store.meta ? this.store.sql : undefined));
   /** When contributions whose report to a volunteer's record failed are to be sent again. */
   #retryReportsAt: number | undefined;

@@ -203,4 +203,13 @@ describe("adaptive trust policy", () => {
     await until("the records took them", async () => (await jobRows(job.id, "SELECT 1 FROM rep_outbox")).length === 0);
     expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
   });
+  it("keeps grid statistics in the job's storage until the grid acknowledged them", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 200, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    await submitAll(v, await lease(v, 2));
+    const pending = await jobRows<{ k: string; delta: string }>(job.id, "SELECT k, delta FROM stats_outbox");
+    expect(pending).toHaveLength(1);
+    expect(JSON.parse(pending[0]!.delta)).toMatchObject({ shardsCompleted: 2, resultsAccepted: 2, credit: { [v.id]: 2 } });
+    await until("the grid took them", async () => (await jobRows(job.id, "SELECT 1 FROM stats_outbox")).length === 0);
+  });
 });
