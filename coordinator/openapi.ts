@@ -25,7 +25,20 @@ export function openApiDocument() {
     ),
     paths: {
       "/v1/jobs": {
-        post: op("Create a job", { security: bearer, requestBody: json(S.CreateJob), responses: { 201: ok("created", S.JobStatus), ...errors } }),
+        post: op("Create a job", {
+          security: bearer,
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x20-\\x7e]+$" },
+              description: "same key and body within 24 h → the same job (201 again, idempotent-replayed: true); another body → 409 idempotency_conflict",
+            },
+          ],
+          requestBody: json(S.CreateJob),
+          responses: { 201: ok("created", S.JobStatus), ...errors },
+        }),
         get: op("List this submitter's jobs (newest first; ?limit=1..500&before=<next>)", { security: bearer, responses: { 200: ok("jobs"), ...errors } }),
       },
       "/v1/jobs/{id}": {
@@ -48,7 +61,12 @@ export function openApiDocument() {
         get: op("A published kernel's code, for volunteers (immutable; application/wasm or text/javascript)", { security: bearer, responses: { 200: ok("module bytes"), ...errors } }),
       },
       "/v1/webhook-secret": { get: op("This submitter's webhook signing secret", { security: bearer, responses: { 200: ok("secret"), ...errors } }) },
-      "/v1/volunteers": { post: op("Register a volunteer", { responses: { 201: ok("id and token"), ...errors } }) },
+      "/v1/volunteers": {
+        post: op("Register a volunteer (with {key} from VOLUNTEER_KEYS: vouched for, trusted from the start)", {
+          requestBody: json(S.RegisterVolunteer),
+          responses: { 201: ok("id and token"), ...errors },
+        }),
+      },
       "/v1/volunteers/me": { get: op("This volunteer's credit", { security: bearer, responses: { 200: ok("credit"), ...errors } }) },
       "/v1/leases": { post: op("Lease shards", { security: bearer, requestBody: json(S.LeaseRequest), responses: { 200: ok("leases"), ...errors } }) },
       "/v1/leases/{id}/result": { post: op("Submit one output", { security: bearer, requestBody: json(S.ResultSubmit), responses: { 202: ok("received"), ...errors } }) },

@@ -11,8 +11,8 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
 type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack" | "shards">;
-type VolunteerApi = Methods<VolunteerObject, "profile" | "observe" | "contributed" | "blacklist">;
-type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount">;
+type VolunteerApi = Methods<VolunteerObject, "profile" | "observe" | "contributed" | "blacklist" | "vouch">;
+type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey">;
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;
 type LimiterApi = Methods<RateLimiterObject, "take">;
 

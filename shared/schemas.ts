@@ -78,6 +78,9 @@ export const JobStatus = z.object({
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 
+/** `POST /v1/volunteers`: empty, or with a key from VOLUNTEER_KEYS for a volunteer the operator vouches for. */
+export const RegisterVolunteer = z.strictObject({ key: z.string().min(1).max(1024).optional() });
+
 export const LeaseRequest = z.strictObject({
   max: integer.min(1).max(LIMITS.leasesPerCall).default(1),
 });

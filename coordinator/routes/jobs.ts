@@ -62,8 +62,7 @@ async function announce(env: Env, status: JobStatus, owner: string, key: string 
 async function startJobOnce(env: Env, key: string, bodySha256: string, plan: (id: string) => ReturnType<typeof planJob>) {
   const planned = plan(newJobId());
   const owner = planned.meta.owner;
-  // The key methods are called on the namespace's own RPC stub: stubs.ts types only the older ones.
-  const keys = env.SUBMITTERS.get(env.SUBMITTERS.idFromName(owner));
+  const keys = submitterStub(env, owner);
   const claim = await keys.claimKey(key, bodySha256, planned.meta.id, planned.meta.createdAt);
   switch (claim.kind) {
     case "conflict":

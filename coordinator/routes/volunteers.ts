@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { LIMITS } from "../../shared/limits.ts";
-import { BatchResults, LeaseRequest, ResultSubmit, type BatchResultEntry } from "../../shared/schemas.ts";
+import { BatchResults, RegisterVolunteer, LeaseRequest, ResultSubmit, type BatchResultEntry } from "../../shared/schemas.ts";
 import { bearer, verifyVolunteerToken, volunteerToken } from "../auth.ts";
 import { jsonBody } from "../body.ts";
 import { leaseWork } from "../dispatch.ts";
@@ -20,7 +20,7 @@ export const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 const NoBody = z.strictObject({});
 /** `POST /v1/volunteers`: no fields, or the operator's `key` to register a volunteer it vouches for. */
-const Registration = z.strictObject({ key: z.string().min(1).max(1024).optional() });
+
 
 /** VOLUNTEER_KEYS is an optional secret (comma-separated): without it no key is accepted. */
 type KeyedEnv = Env & { VOLUNTEER_KEYS?: string };
@@ -50,7 +50,7 @@ function leaseJob(leaseId: string): string {
 }
 
 /** Volunteer registration (rate-limited per client address, keyed or not); a VOLUNTEER_KEYS key makes it vouched. */
-export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(Registration), async (c) => {
+export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(RegisterVolunteer), async (c) => {
   const { key } = c.req.valid("json");
   const perMinute = Number(c.env.REGISTRATIONS_PER_MINUTE ?? LIMITS.registrationsPerMinute);
   const client = c.req.header("cf-connecting-ip") ?? "unknown";
@@ -65,7 +65,7 @@ export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(Registrat
   }
   const id = newVolunteerId();
   // Vouched before the token exists, so its very first lease already counts as trusted.
-  if (key !== undefined) await c.env.VOLUNTEERS.get(c.env.VOLUNTEERS.idFromName(id)).vouch(id);
+  if (key !== undefined) await volunteerStub(c.env, id).vouch(id);
   const token = await volunteerToken(await signingSecret(c.env), id);
   c.executionCtx.waitUntil(gridStub(c.env).volunteerRegistered());
   return c.json({ id, token, ...(key !== undefined && { vouched: true }) }, 201);

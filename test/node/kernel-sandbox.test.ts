@@ -132,7 +132,7 @@ describe("kernel sandbox of the volunteer page", () => {
     });
     // The page carries on: the real job after them completes, with the right count.
     const status = await grid.waitDone(id, 60_000);
-    expect(status.shards).toEqual({ total: 40, done: 40, failed: 0 });
+    expect(status.shards).toEqual({ total: 40, done: 40, failed: 0, awaitingConfirmation: 0 });
     expect((await grid.result(id)).result).toEqual({ count: 148_933 });
     const problems = (await page.locator("#errors li").allTextContents()).join("\n");
     expect(problems).toMatch(/Shard 0 of job j_test1 \(k_test1\) took too long: TimeoutError.*Reported to the coordinator/);

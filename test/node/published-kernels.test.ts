@@ -103,7 +103,7 @@ describe("published kernels, end to end", () => {
     const failed = await grid.waitDone(endlessJob, 60_000);
     expect(failed).toMatchObject({ state: "failed", error: expect.stringMatching(/^shard 0: TimeoutError: the kernel exceeded the \d+ ms shard time limit/) });
     const normal = await grid.submit({ kernel: "primes.count", range: { start: 0, end: 2_000_000, step: 50_000 }, replication: one });
-    expect((await grid.waitDone(normal, 60_000)).shards).toEqual({ total: 40, done: 40, failed: 0 });
+    expect((await grid.waitDone(normal, 60_000)).shards).toEqual({ total: 40, done: 40, failed: 0, awaitingConfirmation: 0 });
     expect((await grid.result(normal)).result).toEqual({ count: 148_933 });
     expect((await page.locator("#errors li").allTextContents()).join("\n")).toMatch(/\(k_[0-9a-f]+\) took too long/);
     expect(canary.hits).toEqual([]);

@@ -97,7 +97,7 @@ describe("volunteer page", () => {
     page.once("domcontentloaded", () => (blocking = false));
     await page.reload();
     const status = await grid.waitDone(id, 60_000);
-    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0 });
+    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0, awaitingConfirmation: 0 });
     expect((await grid.result(id)).result).toEqual({ count: expectedPrimes(start, start + step * shards) });
     // Every result computed before the reload was sent again from IndexedDB and taken.
     expect(computedBefore.length).toBeGreaterThanOrEqual(8);
@@ -165,7 +165,7 @@ describe("volunteer page", () => {
     await server.restart();
     await until(async () => (await page.locator("#connection").textContent()) === "Connected", 30_000, "reconnected");
     const status = await grid.waitDone(id, 90_000);
-    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0 });
+    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0, awaitingConfirmation: 0 });
     expect((await grid.result(id)).result).toEqual({ count: expectedPrimes(start, start + step * shards) });
     await until(async () => (await counter(page, "pending")) === 0, 20_000, "outbox empty");
   });
