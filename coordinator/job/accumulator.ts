@@ -69,7 +69,7 @@ export class Accumulator {
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
     this.#lastSize = saved?.length ?? 0;
     const replay = this.store.sql.exec<{ idx: number; output: string }>(
-      `SELECT s.idx AS idx, r.output AS output, MIN(r.at) FROM shards s JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash
+      `SELECT s.idx AS idx, r.output AS output, MIN(r.at) FROM shards s JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
        WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = 1 GROUP BY s.idx ORDER BY s.accept_seq`,
       saved === undefined ? 0 : meta.accSeq,
       before,

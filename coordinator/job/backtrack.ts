@@ -66,7 +66,7 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
     const right = truth?.(idx);
     if (right !== undefined) {
       checks++;
-      const output = store.sql.exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? LIMIT 1", idx, hash).one().output;
+      const output = store.sql.exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? AND output IS NOT NULL LIMIT 1", idx, hash).one().output;
       if (output === right) {
         store.sql.exec("UPDATE shards SET verified = 1 WHERE idx = ?", idx);
         continue;

@@ -18,7 +18,7 @@ export function listShards(store: JobStore, after: number, limit: number): Shard
   return store.sql
     .exec<{ idx: number; state: number; output: string | null; error: string | null }>(
       `SELECT s.idx AS idx, s.state AS state, r.output AS output, s.error AS error, MIN(r.at) FROM shards s
-       LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash
+       LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
        WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
       after,
       limit,

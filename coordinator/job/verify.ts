@@ -223,7 +223,7 @@ export function recordOutput(
   if (outvoted.length) effect.outvoted = outvoted;
   const output = store.sql
     .exec<{ output: string }>(
-      `SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = ${REPLICA.submitted} ORDER BY at LIMIT 1`,
+      `SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = ${REPLICA.submitted} AND output IS NOT NULL ORDER BY at LIMIT 1`,
       row.idx,
       decision.hash,
     )
