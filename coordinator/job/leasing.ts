@@ -31,8 +31,11 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
     // (audits add more later); anyone else's starts with two: a stranger's lone result is never enough.
     const input = store.input(next);
     const trusted = trustedFor(kernel, input, standing);
-    const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [1, 2]) : [meta.replicas - 1, null];
-    const hold = meta.adaptive && !trustedAnywhere && !kernel.checkable(input) ? now + CONFIRM_HOLD_MS : null;
+    // A stranger's shard the coordinator can compute gets no second replica up front: its result is
+    // confirmed on arrival (a replica is issued only if the check budget is spent).
+    const checkable = kernel.checkable(input);
+    const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [checkable ? 0 : 1, 2]) : [meta.replicas - 1, null];
+    const hold = meta.adaptive && !trustedAnywhere && !checkable ? now + CONFIRM_HOLD_MS : null;
     store.sql.exec(
       "INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)",
       next,

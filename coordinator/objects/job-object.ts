@@ -19,7 +19,7 @@ import { deliver } from "../job/webhook.ts";
 import { listShards, toStatus, type ShardView } from "../job/status.ts";
 
 /** Most shards the coordinator computes itself while handling one result batch, and one backtracking step. */
-const SUBMIT_CHECKS = 4;
+const SUBMIT_CHECKS = 8;
 /** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
 const ANNOUNCE_MS = 30_000;
 const BACKTRACK_CHECKS = 256;
