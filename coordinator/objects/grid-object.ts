@@ -79,6 +79,8 @@ export class GridObject extends DurableObject<Env> {
       this.sql.exec("DELETE FROM history WHERE t < ?", t - HISTORY_BUCKETS * BUCKET_MS);
     }
     for (const v of d.seen) this.sql.exec("INSERT INTO seen (volunteer, at) VALUES (?, ?) ON CONFLICT(volunteer) DO UPDATE SET at = excluded.at", v, now);
+    // Pruned on the (batched) write path, so an anonymous stats read never writes.
+    this.sql.exec("DELETE FROM seen WHERE at < ?", now - ACTIVE_MS);
     for (const [v, c] of Object.entries(d.credit)) {
       this.sql.exec(
         "INSERT INTO credit (volunteer, credit, results) VALUES (?, ?, ?) ON CONFLICT(volunteer) DO UPDATE SET credit = credit + excluded.credit, results = results + excluded.results",
@@ -89,13 +91,12 @@ export class GridObject extends DurableObject<Env> {
 
   async stats(): Promise<Stats> {
     const now = Date.now();
-    this.sql.exec("DELETE FROM seen WHERE at < ?", now - ACTIVE_MS);
     const history = this.sql.exec<{ t: number; shards: number }>("SELECT t, shards FROM history ORDER BY t").toArray();
     // Whole buckets that started within the last minute, over the time they actually span.
     const window = history.filter((h) => h.t >= now - 60_000);
     const windowSeconds = window.length ? Math.max(1, (now - window[0]!.t) / 1000) : 60;
     return {
-      volunteersActive: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen").one().n,
+      volunteersActive: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen WHERE at >= ?", now - ACTIVE_MS).one().n,
       volunteersRegistered: this.#get("volunteersRegistered"),
       jobsRunning: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM running").one().n,
       jobsTotal: this.#get("jobsTotal"),
