@@ -30,9 +30,11 @@ export async function deliver(notify: NonNullable<JobMeta["notify"]>, status: Jo
         "x-colmeia-signature": `sha256=${await signBody(secret, body)}`,
       },
       body,
+      // A redirect is a failed attempt, never followed: it could point anywhere.
+      redirect: "manual",
       signal: AbortSignal.timeout(10_000),
     });
-    ok = res.ok;
+    ok = res.status >= 200 && res.status < 300;
     await res.body?.cancel();
   } catch {
     ok = false;

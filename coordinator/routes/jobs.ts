@@ -9,6 +9,7 @@ import { invalidateRunning } from "../dispatch.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
 import type { JobMeta } from "../job/meta.ts";
+import { notifyUrlProblem, webhookHttpHosts } from "../net/notify-url.ts";
 import { planJob } from "../job/plan.ts";
 import { gridStub, jobStub, newJobId, submitterStub } from "../stubs.ts";
 
@@ -107,6 +108,10 @@ export const jobRoutes = new Hono<AppEnv>()
     const manifest = body.kernel.startsWith("k_") ? await submitterStub(c.env, c.get("submitter")).kernel(body.kernel) : undefined;
     if (body.kernel.startsWith("k_") && !manifest) {
       throw new ApiError(400, "invalid_body", `kernel: unknown kernel "${body.kernel}" (publish it first with POST /v1/kernels)`);
+    }
+    if (body.notify) {
+      const problem = notifyUrlProblem(body.notify.url, webhookHttpHosts((c.env as Env & { WEBHOOK_HTTP_HOSTS?: string }).WEBHOOK_HTTP_HOSTS));
+      if (problem) throw new ApiError(400, "invalid_body", `notify.url: ${problem}`);
     }
     const plan = (id: string) => planJob(body, id, c.get("submitter"), now, manifest);
     if (key === undefined) {

@@ -33,7 +33,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((ok) => receiver.listen(0, "127.0.0.1", ok));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks/colmeia`;
-  grid = await startLocalServer();
+  // Plain http to the local receiver only because the operator allows it (as npm start does).
+  grid = await startLocalServer({ vars: { WEBHOOK_HTTP_HOSTS: "127.0.0.1" } });
 });
 
 afterAll(async () => {
