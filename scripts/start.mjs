@@ -15,7 +15,8 @@ const devVars = join(root, ".dev.vars");
 if (!existsSync(devVars)) {
   const token = `cs_${randomBytes(24).toString("base64url")}`;
   const secret = randomBytes(32).toString("base64url");
-  writeFileSync(devVars, `SUBMIT_TOKENS=${token}\nCOLMEIA_SECRET=${secret}\n`, { mode: 0o600 });
+  // Plain-http webhooks to this machine are allowed locally (deployed, WEBHOOK_HTTP_HOSTS is unset: https only).
+  writeFileSync(devVars, `SUBMIT_TOKENS=${token}\nCOLMEIA_SECRET=${secret}\nWEBHOOK_HTTP_HOSTS=127.0.0.1,localhost\n`, { mode: 0o600 });
   console.log(`Created .dev.vars with a new submitter token:\n\n  COLMEIA_TOKEN=${token}\n`);
 } else {
   const tokens = /^SUBMIT_TOKENS=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1];
