@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
+import { LIMITS } from "../../shared/limits.ts";
 import type { BatchResultEntry, JobStatus, KernelFailure, Lease } from "../../shared/schemas.ts";
 import type { Standing } from "./volunteer-object.ts";
 import { jobKernel, type JobKernel } from "../job/kernel.ts";
@@ -18,8 +19,8 @@ import { EventHub } from "../job/event-hub.ts";
 import { deliver } from "../job/webhook.ts";
 import { listShards, toStatus, type ShardView } from "../job/status.ts";
 
-/** Most shards the coordinator computes itself while handling one result batch, and one backtracking step. */
-const SUBMIT_CHECKS = 8;
+/** Most shards the coordinator computes itself while handling one result batch: a whole batch (checkable shards are cheap by definition). */
+const SUBMIT_CHECKS = LIMITS.resultsPerCall;
 /** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
 const ANNOUNCE_MS = 30_000;
 const BACKTRACK_CHECKS = 256;

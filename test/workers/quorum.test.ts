@@ -128,4 +128,14 @@ describe("quorum", () => {
     const rows = await jobRows<{ volunteer: string; state: number }>(job.id, "SELECT volunteer, state FROM replicas WHERE lease = ?", lb!.id);
     expect(rows[0]!.state).toBe(4);
   });
+  it("lets a lone newcomer finish a whole checkable job, even in batches of 64", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 64 * 1000, step: 1000 } });
+    const [a] = await volunteers(1);
+    const batch = await lease(a, 64);
+    expect(batch).toHaveLength(64);
+    const res = await call("POST", "/v1/results", { token: a.token, body: { results: batch.map((l) => ({ leaseId: l.id, output: honest(l) })) } });
+    expect(res.status).toBe(200);
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 64, awaitingConfirmation: 0 } });
+    expect(await result(job.id)).toEqual({ count: 6413 }); // primes below 64,000
+  });
 });
