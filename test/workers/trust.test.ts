@@ -54,9 +54,10 @@ describe("adaptive trust policy", () => {
     const job = await adaptiveJob(60);
     const leases = await leaseEventually(t, 60, 60);
     await submitAll(t, leases.filter((l) => l.jobId === job.id));
-    const rows = await jobRows<{ need: number; state: number }>(job.id, "SELECT need, state FROM shards");
-    const alone = rows.filter((r) => r.state === 1).length;
-    const audited = rows.filter((r) => r.need === 2 && r.state === 0).length;
+    const rows = await jobRows<{ need: number; state: number; verified: number }>(job.id, "SELECT need, state, verified FROM shards");
+    const alone = rows.filter((r) => r.state === 1 && r.need === 1).length;
+    // An audit of a checkable shard is settled by the coordinator computing it (verified); others wait for a second volunteer.
+    const audited = rows.filter((r) => r.need === 2 && (r.state === 0 || r.verified === 1)).length;
     expect(alone).toBeGreaterThan(0);
     expect(audited).toBeGreaterThan(0);
     expect(alone + audited).toBe(rows.length);
