@@ -21,6 +21,8 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
+          // Fails the run when a server a test started (wrangler, workerd) outlives the tests.
+          globalSetup: ["test/support/leak-check.ts"],
           include: ["test/node/**/*.test.ts", "shared/**/*.test.ts", "client/**/*.test.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,

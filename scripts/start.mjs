@@ -4,56 +4,104 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const port = process.env.PORT ?? "8787";
-const stateDir = resolve(process.env.STATE_DIR ?? join(root, ".state"));
-const devVars = join(root, ".dev.vars");
+const LEASH = "COLMEIA_START_LEASH";
+/** Time wrangler gets to stop on its own before its whole process group is killed. */
+const GRACE_MS = 5000;
 
-if (!existsSync(devVars)) {
-  const token = `cs_${randomBytes(24).toString("base64url")}`;
-  const secret = randomBytes(32).toString("base64url");
-  // Plain-http webhooks to this machine are allowed locally (deployed, WEBHOOK_HTTP_HOSTS is unset: https only).
-  writeFileSync(devVars, `SUBMIT_TOKENS=${token}\nCOLMEIA_SECRET=${secret}\nWEBHOOK_HTTP_HOSTS=127.0.0.1,localhost\n`, { mode: 0o600 });
-  console.log(`Created .dev.vars with a new submitter token:\n\n  COLMEIA_TOKEN=${token}\n`);
-} else {
-  const tokens = /^SUBMIT_TOKENS=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1];
-  if (tokens) console.log(`Submitter token(s) from .dev.vars: ${tokens.split(",")[0]}${tokens.includes(",") ? ", …" : ""}`);
+if (process.env[LEASH]) leash(process.argv.slice(2));
+else start();
+
+function start() {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  const port = process.env.PORT ?? "8787";
+  const stateDir = resolve(process.env.STATE_DIR ?? join(root, ".state"));
+  const devVars = join(root, ".dev.vars");
+
+  if (!existsSync(devVars)) {
+    const token = `cs_${randomBytes(24).toString("base64url")}`;
+    const secret = randomBytes(32).toString("base64url");
+    // Plain-http webhook targets are refused except on these hosts: local testing only.
+    const vars = `SUBMIT_TOKENS=${token}\nCOLMEIA_SECRET=${secret}\nWEBHOOK_HTTP_HOSTS=127.0.0.1,localhost\n`;
+    writeFileSync(devVars, vars, { mode: 0o600 });
+    console.log(`Created .dev.vars with a new submitter token:\n\n  COLMEIA_TOKEN=${token}\n`);
+  } else {
+    const tokens = /^SUBMIT_TOKENS=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1];
+    if (tokens) console.log(`Submitter token(s) from .dev.vars: ${tokens.split(",")[0]}${tokens.includes(",") ? ", …" : ""}`);
+  }
+
+  const cache = join(root, ".cache");
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_HIDE_BANNER: "true",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    X_LOCAL_OBSERVABILITY: "false",
+    X_LOCAL_EXPLORER: "false",
+    XDG_CONFIG_HOME: join(cache, "config"),
+    XDG_DATA_HOME: join(cache, "data"),
+    XDG_CACHE_HOME: join(cache, "cache"),
+  };
+  const args = [
+    join(root, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", port,
+    "--persist-to", stateDir,
+    "--log-level", process.env.LOG_LEVEL ?? "warn",
+    "--show-interactive-dev-session=false",
+    ...process.argv.slice(2),
+  ];
+  console.log(`Colmeia on http://127.0.0.1:${port}  (volunteer page /, dashboard /dashboard, state in ${stateDir})`);
+  // The leash (this script again) leads a process group of its own holding wrangler and both of its
+  // workerd processes, so one signal stops them all. Its fd 3 is a pipe from here: the kernel closes
+  // it however this process ends, even by SIGKILL, and the leash then stops the group.
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+    cwd: root,
+    env: { ...env, [LEASH]: "1" },
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    detached: true,
+  });
+  child.stdio[3]?.on("error", () => {});
+  const stop = (signal) => {
+    signalGroup(child.pid, "SIGINT");
+    setTimeout(() => {
+      signalGroup(child.pid, "SIGKILL");
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }, GRACE_MS).unref();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  child.on("exit", (code) => process.exit(code ?? 0));
 }
 
-const cache = join(root, ".cache");
-const env = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_HIDE_BANNER: "true",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  X_LOCAL_OBSERVABILITY: "false",
-  X_LOCAL_EXPLORER: "false",
-  XDG_CONFIG_HOME: join(cache, "config"),
-  XDG_DATA_HOME: join(cache, "data"),
-  XDG_CACHE_HOME: join(cache, "cache"),
-};
-const args = [
-  join(root, "node_modules/wrangler/bin/wrangler.js"),
-  "dev",
-  "--ip", "127.0.0.1",
-  "--port", port,
-  "--persist-to", stateDir,
-  "--log-level", process.env.LOG_LEVEL ?? "warn",
-  "--show-interactive-dev-session=false",
-  ...process.argv.slice(2),
-];
-console.log(`Colmeia on http://127.0.0.1:${port}  (volunteer page /, dashboard /dashboard, state in ${stateDir})`);
-// Own process group, so one signal stops wrangler and both of its workerd processes.
-const child = spawn(process.execPath, args, { cwd: root, env, stdio: "inherit", detached: true });
-const stop = (signal) => {
+/** Runs wrangler in this process's group and stops the whole group once `npm start` is gone. */
+function leash([wrangler, ...args]) {
+  delete process.env[LEASH];
+  let stopping = false;
+  const stopGroup = (forward) => {
+    if (stopping) return;
+    stopping = true;
+    if (forward) signalGroup(process.pid, "SIGINT");
+    setTimeout(() => signalGroup(process.pid, "SIGKILL"), GRACE_MS).unref();
+  };
+  // SIGINT comes to the whole group (npm start's stop): wrangler has it already.
+  process.on("SIGINT", () => stopGroup(false));
+  process.on("SIGTERM", () => stopGroup(true));
+  process.on("SIGHUP", () => stopGroup(true));
+  const parent = new Socket({ fd: 3, readable: true, writable: false });
+  parent.on("error", () => stopGroup(true));
+  parent.on("close", () => stopGroup(true));
+  parent.resume();
+  const child = spawn(process.execPath, [wrangler, ...args], { stdio: "inherit" });
+  child.on("exit", (code) => process.exit(code ?? 0));
+}
+
+function signalGroup(pgid, signal) {
   try {
-    process.kill(-child.pid, "SIGINT");
+    process.kill(-pgid, signal);
   } catch {}
-  setTimeout(() => process.exit(signal === "SIGINT" ? 130 : 143), 5000).unref();
-};
-process.on("SIGINT", () => stop("SIGINT"));
-process.on("SIGTERM", () => stop("SIGTERM"));
-child.on("exit", (code) => process.exit(code ?? 0));
+}

@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { killMarkedNow, MARK_ENV, newMark, reapMarked, recordServer } from "./process-tree.ts";
 
 /** A real `npm start` (wrangler dev on workerd) with its own port, state folder and tokens. */
 export interface LocalServer {
@@ -39,15 +40,27 @@ export interface LocalServerOptions {
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
 }
 
-/** Starts the local grid exactly as `npm start` does, but isolated; resolves once /healthz answers. */
+/** Marks of servers started by this process and not yet stopped. */
+const running = new Set<string>();
+// Last resort when the test process exits without stopping a server (a crash, a hook that timed
+// out): kill the whole tree right away. The global teardown still reports it.
+process.once("exit", () => running.forEach(killMarkedNow));
+
+/**
+ * Starts the local grid exactly as `npm start` does, but isolated; resolves once /healthz answers.
+ * `stop()` returns only when every process of the server's tree (start.mjs, wrangler, workerd) is
+ * gone, and a failed start stops what it started before it throws.
+ */
 export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "colmeia-state-"));
   const tokens: [string, string] = [`t1_${randomBytes(12).toString("hex")}`, `t2_${randomBytes(12).toString("hex")}`];
   const url = `http://127.0.0.1:${port}`;
+  const mark = newMark();
   let child: ChildProcess | undefined;
 
   const launch = async () => {
+    running.add(mark);
     child = spawn(
       process.execPath,
       [
@@ -56,29 +69,45 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
         "--var", `COLMEIA_SECRET:test-secret-${port}`,
         ...Object.entries(opts.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       ],
-      { cwd: root, env: { ...process.env, PORT: String(port), STATE_DIR: stateDir }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        cwd: root,
+        env: { ...process.env, PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
+    if (child.pid) recordServer({ mark, pid: child.pid, port, stateDir });
     let log = "";
     child.stdout?.on("data", (d) => ((log += d), opts.onOutput?.(String(d), "stdout")));
     child.stderr?.on("data", (d) => ((log += d), opts.onOutput?.(String(d), "stderr")));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`local server exited early:\n${log}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await stop();
+        throw new Error(`local server exited early:\n${log}`);
+      }
       try {
         const res = await fetch(`${url}/healthz`);
         if (res.ok) return;
       } catch {}
       await new Promise((r) => setTimeout(r, 150));
     }
+    await stop();
     throw new Error(`local server did not become healthy in 60 s:\n${log}`);
   };
   const stop = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGINT");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (c.exitCode === null) c.kill("SIGKILL");
+    if (c && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGINT");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      // start.mjs gone by SIGKILL: its leash stops wrangler's process group by itself.
+      if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL"), await exited;
+    }
+    const killed = await reapMarked(mark, 10_000);
+    running.delete(mark);
+    if (killed.length) {
+      throw new Error(`local server on port ${port} left processes behind after stopping (killed them):\n${killed.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n")}`);
+    }
   };
 
   await launch();

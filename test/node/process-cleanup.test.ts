@@ -1,0 +1,139 @@
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkNoServerLeft } from "../support/leak-check.ts";
+import { freePort, startLocalServer } from "../support/local-server.ts";
+import { MARK_ENV, markedProcesses, newMark, reapMarked, recordServer } from "../support/process-tree.ts";
+
+// Servers started by `npm start` and by the tests must leave nothing behind, however they end.
+
+const root = resolve(import.meta.dirname, "../..");
+
+/** Live processes whose command line mentions any of `needles` (e.g. a state folder or a port). */
+function processesMentioning(...needles: string[]): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "latin1").split("\0").join(" ");
+      if (needles.some((n) => cmdline.includes(n))) found.push(`${name} ${cmdline.slice(0, 160)}`);
+    } catch {}
+  }
+  return found;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const srv = createServer();
+    srv.once("error", () => ok(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => ok(true)));
+  });
+}
+
+async function eventually(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return check();
+}
+
+async function waitHealthy(url: string): Promise<void> {
+  const healthy = await eventually(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000);
+  if (!healthy) throw new Error(`${url} did not answer /healthz`);
+}
+
+describe("npm start", () => {
+  it("stops wrangler and workerd and frees its port when it is killed with SIGKILL", async () => {
+    const port = await freePort();
+    const stateDir = mkdtempSync(join(tmpdir(), "colmeia-sigkill-"));
+    const mark = newMark();
+    const start = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
+      stdio: "ignore",
+    });
+    recordServer({ mark, pid: start.pid!, port, stateDir });
+    const needles = [stateDir, `127.0.0.1:${port}`];
+    try {
+      await waitHealthy(`http://127.0.0.1:${port}`);
+      expect(processesMentioning(...needles).some((p) => p.includes("workerd"))).toBe(true);
+
+      start.kill("SIGKILL");
+      expect(await eventually(() => processesMentioning(...needles).length === 0, 8_000), processesMentioning(...needles).join("\n")).toBe(true);
+      expect(await portIsFree(port)).toBe(true);
+      expect(markedProcesses(mark)).toEqual([]);
+    } finally {
+      start.kill("SIGKILL");
+      await reapMarked(mark, 0);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it("writes WEBHOOK_HTTP_HOSTS for local webhook targets into a fresh .dev.vars", async () => {
+    // A copy of the script in a folder of its own, with a wrangler that only exits: the real
+    // checkout's .dev.vars is left alone.
+    const fake = mkdtempSync(join(tmpdir(), "colmeia-fresh-"));
+    mkdirSync(join(fake, "scripts"));
+    mkdirSync(join(fake, "node_modules/wrangler/bin"), { recursive: true });
+    copyFileSync(join(root, "scripts/start.mjs"), join(fake, "scripts/start.mjs"));
+    writeFileSync(join(fake, "node_modules/wrangler/bin/wrangler.js"), "process.exit(0);\n");
+    try {
+      const out = await new Promise<{ code: number | null; stdout: string }>((ok) => {
+        const child = spawn(process.execPath, [join(fake, "scripts/start.mjs")], { env: { ...process.env, STATE_DIR: join(fake, "state") }, stdio: ["ignore", "pipe", "inherit"] });
+        let stdout = "";
+        child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+        child.on("close", (code) => ok({ code, stdout }));
+      });
+      expect(out.code).toBe(0);
+      const vars = readFileSync(join(fake, ".dev.vars"), "utf8");
+      expect(vars).toMatch(/^SUBMIT_TOKENS=cs_\S+$/m);
+      expect(vars).toMatch(/^WEBHOOK_HTTP_HOSTS=127\.0\.0\.1,localhost$/m);
+      expect(out.stdout).toContain(`COLMEIA_TOKEN=${/^SUBMIT_TOKENS=(.*)$/m.exec(vars)?.[1]}`);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
+  it("lists WEBHOOK_HTTP_HOSTS in .dev.vars.example", () => {
+    expect(readFileSync(join(root, ".dev.vars.example"), "utf8")).toMatch(/^WEBHOOK_HTTP_HOSTS=127\.0\.0\.1,localhost$/m);
+  });
+});
+
+describe("test servers", () => {
+  it("leave no process and a free port behind once stop() resolves, also after a restart", async () => {
+    const server = await startLocalServer();
+    const needles = [server.stateDir, `127.0.0.1:${server.port}`];
+    try {
+      await server.restart();
+      expect(processesMentioning(...needles).length).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+    expect(processesMentioning(...needles)).toEqual([]);
+    expect(await portIsFree(server.port)).toBe(true);
+    rmSync(server.stateDir, { recursive: true, force: true });
+  });
+
+  it("fail the run from the global teardown when one is still alive, naming and killing it", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), "colmeia-fake-run-"));
+    const mark = `${runDir}|leaked`;
+    const leaked = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { env: { ...process.env, [MARK_ENV]: mark }, stdio: "ignore" });
+    recordServer({ mark, pid: leaked.pid!, port: 1234 }, runDir);
+    const exited = new Promise((r) => leaked.once("exit", r));
+    try {
+      await expect(eventually(() => markedProcesses(mark).length === 1, 5_000)).resolves.toBe(true);
+      await expect(checkNoServerLeft(runDir)).rejects.toThrow(new RegExp(`pid ${leaked.pid} \\(port 1234, started by .*process-cleanup\\.test\\.ts`));
+      await exited;
+      expect(markedProcesses(mark)).toEqual([]);
+      await expect(checkNoServerLeft(mkdtempSync(join(tmpdir(), "colmeia-clean-run-")))).resolves.toBeUndefined();
+    } finally {
+      leaked.kill("SIGKILL");
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+});
