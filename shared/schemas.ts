@@ -29,8 +29,11 @@ export const Replication = z
   });
 export type Replication = z.infer<typeof Replication>;
 
+/** Where the completion webhook goes; the coordinator also refuses private and local targets (see the README). */
 export const Notify = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: "notify.url must be an http(s) URL" }),
+  url: z
+    .url({ protocol: /^https?$/, error: "notify.url must be an http(s) URL" })
+    .max(2048, { error: "notify.url must be at most 2048 characters" }),
 });
 
 export const CreateJob = z

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import type { JobStatus } from "../../shared/schemas.ts";
+import { notifyUrlProblem, webhookHttpHosts } from "../net/notify-url.ts";
 import type { JobMeta } from "./meta.ts";
 
 /** Attempts before a notification is given up (backoff 2 s, 4 s, … capped at 10 min: about 45 min in all). */
@@ -13,9 +15,20 @@ export async function signBody(secret: string, body: string): Promise<string> {
 
 /**
  * Makes one delivery attempt of a job's completion notification and returns the notify state
- * that follows: delivered on a 2xx, otherwise the next attempt's time, or given up.
+ * that follows: delivered on a 2xx, otherwise the next attempt's time, or given up. The state
+ * keeps no trace of what the target answered (status, headers, body, error text): the job status
+ * shows only delivered, pending or gave_up and the number of attempts. A target the rules refuse
+ * now (a job stored before they existed, an operator who narrowed `WEBHOOK_HTTP_HOSTS`) is given
+ * up without a request.
  */
-export async function deliver(notify: NonNullable<JobMeta["notify"]>, status: JobStatus, secret: string, now: number): Promise<NonNullable<JobMeta["notify"]>> {
+export async function deliver(
+  notify: NonNullable<JobMeta["notify"]>,
+  status: JobStatus,
+  secret: string,
+  now: number,
+  allowed: readonly string[] = webhookHttpHosts(env.WEBHOOK_HTTP_HOSTS),
+): Promise<NonNullable<JobMeta["notify"]>> {
+  if (notifyUrlProblem(notify.url, allowed)) return { url: notify.url, state: "gave_up", attempts: notify.attempts };
   const body = JSON.stringify(status);
   const attempts = notify.attempts + 1;
   let ok = false;
