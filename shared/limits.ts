@@ -33,4 +33,16 @@ export const LIMITS = {
   kernelErrorChars: 1000,
   /** Volunteer registrations allowed per client address per minute. */
   registrationsPerMinute: 30,
+
+  // Event streams (`GET /v1/jobs/:id/events`, `GET /v1/stats/events`): bounded in number,
+  // duration and queue. Every event carries the whole status, so a stream that ends or is
+  // dropped loses nothing: EventSource reconnects with Last-Event-ID.
+  /** Most event streams one job serves at once; one more is answered 429 with retry-after. */
+  streamsPerJob: 16,
+  /** Most grid statistics streams one Worker isolate serves at once (429 beyond). */
+  gridStreamsPerIsolate: 100,
+  /** A stream ends cleanly this long after it opened; the client reconnects. */
+  streamMaxMs: 5 * 60_000,
+  /** A reader this many events behind is dropped rather than buffered without limit. */
+  streamQueueEvents: 32,
 } as const;

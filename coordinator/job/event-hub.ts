@@ -1,36 +1,65 @@
+import { SSEStreamingApi } from "hono/streaming";
+import { LIMITS } from "../../shared/limits.ts";
 import type { JobStatus } from "../../shared/schemas.ts";
+import { errorBody } from "../errors.ts";
+import { BoundedSse } from "../net/bounded-sse.ts";
 
 /** Progress events closer together than this are coalesced (state changes are never delayed). */
 const MIN_GAP_MS = 250;
 const PING_MS = 15_000;
+/** What a client refused for too many streams is told to wait, in seconds. */
+const RETRY_AFTER_S = 10;
 
-const encoder = new TextEncoder();
+/** Bounds of one hub; the defaults are the published limits. */
+export interface EventHubBounds {
+  maxStreams?: number;
+  maxMs?: number;
+}
 
 /**
  * Server-Sent Events for one job. Every event is the whole job status with the status version as
  * its id, so a client that reconnects with Last-Event-ID gets the current status at once if it
- * changed meanwhile and misses nothing; the stream ends after the final state.
+ * changed meanwhile and misses nothing; the stream ends after the final state. At most
+ * `LIMITS.streamsPerJob` streams at once (429 beyond), each ending after `LIMITS.streamMaxMs`,
+ * and a reader that falls behind is dropped (see {@link BoundedSse}).
  */
 export class EventHub {
-  readonly #streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  readonly #streams = new Set<BoundedSse>();
+  readonly #maxStreams: number;
+  readonly #maxMs: number;
   #lastSent = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ping: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly current: () => { status: JobStatus; version: number }) {}
+  constructor(
+    private readonly current: () => { status: JobStatus; version: number },
+    bounds: EventHubBounds = {},
+  ) {
+    this.#maxStreams = bounds.maxStreams ?? LIMITS.streamsPerJob;
+    this.#maxMs = bounds.maxMs ?? LIMITS.streamMaxMs;
+  }
+
+  /** Streams open now. */
+  get size(): number {
+    return this.#streams.size;
+  }
 
   /** Opens a stream; sends the current status first unless the client already has this version. */
   open(lastEventId: string | undefined): Response {
+    if (this.#streams.size >= this.#maxStreams) {
+      const message = `at most ${this.#maxStreams} event streams of one job at once; retry later or poll GET /v1/jobs/:id`;
+      return Response.json(errorBody("too_many_streams", message), { status: 429, headers: { "retry-after": String(RETRY_AFTER_S) } });
+    }
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = writable.getWriter();
-    this.#streams.add(writer);
+    const stream = new SSEStreamingApi(writable, readable);
+    const sse: BoundedSse = new BoundedSse(stream, this.#maxMs, () => this.#forget(sse));
+    this.#streams.add(sse);
     const { status, version } = this.current();
     const known = lastEventId !== undefined && /^\d+$/.test(lastEventId) ? Number(lastEventId) : -1;
-    void writer.write(encoder.encode("retry: 2000\n\n"));
-    if (known !== version) this.#send(writer, status, version);
-    if (status.state !== "running") this.#close(writer);
-    this.#ping ??= setInterval(() => this.#broadcastRaw(": ping\n\n"), PING_MS);
-    return new Response(readable, {
+    if (known !== version) this.#send(sse, status, version);
+    if (status.state !== "running") sse.end();
+    if (this.#streams.size) this.#ping ??= setInterval(() => this.#streams.forEach((s) => s.comment("ping")), PING_MS);
+    return new Response(stream.responseReadable, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" },
     });
   }
@@ -53,27 +82,18 @@ export class EventHub {
     this.#timer = undefined;
     this.#lastSent = Date.now();
     const { status, version } = this.current();
-    for (const w of this.#streams) {
-      this.#send(w, status, version);
-      if (status.state !== "running") this.#close(w);
+    for (const sse of this.#streams) {
+      this.#send(sse, status, version);
+      if (status.state !== "running") sse.end();
     }
   }
 
-  #send(w: WritableStreamDefaultWriter<Uint8Array>, status: JobStatus, version: number): void {
-    w.write(encoder.encode(`id: ${version}\nevent: status\ndata: ${JSON.stringify(status)}\n\n`)).catch(() => this.#drop(w));
+  #send(sse: BoundedSse, status: JobStatus, version: number): void {
+    sse.send({ id: String(version), event: "status", data: JSON.stringify(status) });
   }
 
-  #broadcastRaw(text: string): void {
-    for (const w of this.#streams) w.write(encoder.encode(text)).catch(() => this.#drop(w));
-  }
-
-  #close(w: WritableStreamDefaultWriter<Uint8Array>): void {
-    w.close().catch(() => {});
-    this.#drop(w);
-  }
-
-  #drop(w: WritableStreamDefaultWriter<Uint8Array>): void {
-    this.#streams.delete(w);
+  #forget(sse: BoundedSse): void {
+    this.#streams.delete(sse);
     if (!this.#streams.size) {
       clearInterval(this.#ping);
       this.#ping = undefined;

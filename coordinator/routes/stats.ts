@@ -1,6 +1,10 @@
-import { Hono } from "hono";
-import type { AppEnv } from "../env.ts";
+import { Hono, type Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { LIMITS } from "../../shared/limits.ts";
 import type { Stats } from "../../shared/schemas.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { BoundedSse } from "../net/bounded-sse.ts";
 import { gridStub } from "../stubs.ts";
 
 const EVERY_MS = 2000;
@@ -15,36 +19,39 @@ function stats(env: Env): Promise<Stats> {
   }
   return cached.stats;
 }
-/** A stream lasts this long, then closes; EventSource reconnects by itself. */
-const STREAM_MS = 5 * 60_000;
+
+/** Grid streams open in this isolate (the bound is per isolate: a Worker has no shared memory). */
+let openStreams = 0;
+
+/** Timing of a grid stream; the defaults are the published limits. */
+export interface GridStreamTiming {
+  maxMs?: number;
+  everyMs?: number;
+}
+
+/**
+ * The grid's figures as Server-Sent Events every couple of seconds: at most
+ * `LIMITS.gridStreamsPerIsolate` at once (429 beyond), each ending cleanly after
+ * `LIMITS.streamMaxMs` (EventSource reconnects by itself), a reader that falls behind dropped.
+ */
+export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): Response {
+  if (openStreams >= LIMITS.gridStreamsPerIsolate) {
+    throw new ApiError(429, "too_many_streams", "too many statistics streams open here; retry later or poll GET /v1/stats", { "retry-after": "10" });
+  }
+  openStreams++;
+  return streamSSE(c, async (stream) => {
+    const sse = new BoundedSse(stream, timing.maxMs ?? LIMITS.streamMaxMs, () => openStreams--);
+    while (sse.open) {
+      try {
+        const figures = await stats(c.env);
+        sse.send({ id: String(figures.at), event: "stats", data: JSON.stringify(figures) });
+      } catch {
+        sse.comment("grid unavailable, retrying");
+      }
+      await Promise.race([stream.sleep(timing.everyMs ?? EVERY_MS), sse.over]);
+    }
+  });
+}
 
 /** Grid-wide figures (public, aggregates only) and their live stream for the dashboard. */
-export const statsRoutes = new Hono<AppEnv>()
-  .get("/", async (c) => c.json(await stats(c.env)))
-  .get("/events", (c) => {
-    const encoder = new TextEncoder();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const started = Date.now();
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(encoder.encode("retry: 2000\n\n"));
-        const tick = async () => {
-          try {
-            const figures = await stats(c.env);
-            controller.enqueue(encoder.encode(`id: ${figures.at}\nevent: stats\ndata: ${JSON.stringify(figures)}\n\n`));
-          } catch {
-            controller.enqueue(encoder.encode(": grid unavailable, retrying\n\n"));
-          }
-          if (Date.now() - started > STREAM_MS) return controller.close();
-          timer = setTimeout(tick, EVERY_MS);
-        };
-        await tick();
-      },
-      cancel() {
-        clearTimeout(timer);
-      },
-    });
-    return new Response(body, {
-      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
-    });
-  });
+export const statsRoutes = new Hono<AppEnv>().get("/", async (c) => c.json(await stats(c.env))).get("/events", (c) => gridStream(c));
