@@ -152,6 +152,7 @@ export const jobRoutes = new Hono<AppEnv>()
     const last = c.req.header("last-event-id");
     if (last) headers.set("last-event-id", last);
     const res = await jobStub(c.env, jobId(c.req.param("id"))).fetch(new Request("http://job/events", { headers }));
+    if (res.status === 429) return res;
     if (!res.ok) throw new ApiError(404, "job_not_found", "no such job");
     return res;
   })
