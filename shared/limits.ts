@@ -34,6 +34,27 @@ export const LIMITS = {
   /** Volunteer registrations allowed per client address per minute. */
   registrationsPerMinute: 30,
 
+  // Datasets (`/v1/datasets`): stored in R2, cut into line-aligned byte ranges by jobs.
+  /** Largest single-body dataset upload (`POST /v1/datasets`); larger files go up in parts. */
+  datasetBodyBytes: 95 * 1024 * 1024,
+  /** Largest dataset, in bytes (multipart). */
+  datasetBytes: 1024 * 1024 * 1024 * 1024,
+  /** Part sizes of a multipart upload: every part but the last has exactly `partBytes`. */
+  partBytes: { min: 5 * 1024 * 1024, max: 95 * 1024 * 1024 },
+  /** Most parts one upload may have (R2's bound). */
+  uploadParts: 10_000,
+  /** Most datasets one submitter token may keep, and most uploads it may have in progress. */
+  datasetsPerSubmitter: 1000,
+  uploadsPerSubmitter: 16,
+  /** Bytes one submitter token may keep in datasets (uploads in progress count in full). */
+  datasetBytesPerSubmitter: 1024 * 1024 * 1024 * 1024,
+  /** An unfinished upload is dropped this long after it started. */
+  uploadTtlMs: 24 * 60 * 60 * 1000,
+  /** Shard size of a dataset job, in bytes (`dataset.chunkBytes`). */
+  chunkBytes: { min: 4 * 1024, max: 256 * 1024 * 1024, default: 1024 * 1024 },
+  /** Largest dataset shard the coordinator reads and computes itself to check volunteers. */
+  checkableShardBytes: 4 * 1024 * 1024,
+
   // Event streams (`GET /v1/jobs/:id/events`, `GET /v1/stats/events`): bounded in number,
   // duration and queue. Every event carries the whole status, so a stream that ends or is
   // dropped loses nothing: EventSource reconnects with Last-Event-ID.

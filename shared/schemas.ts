@@ -36,19 +36,29 @@ export const Notify = z.strictObject({
     .max(2048, { error: "notify.url must be at most 2048 characters" }),
 });
 
+/** Dataset ids: `d_` and 32 hex digits. */
+export const DATASET_ID = /^d_[0-9a-f]{32}$/;
+
+/** A job over a stored dataset: shard i holds the lines whose first byte lies in `[i*chunkBytes, (i+1)*chunkBytes)`. */
+export const DatasetSpec = z.strictObject({
+  id: z.string().regex(DATASET_ID, "must be a dataset id (d_...)"),
+  chunkBytes: integer.min(LIMITS.chunkBytes.min).max(LIMITS.chunkBytes.max).default(LIMITS.chunkBytes.default),
+});
+
 export const CreateJob = z
   .strictObject({
     kernel: z.string().min(1).max(100),
     params: z.record(z.string(), z.unknown()).default({}),
     range: RangeSpec.optional(),
     shards: z.array(z.unknown()).min(1).max(LIMITS.explicitShards).optional(),
+    dataset: DatasetSpec.optional(),
     replication: Replication.optional(),
     leaseTtlMs: integer.min(LIMITS.leaseTtlMs.min).max(LIMITS.leaseTtlMs.max).default(LIMITS.leaseTtlMs.default),
     label: z.string().max(LIMITS.labelChars).optional(),
     notify: Notify.optional(),
   })
-  .refine((j) => (j.range === undefined) !== (j.shards === undefined), {
-    message: "give exactly one of range or shards",
+  .refine((j) => [j.range, j.shards, j.dataset].filter((x) => x !== undefined).length === 1, {
+    message: "give exactly one of range, shards or dataset",
     path: ["range"],
   });
 export type CreateJob = z.infer<typeof CreateJob>;
@@ -106,8 +116,51 @@ export const Lease = z.object({
   expiresAt: z.number(),
   /** Present for published kernels (`k_...`): the module to run. Built-in kernels are bundled. */
   module: KernelModuleRef.optional(),
+  /**
+   * Present for dataset shards (`input` is `{dataset, offset, length}`): `GET` it (a path on the
+   * coordinator) with the volunteer token for exactly this shard's lines; the kernel then gets
+   * `{...input, text}` with those bytes as UTF-8.
+   */
+  inputUrl: z.string().optional(),
 });
 export type Lease = z.infer<typeof Lease>;
+
+/** A stored dataset as `POST /v1/datasets` and `GET /v1/datasets/:id` answer it. */
+export const Dataset = z.object({
+  id: z.string(),
+  name: z.string(),
+  bytes: z.number(),
+  sha256: z.string(),
+  createdAt: z.number(),
+});
+export type Dataset = z.infer<typeof Dataset>;
+
+/** Dataset names: a file name, no path. */
+export const DatasetName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^/\\\u0000-\u001f]+$/, "a file name without slashes or control characters");
+
+/** `POST /v1/datasets/uploads`: starts a multipart upload of `bytes` in parts of `partBytes` (the last may be shorter). */
+export const StartUpload = z.strictObject({
+  name: DatasetName,
+  bytes: integer.min(1).max(LIMITS.datasetBytes),
+  partBytes: integer.min(LIMITS.partBytes.min).max(LIMITS.partBytes.max),
+});
+export type StartUpload = z.infer<typeof StartUpload>;
+
+/** A multipart upload in progress: parts `1..received` are stored; send part `received + 1` next. */
+export const Upload = z.object({
+  uploadId: z.string(),
+  name: z.string(),
+  bytes: z.number(),
+  partBytes: z.number(),
+  parts: z.number(),
+  received: z.number(),
+  expiresAt: z.number(),
+});
+export type Upload = z.infer<typeof Upload>;
 
 /** What a volunteer reports when its kernel threw, ran out of time or of memory. */
 export const KernelFailure = z.strictObject({ message: z.string().max(LIMITS.kernelErrorChars) });
