@@ -8,6 +8,7 @@ import { submitterStub } from "./stubs.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { kernelModuleRoutes, kernelRoutes } from "./routes/kernels.ts";
 import { submitterAuth } from "./auth.ts";
+import { datasetRoutes } from "./routes/datasets.ts";
 
 /** The coordinator's HTTP surface (see API.md). Routes are chained so `hc<AppType>` sees them all. */
 export const app = new Hono<AppEnv>()
@@ -23,6 +24,7 @@ export const app = new Hono<AppEnv>()
   // The module route takes a volunteer token, the others a submitter's: mounted first, matched first.
   .route("/v1/kernels", kernelModuleRoutes)
   .route("/v1/kernels", kernelRoutes)
+  .route("/v1/datasets", datasetRoutes)
   .route("/v1/volunteers/me", meRoutes)
   .route("/v1/volunteers", registerRoutes)
   .route("/v1/leases", leaseRoutes)

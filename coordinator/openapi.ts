@@ -60,6 +60,47 @@ export function openApiDocument() {
       "/v1/kernels/{id}/module": {
         get: op("A published kernel's code, for volunteers (immutable; application/wasm or text/javascript)", { security: bearer, responses: { 200: ok("module bytes"), ...errors } }),
       },
+      "/v1/datasets": {
+        post: op("Upload a dataset in one body (?name=<file name>; raw bytes with content-length, up to datasetBodyBytes)", {
+          security: bearer,
+          parameters: [{ name: "name", in: "query", required: true, schema: schema(S.DatasetName) }],
+          requestBody: { content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+          responses: { 201: ok("stored", S.Dataset), ...errors },
+        }),
+        get: op("This submitter's datasets", { security: bearer, responses: { 200: ok("datasets"), ...errors } }),
+      },
+      "/v1/datasets/{id}": {
+        get: op("A dataset", { security: bearer, responses: { 200: ok("dataset", S.Dataset), ...errors } }),
+        delete: op("Delete a dataset (409 dataset_in_use while a running job reads it)", { security: bearer, responses: { 200: ok("deleted"), ...errors } }),
+      },
+      "/v1/datasets/uploads": {
+        post: op(
+          "Start a multipart upload (larger files): then PUT parts 1..parts in order (each exactly partBytes but the last), then POST complete. " +
+            "Parts must go in order because the dataset is hashed as it arrives; GET the upload to learn where to resume (send part received+1). " +
+            "Unfinished uploads are dropped after uploadTtlMs.",
+          { security: bearer, requestBody: json(S.StartUpload), responses: { 201: ok("upload", S.Upload), ...errors } },
+        ),
+      },
+      "/v1/datasets/uploads/{uploadId}": {
+        get: op("Where an upload stands", { security: bearer, responses: { 200: ok("upload", S.Upload), ...errors } }),
+        delete: op("Abort an upload", { security: bearer, responses: { 200: ok("aborted"), ...errors } }),
+      },
+      "/v1/datasets/uploads/{uploadId}/parts/{part}": {
+        put: op("Send part `part` (1-based; 409 part_out_of_order unless it is received+1)", {
+          security: bearer,
+          requestBody: { content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+          responses: { 200: ok("upload", S.Upload), ...errors },
+        }),
+      },
+      "/v1/datasets/uploads/{uploadId}/complete": {
+        post: op("Finish an upload once every part is in: the dataset is listed", { security: bearer, responses: { 201: ok("dataset", S.Dataset), ...errors } }),
+      },
+      "/v1/leases/{id}/input": {
+        get: op("A dataset lease's bytes (its `inputUrl`): exactly the records of the shard, for the lease's holder", {
+          security: bearer,
+          responses: { 200: ok("application/octet-stream"), ...errors },
+        }),
+      },
       "/v1/webhook-secret": { get: op("This submitter's webhook signing secret", { security: bearer, responses: { 200: ok("secret"), ...errors } }) },
       "/v1/volunteers": {
         post: op("Register a volunteer (with {key} from VOLUNTEER_KEYS: vouched for, trusted from the start)", {

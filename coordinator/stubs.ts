@@ -10,9 +10,11 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
  * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
-type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack" | "shards">;
+type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack" | "shards" | "leaseInput">;
 type VolunteerApi = Methods<VolunteerObject, "profile" | "observe" | "contributed" | "blacklist" | "vouch">;
-type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey">;
+type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey"
+  | "datasetQuota" | "addDataset" | "dataset" | "datasets" | "useDataset" | "datasetJobs" | "removeDataset" | "unlinkDataset"
+  | "startUpload" | "upload" | "claimPart" | "partFailed" | "partReceived" | "dropUpload" | "expiredUploads">;
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;
 type LimiterApi = Methods<RateLimiterObject, "take">;
 

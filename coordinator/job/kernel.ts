@@ -86,10 +86,24 @@ function published(name: string, ref: PublishedRef): JobKernel {
   };
 }
 
+/**
+ * A kernel reading dataset shards: inputs are `{dataset, offset, length}` until their bytes are
+ * read. The coordinator checks a shard of a built-in kernel when it is small enough to read.
+ */
+function overDataset(base: JobKernel, builtInKernel: boolean): JobKernel {
+  return {
+    ...base,
+    checkable: (input) => builtInKernel && (input as { length: number }).length <= LIMITS.checkableShardBytes,
+  };
+}
+
 /** The kernel a job's meta names. */
-export function jobKernel(meta: Pick<JobMeta, "kernel" | "published">): JobKernel {
-  if (meta.published) return published(meta.kernel, meta.published);
+export function jobKernel(meta: Pick<JobMeta, "kernel" | "published" | "dataset" | "params">): JobKernel {
+  if (meta.published) {
+    const kernel = published(meta.kernel, meta.published);
+    return meta.dataset ? overDataset(kernel, false) : kernel;
+  }
   const kernel = kernels.get(meta.kernel);
   if (!kernel) throw new Error(`job names unknown built-in kernel ${meta.kernel}`);
-  return builtIn(kernel);
+  return meta.dataset ? overDataset(builtIn(kernel), true) : builtIn(kernel);
 }

@@ -75,6 +75,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
       input: store.input(idx),
       expiresAt,
       ...(meta.published && { module: { language: meta.published.language, url: `/v1/kernels/${meta.kernel}/module`, sha256: meta.published.sha256 } }),
+      ...(meta.dataset && { inputUrl: `/v1/leases/${id}/input` }),
     };
   });
 }

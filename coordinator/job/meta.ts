@@ -11,6 +11,8 @@ export interface JobMeta {
   params: Record<string, unknown>;
   /** Range jobs generate shard inputs from this; explicit jobs keep them in the `inputs` table. */
   range?: { start: number; end: number; step: number };
+  /** Dataset jobs read shard i as the records starting in `[i*chunkBytes, (i+1)*chunkBytes)` of this dataset. */
+  dataset?: DatasetRef;
   total: number;
   replicas: number;
   quorum: number;
@@ -36,6 +38,29 @@ export interface JobMeta {
   work?: { results: number; checks: number };
   /** Bumped whenever the status a submitter sees changes: the event id of job event streams. */
   version?: number;
+}
+
+/** What a job keeps of the dataset it reads. */
+export interface DatasetRef {
+  id: string;
+  key: string;
+  bytes: number;
+  chunkBytes: number;
+  /** CSV jobs: the header record, given to every shard but the first (which holds it). */
+  header?: string;
+  /** CSV jobs: newlines inside quoted fields end no record (their positions are in the `quoted` table). */
+  csv?: boolean;
+}
+
+/** The lease input of dataset shard `i`, per the contract (`header` for CSV shards past the first). */
+export function datasetInput(ds: DatasetRef, i: number) {
+  const offset = i * ds.chunkBytes;
+  return {
+    dataset: ds.id,
+    offset,
+    length: Math.min(ds.chunkBytes, ds.bytes - offset),
+    ...(ds.header !== undefined && i > 0 && { header: ds.header }),
+  };
 }
 
 /** Input of range shard `i`, per the contract. */

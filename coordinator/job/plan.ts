@@ -4,7 +4,7 @@ import type { CreateJob, KernelManifest } from "../../shared/schemas.ts";
 import { describeIssues } from "../body.ts";
 import { ApiError } from "../errors.ts";
 import type { PublishedRef } from "./kernel.ts";
-import { rangeInput, rangeShards, type JobMeta } from "./meta.ts";
+import { rangeInput, rangeShards, type DatasetRef, type JobMeta } from "./meta.ts";
 
 /** Replication when the submitter names none: never trust a lone result (see the trust policy). */
 export const ADAPTIVE_DEFAULT = { replicas: 2, quorum: 2 } as const;
@@ -29,6 +29,7 @@ export function planJob(
   owner: string,
   now: number,
   manifest?: KernelManifest,
+  dataset?: Omit<DatasetRef, "chunkBytes">,
 ): { meta: JobMeta; inputs?: string[] } {
   // A published kernel takes any JSON input and params: only its outputs are checked.
   const kernel = manifest
@@ -39,7 +40,14 @@ export function planJob(
 
   let total: number;
   let inputs: string[] | undefined;
-  if (body.range) {
+  if (body.dataset) {
+    if (!dataset || dataset.id !== body.dataset.id) throw new Error("planJob: a dataset job needs its dataset's record");
+    if (!manifest && !kernel.input?.safeParse({ text: "" }).success) {
+      invalid("dataset", `kernel ${kernel.name} does not read datasets`);
+    }
+    total = Math.ceil(dataset.bytes / body.dataset.chunkBytes);
+    if (total > LIMITS.rangeShards) invalid("dataset.chunkBytes", `${total} shards exceed the limit of ${LIMITS.rangeShards}; use larger chunks`);
+  } else if (body.range) {
     if (!kernel.acceptsRange) invalid("range", `kernel ${kernel.name} takes explicit shards, not a range`);
     total = rangeShards(body.range);
     if (total > LIMITS.rangeShards) invalid("range", `${total} shards exceed the limit of ${LIMITS.rangeShards}; use a larger step`);
@@ -69,6 +77,7 @@ export function planJob(
     params: body.params,
     ...(manifest && { published: publishedRef(manifest) }),
     ...(body.range && { range: body.range }),
+    ...(body.dataset && dataset && { dataset: { ...dataset, chunkBytes: body.dataset.chunkBytes } }),
     total,
     replicas,
     quorum,

@@ -1,4 +1,4 @@
-import { rangeInput, type JobMeta } from "./meta.ts";
+import { datasetInput, rangeInput, type JobMeta } from "./meta.ts";
 import { JOB_TABLES, migrate, REPLICA, SHARD } from "./tables.ts";
 
 export type ShardRow = {
@@ -116,7 +116,9 @@ export class JobStore {
   /** The input of shard `idx`. */
   input(idx: number): unknown {
     const meta = this.#meta!;
-    return meta.range ? rangeInput(meta.range, idx) : JSON.parse(this.inputText(idx));
+    if (meta.range) return rangeInput(meta.range, idx);
+    if (meta.dataset) return datasetInput(meta.dataset, idx);
+    return JSON.parse(this.inputText(idx));
   }
 
   /** The stored input of explicit shard `idx` as JSON text. */

@@ -71,11 +71,17 @@ export type Checker = (idx: number) => string | undefined;
  * request (and no backtracking step) can make the job's object run long. Past that, callers fall
  * back to issuing more replicas, as plain voting does.
  */
-export function checker(store: JobStore, kernel: JobKernel, budget: number): Checker {
+export function checker(store: JobStore, kernel: JobKernel, budget: number, texts?: ReadonlyMap<number, string>): Checker {
   let left = budget;
   return (idx) => {
-    const input = store.input(idx);
+    let input = store.input(idx);
     if (left <= 0 || !kernel.checkable(input)) return undefined;
+    // A dataset shard is checked on the very bytes volunteers read, fetched before this atomic step.
+    if (store.meta!.dataset) {
+      const text = texts?.get(idx);
+      if (text === undefined) return undefined;
+      input = { ...(input as object), text };
+    }
     left--;
     return canonicalJson(kernel.compute(input, store.meta!.params));
   };

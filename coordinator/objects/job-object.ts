@@ -7,8 +7,9 @@ import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, nextExpiry, returnLease } from "../job/leasing.ts";
-import type { JobMeta } from "../job/meta.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, nextExpiry, returnLease, trustedFor } from "../job/leasing.ts";
+import { datasetInput, type JobMeta } from "../job/meta.ts";
+import { shardText, type StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
 import { checker, checkLease, ERROR_HASH, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
@@ -24,6 +25,8 @@ const SUBMIT_CHECKS = LIMITS.resultsPerCall;
 /** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
 const ANNOUNCE_MS = 30_000;
 const BACKTRACK_CHECKS = 256;
+/** Most dataset bytes read to check one result batch (the rest are verified by replicas). */
+const CHECK_READ_BYTES = 16 * 1024 * 1024;
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -133,11 +136,12 @@ export class JobObject extends DurableObject<Env> {
     return true;
   }
 
-  /** Creates the job (inputs: JSON text of each explicit shard). */
-  async create(meta: JobMeta, inputs?: string[]): Promise<JobStatus> {
+  /** Creates the job (inputs: JSON text of each explicit shard; quoted: a CSV dataset's quoted newlines). */
+  async create(meta: JobMeta, inputs?: string[], quoted?: number[]): Promise<JobStatus> {
     if (this.store.meta) throw new Error(`job ${meta.id} exists already`);
     this.store.init();
     inputs?.forEach((text, idx) => this.store.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
+    quoted?.forEach((pos) => this.store.sql.exec("INSERT OR IGNORE INTO quoted (pos) VALUES (?)", pos));
     this.store.saveMeta(meta);
     if (meta.total === 0) this.#finish(meta.createdAt);
     else {
@@ -200,11 +204,11 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
-    const prepared = await Promise.all(items.map((i) => this.#prepare(i)));
+    const [prepared, texts] = await Promise.all([Promise.all(items.map((i) => this.#prepare(i))), this.#checkTexts(volunteer, items, standing)]);
     const now = Date.now();
     let results = 0;
     let checks = 0;
-    const check = checker(this.store, this.#kernel, SUBMIT_CHECKS);
+    const check = checker(this.store, this.#kernel, SUBMIT_CHECKS, texts);
     const entries = items.map((item, n): BatchResultEntry => {
       const problem = checkLease(this.store, volunteer, item.leaseId, now);
       if (problem) return entry(item.leaseId, problem);
@@ -219,6 +223,49 @@ export class JobObject extends DurableObject<Env> {
     this.#addWork(results, checks);
     await this.#schedule();
     return entries;
+  }
+
+  /** Where a dataset lease's bytes are, for its holder only (the Worker streams them from storage). */
+  async leaseInput(volunteer: string, leaseId: string): Promise<Outcome<{ dataset: StoredDataset; offset: number; length: number }>> {
+    const meta = this.store.meta;
+    const problem = meta ? checkLease(this.store, volunteer, leaseId, Date.now()) : notFoundLease(leaseId);
+    if (problem) return problem;
+    if (!meta!.dataset) return fail(404, "no_input_url", "this lease's input is inline");
+    const { offset, length } = datasetInput(meta!.dataset, this.store.replica(leaseId)!.idx);
+    return { ok: true, dataset: this.#dataset(offset), offset, length };
+  }
+
+  /** The job's dataset as shard reading needs it, with the quoted newlines from `from` on (a CSV job's). */
+  #dataset(from: number): StoredDataset {
+    const ds = this.store.meta!.dataset!;
+    const quoted = ds.csv
+      ? this.store.sql.exec<{ pos: number }>("SELECT pos FROM quoted WHERE pos >= ? ORDER BY pos LIMIT 4096", from - 1).toArray().map((r) => r.pos)
+      : undefined;
+    return { key: ds.key, bytes: ds.bytes, ...(quoted && { quoted }) };
+  }
+
+  /**
+   * The bytes of the dataset shards in `items` the coordinator may want to check: those of
+   * volunteers it does not trust yet, or of shards that have outputs already. Bounded per call;
+   * a shard not read here is verified by more replicas instead.
+   */
+  async #checkTexts(volunteer: string, items: SubmittedItem[], standing: Standing): Promise<Map<number, string> | undefined> {
+    const meta = this.store.meta!;
+    if (!meta.dataset) return undefined;
+    const kernel = this.#kernel;
+    const wanted: { idx: number; offset: number; length: number }[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const row = this.store.replica(item.leaseId);
+      if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || item.error) continue;
+      const input = datasetInput(meta.dataset, row.idx);
+      if (!kernel.checkable(input) || bytes + input.length > CHECK_READ_BYTES) continue;
+      if (trustedFor(kernel, input, standing) && this.store.groups(row.idx).length === 0) continue;
+      wanted.push({ idx: row.idx, offset: input.offset, length: input.length });
+      bytes += input.length;
+    }
+    const texts = await Promise.all(wanted.map((w) => shardText(this.env.BLOBS, this.#dataset(w.offset), w.offset, w.length).catch(() => undefined)));
+    return new Map(wanted.flatMap((w, i) => (texts[i] === undefined ? [] : [[w.idx, texts[i]!] as const])));
   }
 
   async heartbeat(volunteer: string, leaseId: string): Promise<Outcome<{ expiresAt: number }>> {

@@ -1,5 +1,7 @@
 import type { KernelManifest } from "../../shared/schemas.ts";
 import { DurableObject } from "cloudflare:workers";
+import { DatasetCatalog, type DatasetRecord, type QuotaProblem, type UploadRecord } from "../datasets/catalog.ts";
+import type { ScanState } from "../datasets/scan.ts";
 
 /** How long an `Idempotency-Key` is remembered, how many a submitter keeps, and when a reservation is abandoned. */
 export const IDEMPOTENCY = {
@@ -24,6 +26,7 @@ export type KeyClaim =
 /** One submitter's job list, kernels, webhook secret and idempotency keys, so listing never scans other submitters' jobs. */
 export class SubmitterObject extends DurableObject<Env> {
   readonly sql: SqlStorage;
+  readonly #datasets: DatasetCatalog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -37,6 +40,54 @@ export class SubmitterObject extends DurableObject<Env> {
         job_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency(created_at);
     `);
+    this.#datasets = new DatasetCatalog(this.sql);
+  }
+
+  // Datasets: see DatasetCatalog. Each method is one atomic step of this object.
+  async datasetQuota(bytes: number, upload: boolean): Promise<QuotaProblem | undefined> {
+    return this.#datasets.quotaProblem(bytes, upload);
+  }
+  async addDataset(record: DatasetRecord, replacingUpload?: string): Promise<QuotaProblem | undefined> {
+    return this.#datasets.add(record, replacingUpload);
+  }
+  async dataset(id: string): Promise<DatasetRecord | undefined> {
+    return this.#datasets.get(id);
+  }
+  async datasets(): Promise<DatasetRecord[]> {
+    return this.#datasets.list();
+  }
+  async useDataset(id: string, job: string): Promise<DatasetRecord | undefined> {
+    return this.#datasets.use(id, job);
+  }
+  async datasetJobs(id: string): Promise<string[]> {
+    return this.#datasets.jobs(id);
+  }
+  async removeDataset(id: string, ended: string[]): Promise<DatasetRecord | "in_use" | undefined> {
+    return this.#datasets.remove(id, ended);
+  }
+  async unlinkDataset(id: string, ended: string[]): Promise<void> {
+    this.#datasets.unlink(id, ended);
+  }
+  async startUpload(record: UploadRecord): Promise<QuotaProblem | undefined> {
+    return this.#datasets.startUpload(record);
+  }
+  async upload(id: string, now: number): Promise<UploadRecord | undefined> {
+    return this.#datasets.upload(id, now);
+  }
+  async claimPart(id: string, part: number, now: number) {
+    return this.#datasets.claimPart(id, part, now);
+  }
+  async partFailed(id: string, part: number): Promise<void> {
+    this.#datasets.partFailed(id, part);
+  }
+  async partReceived(id: string, part: number, etag: string, scan: ScanState) {
+    return this.#datasets.partReceived(id, part, etag, scan);
+  }
+  async dropUpload(id: string): Promise<void> {
+    this.#datasets.dropUpload(id);
+  }
+  async expiredUploads(now: number): Promise<UploadRecord[]> {
+    return this.#datasets.expiredUploads(now);
   }
 
   /**

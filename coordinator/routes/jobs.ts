@@ -8,7 +8,9 @@ import { jsonBody, parseOr400 } from "../body.ts";
 import { invalidateRunning } from "../dispatch.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
-import type { JobMeta } from "../job/meta.ts";
+import type { DatasetRef, JobMeta } from "../job/meta.ts";
+import { firstRecord } from "../datasets/lines.ts";
+import { QUOTED_NEWLINES_MAX } from "../datasets/scan.ts";
 import { notifyUrlProblem, webhookHttpHosts } from "../net/notify-url.ts";
 import { planJob } from "../job/plan.ts";
 import { gridStub, jobStub, newJobId, submitterStub } from "../stubs.ts";
@@ -39,9 +41,30 @@ function idempotencyKey(header: string | undefined): string | undefined {
   return header;
 }
 
-/** Creates the job and announces it. */
-async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, key?: string): Promise<JobStatus> {
-  const status = await jobStub(env, meta.id).create(meta, inputs);
+/** Longest CSV header a dataset job takes (it rides along in every shard's lease). */
+const HEADER_MAX_BYTES = 64 * 1024;
+
+/** What a dataset job needs of its dataset, looked up and checked before anything is created. */
+async function datasetOf(env: Env, body: CreateJob, owner: string): Promise<{ ref: Omit<DatasetRef, "chunkBytes">; quoted?: number[] } | undefined> {
+  if (!body.dataset) return undefined;
+  const record = await submitterStub(env, owner).dataset(body.dataset.id);
+  if (!record) throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${body.dataset.id} (upload it first with POST /v1/datasets)`);
+  const csv = body.kernel === "records.aggregate" && body.params.format === "csv";
+  if (!csv) return { ref: { id: record.id, key: record.key, bytes: record.bytes } };
+  if (record.quoted === null) {
+    throw new ApiError(400, "invalid_body", `dataset: more than ${QUOTED_NEWLINES_MAX} newlines sit inside quoted CSV fields, so its records cannot be cut exactly; use JSON Lines`);
+  }
+  const header = await firstRecord(env.BLOBS, { key: record.key, bytes: record.bytes, quoted: record.quoted }, HEADER_MAX_BYTES);
+  if (header === undefined) throw new ApiError(400, "invalid_body", `dataset: its CSV header line is longer than ${HEADER_MAX_BYTES} bytes`);
+  return { ref: { id: record.id, key: record.key, bytes: record.bytes, csv: true, header }, quoted: record.quoted };
+}
+
+/** Creates the job and announces it (a dataset job is linked to its dataset first, so the dataset cannot go while it runs). */
+async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, key?: string, quoted?: number[]): Promise<JobStatus> {
+  if (meta.dataset && !(await submitterStub(env, meta.owner).useDataset(meta.dataset.id, meta.id))) {
+    throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${meta.dataset.id}`);
+  }
+  const status = await jobStub(env, meta.id).create(meta, inputs, quoted);
   await announce(env, status, meta.owner, key, true);
   return status;
 }
@@ -60,7 +83,7 @@ async function announce(env: Env, status: JobStatus, owner: string, key: string 
  * SHA-256 of the canonical body) before the job exists, so concurrent duplicates and retries after
  * a failure all end at the one job id the reservation holds.
  */
-async function startJobOnce(env: Env, key: string, bodySha256: string, plan: (id: string) => ReturnType<typeof planJob>) {
+async function startJobOnce(env: Env, key: string, bodySha256: string, plan: (id: string) => ReturnType<typeof planJob>, quoted?: number[]) {
   const planned = plan(newJobId());
   const owner = planned.meta.owner;
   const keys = submitterStub(env, owner);
@@ -85,7 +108,7 @@ async function startJobOnce(env: Env, key: string, bodySha256: string, plan: (id
   }
   const { meta, inputs } = claim.jobId === planned.meta.id ? planned : plan(claim.jobId);
   try {
-    return { status: await startJob(env, meta, inputs, key), replayed: false };
+    return { status: await startJob(env, meta, inputs, key, quoted), replayed: false };
   } catch (err) {
     await keys.abandonKey(key, meta.id).catch(() => {});
     throw err;
@@ -113,14 +136,15 @@ export const jobRoutes = new Hono<AppEnv>()
       const problem = notifyUrlProblem(body.notify.url, webhookHttpHosts((c.env as Env & { WEBHOOK_HTTP_HOSTS?: string }).WEBHOOK_HTTP_HOSTS));
       if (problem) throw new ApiError(400, "invalid_body", `notify.url: ${problem}`);
     }
-    const plan = (id: string) => planJob(body, id, c.get("submitter"), now, manifest);
+    const dataset = await datasetOf(c.env, body, c.get("submitter"));
+    const plan = (id: string) => planJob(body, id, c.get("submitter"), now, manifest, dataset?.ref);
     if (key === undefined) {
       const { meta, inputs } = plan(newJobId());
-      return c.json(await startJob(c.env, meta, inputs), 201);
+      return c.json(await startJob(c.env, meta, inputs, undefined, dataset?.quoted), 201);
     }
     // A replay answers like the original (201) with the job's current status, as Stripe does.
     const bodySha256 = await sha256Hex(canonicalJson(await c.req.json()));
-    const { status, replayed } = await startJobOnce(c.env, key, bodySha256, plan);
+    const { status, replayed } = await startJobOnce(c.env, key, bodySha256, plan, dataset?.quoted);
     return c.json(status, 201, replayed ? { "idempotent-replayed": "true" } : {});
   })
   .get("/", async (c) => {

@@ -10,6 +10,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
 import { trustOf } from "../trust.ts";
+import { shardStream } from "../datasets/lines.ts";
 import { gridStub, jobOfLease, jobStub, limiterStub, newVolunteerId, volunteerStub } from "../stubs.ts";
 
 /** Requires a volunteer token; sets `volunteer` to its id. */
@@ -93,6 +94,12 @@ export const leaseRoutes = new Hono<AppEnv>()
     const [res] = await jobStub(c.env, job).submit(c.get("volunteer"), [{ leaseId, ...c.req.valid("json") }], standing);
     if (res!.status !== 202) throw new ApiError(res!.status as 400, res!.error!.code, res!.error!.message);
     return c.json({ leaseId, status: 202 }, 202);
+  })
+  .get("/:id/input", async (c) => {
+    const leaseId = c.req.param("id");
+    const out = unwrap(await jobStub(c.env, leaseJob(leaseId)).leaseInput(c.get("volunteer"), leaseId));
+    const { body } = await shardStream(c.env.BLOBS, out.dataset, out.offset, out.length);
+    return new Response(body, { headers: { "content-type": "application/octet-stream", "cache-control": "private, no-store" } });
   })
   .post("/:id/heartbeat", ...jsonBody(NoBody), async (c) => {
     const leaseId = c.req.param("id");

@@ -1,0 +1,266 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { compute } from "../../shared/kernels/compute.ts";
+import type { Dataset, Lease, Upload } from "../../shared/schemas.ts";
+import { ALICE, BOB, call, callJson, createJob, expectError, lease, result, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+const enc = new TextEncoder();
+
+/** Sends raw bytes (with their content-length, as any HTTP client does for a sized body). */
+function raw(method: string, path: string, bytes: Uint8Array<ArrayBuffer>, token = ALICE, headers: Record<string, string> = {}) {
+  return exports.default.fetch(`http://x${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-length": String(bytes.length), "content-type": "text/plain", ...headers },
+    body: bytes,
+  });
+}
+
+async function upload(text: string | Uint8Array<ArrayBuffer>, name = "data.txt", token = ALICE): Promise<Dataset> {
+  const res = await raw("POST", `/v1/datasets?name=${encodeURIComponent(name)}`, typeof text === "string" ? enc.encode(text) : text, token);
+  const body = (await res.json()) as Dataset;
+  expect(res.status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Deterministic bytes: varied line lengths, so hashing and part edges are exercised. */
+function lines(n: number, seed = 1): string {
+  let s = seed;
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    out.push(`line ${i} ${"x".repeat(s % 300)}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+async function inputOf(v: Volunteer, l: Lease): Promise<Response> {
+  return call("GET", l.inputUrl!, { token: v.token });
+}
+
+/** Leases every shard of the only running job with one volunteer, fetching each shard's bytes. */
+async function drain(v: Volunteer, jobId: string, total: number): Promise<{ leases: Lease[]; texts: string[] }> {
+  const leases: Lease[] = [];
+  const deadline = Date.now() + 10_000;
+  while (leases.length < total && Date.now() < deadline) {
+    const got = (await lease(v, 64)).filter((l) => l.jobId === jobId);
+    leases.push(...got);
+    if (!got.length) await sleep(30);
+  }
+  leases.sort((a, b) => Number(a.shardId) - Number(b.shardId));
+  const texts = await Promise.all(
+    leases.map(async (l) => {
+      const res = await inputOf(v, l);
+      expect(res.status).toBe(200);
+      return res.text();
+    }),
+  );
+  return { leases, texts };
+}
+
+/** The contract's rule computed directly: shard i holds the lines whose first byte lies in [i*chunk, (i+1)*chunk). */
+function expectedShards(text: string, chunk: number): string[] {
+  const bytes = enc.encode(text);
+  const shards = Array.from({ length: Math.ceil(bytes.length / chunk) }, () => [] as number[][]);
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x0a) {
+      const end = Math.min(i + 1, bytes.length);
+      if (end > start) shards[Math.floor(start / chunk)]!.push([start, end]);
+      start = i + 1;
+    }
+  }
+  const dec = new TextDecoder();
+  return shards.map((ranges) => ranges.map(([a, b]) => dec.decode(bytes.subarray(a, b))).join(""));
+}
+
+describe("dataset upload", () => {
+  it("stores a single-body upload and records its size and SHA-256", async () => {
+    const text = lines(500);
+    const ds = await upload(text, "orders.jsonl");
+    expect(ds).toMatchObject({ id: expect.stringMatching(/^d_[0-9a-f]{32}$/), name: "orders.jsonl", bytes: enc.encode(text).length });
+    expect(ds.sha256).toBe(await sha256(enc.encode(text)));
+    expect((await callJson("GET", `/v1/datasets/${ds.id}`, { token: ALICE })).body).toEqual(ds);
+    const list = await callJson<{ datasets: Dataset[] }>("GET", "/v1/datasets", { token: ALICE });
+    expect(list.body.datasets.map((d) => d.id)).toContain(ds.id);
+  });
+
+  it("keeps datasets private: another token gets 404 and does not see it listed", async () => {
+    const ds = await upload("a\nb\n");
+    await expectError(call("GET", `/v1/datasets/${ds.id}`, { token: BOB }), 404);
+    await expectError(call("DELETE", `/v1/datasets/${ds.id}`, { token: BOB }), 404);
+    const list = await callJson<{ datasets: Dataset[] }>("GET", "/v1/datasets", { token: BOB });
+    expect(list.body.datasets.map((d) => d.id)).not.toContain(ds.id);
+    await expectError(call("POST", "/v1/jobs", { token: BOB, body: { kernel: "wordcount", dataset: { id: ds.id } } }), 404);
+    expect((await callJson("GET", `/v1/datasets/${ds.id}`, { token: ALICE })).status).toBe(200);
+  });
+
+  it("refuses uploads without a token, a name, a length, or over 95 MiB, storing nothing", async () => {
+    const before = (await callJson<{ datasets: Dataset[] }>("GET", "/v1/datasets", { token: ALICE })).body.datasets.length;
+    expect((await raw("POST", "/v1/datasets?name=a.txt", enc.encode("x\n"), "nope")).status).toBe(401);
+    expect((await expectError(raw("POST", "/v1/datasets", enc.encode("x\n")), 400)).message).toMatch(/name/);
+    expect((await expectError(raw("POST", "/v1/datasets?name=a%2Fb", enc.encode("x\n")), 400)).message).toMatch(/name/);
+    const big = await expectError(raw("POST", "/v1/datasets?name=a.txt", enc.encode("x\n"), ALICE, { "content-length": String(95 * MiB + 1) }), 413);
+    expect(big.message).toMatch(/uploads/);
+    const noLength = exports.default.fetch("http://x/v1/datasets?name=a.txt", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ALICE}` },
+      body: new ReadableStream({ start: (c) => (c.enqueue(enc.encode("x\n")), c.close()) }),
+      duplex: "half",
+    } as RequestInit);
+    await expectError(noLength, 411);
+    await expectError(raw("POST", "/v1/datasets?name=a.txt", new Uint8Array(0)), 400);
+    expect((await callJson<{ datasets: Dataset[] }>("GET", "/v1/datasets", { token: ALICE })).body.datasets.length).toBe(before);
+  });
+
+  it("uploads in parts, in order, resumable from the part the server reports, with the whole file's SHA-256", async () => {
+    const partBytes = 5 * MiB;
+    const bytes = new Uint8Array(partBytes * 2 + 12345);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i % 97 === 96 ? 0x0a : 0x61 + (i % 26);
+    const start = await callJson<Upload>("POST", "/v1/datasets/uploads", { token: ALICE, body: { name: "big.txt", bytes: bytes.length, partBytes } });
+    expect(start.status).toBe(201);
+    expect(start.body).toMatchObject({ parts: 3, received: 0, uploadId: expect.stringMatching(/^u_/) });
+    const base = `/v1/datasets/uploads/${start.body.uploadId}`;
+    const part = (n: number) => bytes.subarray((n - 1) * partBytes, Math.min(n * partBytes, bytes.length));
+
+    expect((await expectError(raw("PUT", `${base}/parts/2`, part(2)), 409)).message).toMatch(/send part 1/);
+    expect((await expectError(raw("PUT", `${base}/parts/1`, part(1).subarray(1)), 400)).message).toMatch(/exactly/);
+    expect((await callJson<Upload>("PUT", `${base}/parts/1`, { token: BOB })).status).toBe(404);
+    expect((await raw("PUT", `${base}/parts/1`, part(1))).status).toBe(200);
+    await expectError(call("POST", `${base}/complete`, { token: ALICE }), 409);
+    // A client that lost track asks where the upload stands and goes on from there.
+    expect((await callJson<Upload>("GET", base, { token: ALICE })).body.received).toBe(1);
+    await expectError(raw("PUT", `${base}/parts/1`, part(1)), 409);
+    expect((await raw("PUT", `${base}/parts/2`, part(2))).status).toBe(200);
+    expect((await raw("PUT", `${base}/parts/3`, part(3))).status).toBe(200);
+    const done = await callJson<Dataset>("POST", `${base}/complete`, { token: ALICE });
+    expect(done.status).toBe(201);
+    expect(done.body).toMatchObject({ name: "big.txt", bytes: bytes.length, sha256: await sha256(bytes) });
+    await expectError(call("GET", base, { token: ALICE }), 404);
+  });
+
+  it("refuses multipart uploads with parts out of bounds and aborts on request", async () => {
+    await expectError(call("POST", "/v1/datasets/uploads", { token: ALICE, body: { name: "x", bytes: 100, partBytes: 1000 } }), 400);
+    const start = await callJson<Upload>("POST", "/v1/datasets/uploads", { token: ALICE, body: { name: "x", bytes: 6 * MiB, partBytes: 5 * MiB } });
+    const base = `/v1/datasets/uploads/${start.body.uploadId}`;
+    await expectError(raw("PUT", `${base}/parts/3`, new Uint8Array(10)), 409);
+    expect((await callJson("DELETE", base, { token: ALICE })).status).toBe(200);
+    await expectError(call("GET", base, { token: ALICE }), 404);
+  });
+});
+
+describe("dataset jobs", () => {
+  it("cuts shards at line ends exactly as the contract says, whatever falls on a chunk edge", async () => {
+    const chunk = 4096;
+    const parts = [
+      "a".repeat(chunk - 1) + "\n", // ends exactly at the first edge
+      "\n\n", // empty lines
+      "b".repeat(chunk * 2 + 7) + "\r\n", // longer than a chunk, CRLF
+      "word ".repeat(2000) + "\n",
+      "c".repeat(chunk - 3) + "\n",
+      "last line without newline",
+    ];
+    const text = parts.join("");
+    const ds = await upload(text);
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: chunk }, replication: { replicas: 1, quorum: 1 } });
+    const total = Math.ceil(enc.encode(text).length / chunk);
+    expect(job.shards.total).toBe(total);
+    const v = await volunteer();
+    const { leases, texts } = await drain(v, job.id, total);
+    expect(leases.map((l) => l.input)).toEqual(leases.map((_, i) => ({ dataset: ds.id, offset: i * chunk, length: Math.min(chunk, ds.bytes - i * chunk) })));
+    expect(texts).toEqual(expectedShards(text, chunk));
+    expect(texts.join("")).toBe(text);
+  });
+
+  it("runs wordcount over a dataset to the direct count, and checks strangers' results on the very bytes", async () => {
+    const text = lines(3000, 7);
+    const ds = await upload(text);
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 16 * 1024 } });
+    const v = await volunteer();
+    const deadline = Date.now() + 20_000;
+    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
+      const got = (await lease(v, 16)).filter((l) => l.jobId === job.id);
+      if (!got.length) {
+        await sleep(30);
+        continue;
+      }
+      const outputs = await Promise.all(got.map(async (l) => compute.wordcount!({ ...(l.input as object), text: await (await inputOf(v, l)).text() }, {})));
+      const res = await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
+      expect(res.status).toBe(200);
+    }
+    const final = await status(job.id);
+    expect(final.state).toBe("done");
+    // A lone newcomer finished it: every shard was confirmed by the coordinator reading the same bytes.
+    expect(final.work?.checks).toBeGreaterThan(0);
+    expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
+  });
+
+  it("serves a lease's bytes to its holder only, and not once the job is cancelled", async () => {
+    const ds = await upload(lines(100));
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 4096 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const other = await volunteer();
+    const [l] = (await lease(v, 1)).filter((x) => x.jobId === job.id);
+    expect(l?.inputUrl).toBe(`/v1/leases/${l!.id}/input`);
+    await expectError(call("GET", l!.inputUrl!, { token: other.token }), 403);
+    await expectError(call("GET", l!.inputUrl!, {}), 401);
+    await expectError(call("GET", l!.inputUrl!.replace(/\.[^.]+\/input$/, ".zzzzzzzzzz/input"), { token: v.token }), 404);
+    expect((await inputOf(v, l!)).status).toBe(200);
+    await call("DELETE", `/v1/jobs/${job.id}`, { token: ALICE });
+    await expectError(inputOf(v, l!), 410);
+  });
+
+  it("refuses to delete a dataset a running job reads (409), and deletes it once the job ended", async () => {
+    const ds = await upload(lines(50));
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id } });
+    expect((await expectError(call("DELETE", `/v1/datasets/${ds.id}`, { token: ALICE }), 409)).code).toBe("dataset_in_use");
+    expect((await callJson("GET", `/v1/datasets/${ds.id}`, { token: ALICE })).status).toBe(200);
+    await call("DELETE", `/v1/jobs/${job.id}`, { token: ALICE });
+    expect((await callJson("DELETE", `/v1/datasets/${ds.id}`, { token: ALICE })).status).toBe(200);
+    await expectError(call("GET", `/v1/datasets/${ds.id}`, { token: ALICE }), 404);
+    await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id } } }), 404);
+  });
+
+  it("refuses dataset jobs that cannot be: unknown dataset, a kernel that reads no text, a chunk out of bounds", async () => {
+    const ds = await upload("1\n2\n");
+    await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: "d_" + "0".repeat(32) } } }), 404);
+    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", dataset: { id: ds.id } } }), 400)).message).toMatch(/dataset/);
+    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 10 } } }), 400)).message).toMatch(/chunkBytes/);
+    await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id }, range: { start: 0, end: 1, step: 1 } } }), 400);
+  });
+
+  it("creates a job over a dataset as cheaply as the dataset is large: nothing is read", async () => {
+    const partBytes = 5 * MiB;
+    const start = await callJson<Upload>("POST", "/v1/datasets/uploads", { token: ALICE, body: { name: "sparse", bytes: partBytes * 3, partBytes } });
+    const base = `/v1/datasets/uploads/${start.body.uploadId}`;
+    const part = new Uint8Array(partBytes).fill(0x0a);
+    for (const n of [1, 2, 3]) expect((await raw("PUT", `${base}/parts/${n}`, part)).status).toBe(200);
+    const ds = (await callJson<Dataset>("POST", `${base}/complete`, { token: ALICE })).body;
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 4096 } });
+    expect(job.shards.total).toBe((partBytes * 3) / 4096);
+  });
+});
+
+describe("upload scan", () => {
+  it("hashes and finds newlines inside quoted CSV fields however the bytes are cut, resuming from saved state", async () => {
+    const { UploadScan } = await import("../../coordinator/datasets/scan.ts");
+    const text = 'id,note\n1,"a\nb"\n2,"say ""hi""\nthere\r\n"\n3,plain\n"x\n';
+    const bytes = enc.encode(text);
+    // The newlines after "a", after "hi""", after "there\r", and after the last quote, which never closes.
+    const inside = [12, 29, 36, 49];
+    inside.forEach((p) => expect(bytes[p]).toBe(0x0a));
+    for (let cut = 0; cut <= bytes.length; cut += 3) {
+      const first = new UploadScan();
+      first.update(bytes.subarray(0, cut));
+      const second = new UploadScan(JSON.parse(JSON.stringify(first.save())));
+      second.update(bytes.subarray(cut));
+      const { sha256: hex, quoted } = second.finish();
+      expect(hex).toBe(await sha256(bytes));
+      expect(quoted).toEqual(inside);
+    }
+  });
+});
