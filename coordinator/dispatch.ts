@@ -1,3 +1,4 @@
+import { LIMITS } from "../shared/limits.ts";
 import type { Lease } from "../shared/schemas.ts";
 import type { Standing } from "./objects/volunteer-object.ts";
 import { gridStub, jobStub } from "./stubs.ts";
@@ -8,6 +9,28 @@ const RUNNING_TTL_MS = 1000;
 const MAX_JOBS_TRIED = 8;
 
 let running: { ids: string[]; at: number } | undefined;
+/** What each job last said a volunteer holds there, for the grid-wide lease cap (this isolate's view). */
+const holdings = new Map<string, Map<string, { n: number; at: number }>>();
+/** A job's report of a volunteer's holdings counts this long (leases end by their hard deadline anyway). */
+const HOLDING_TTL_MS = 60_000;
+const MAX_VOLUNTEERS_TRACKED = 20_000;
+
+/** Leases `volunteer` holds across the jobs that reported lately, other than `except`. */
+function heldElsewhere(volunteer: string, except: string, now: number): number {
+  let n = 0;
+  for (const [job, h] of holdings.get(volunteer) ?? []) if (job !== except && now - h.at < HOLDING_TTL_MS) n += h.n;
+  return n;
+}
+
+function recordHolding(volunteer: string, job: string, n: number, now: number): void {
+  if (!holdings.has(volunteer) && holdings.size >= MAX_VOLUNTEERS_TRACKED) holdings.clear();
+  const mine = holdings.get(volunteer) ?? new Map<string, { n: number; at: number }>();
+  for (const [j, h] of mine) if (now - h.at >= HOLDING_TTL_MS) mine.delete(j);
+  if (n > 0) mine.set(job, { n, at: now });
+  else mine.delete(job);
+  if (mine.size) holdings.set(volunteer, mine);
+  else holdings.delete(volunteer);
+}
 /** Jobs with nothing to hand out right now → until when this isolate skips them. */
 const idle = new Map<string, number>();
 
@@ -37,9 +60,11 @@ export async function leaseWork(env: Env, volunteer: string, max: number, standi
     if (leases.length >= max || tried >= MAX_JOBS_TRIED) break;
     if ((idle.get(id) ?? 0) > now) continue;
     tried++;
+    // Grid-wide cap: what it holds elsewhere (as reported to this isolate) limits what it gets here.
+    const room = LIMITS.leasesPerVolunteer - heldElsewhere(volunteer, id, now) - leases.length;
     let got: Awaited<ReturnType<ReturnType<typeof jobStub>["lease"]>>;
     try {
-      got = await jobStub(env, id).lease(volunteer, max - leases.length, standing);
+      got = await jobStub(env, id).lease(volunteer, Math.max(0, Math.min(max - leases.length, room)), standing);
     } catch (err) {
       // One failing job must not stop the grid: skip it for a moment and ask the next one.
       console.error(`lease from job ${id} failed`, err);
@@ -47,6 +72,7 @@ export async function leaseWork(env: Env, volunteer: string, max: number, standi
       continue;
     }
     leases.push(...got.leases);
+    if (got.held !== undefined) recordHolding(volunteer, id, got.held, now);
     if (!got.running) {
       // Ended: drop it from the grid's list (a running job re-announces itself, see JobObject).
       idle.set(id, now + 2 * RUNNING_TTL_MS);

@@ -17,6 +17,12 @@ export const LIMITS = {
   leasesPerCall: 64,
   /** Most leases of one job a volunteer may hold at once (two full batches: one computing, one queued). */
   leasesPerVolunteerPerJob: 128,
+  /**
+   * Most leases a volunteer may hold across the grid. Counted by the isolate that hands them out,
+   * from what each job reports the volunteer holds there; a volunteer spread over isolates is
+   * still bounded by the per-job cap and the hard deadline.
+   */
+  leasesPerVolunteer: 256,
   /** A lease ends this many TTLs after it was issued, however often it is heartbeaten. */
   leaseHardTtls: 4,
   resultsPerCall: 64,

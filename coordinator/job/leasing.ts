@@ -94,6 +94,17 @@ const RETURNS_BOUND = 256;
  * at a time for a volunteer that lets more leases expire or releases more than it completes, so
  * identities that hoard and drop work cannot hold a job hostage.
  */
+/** Leases `volunteer` holds in this job now (at most the per-job cap: counted with a bound). */
+export function leasesHeld(store: JobStore, volunteer: string): number {
+  return store.sql
+    .exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased} LIMIT ?)`,
+      volunteer,
+      LIMITS.leasesPerVolunteerPerJob,
+    )
+    .one().n;
+}
+
 export function leaseAllowance(store: JobStore, volunteer: string, max: number): number {
   // Counted with bounds, so the cost stays small however much a volunteer did in this job.
   const count = (states: readonly number[], bound: number) =>

@@ -7,7 +7,7 @@ import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, nextExpiry, returnLease, trustedFor } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, nextExpiry, returnLease, trustedFor } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { shardText, type StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
@@ -185,10 +185,15 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Leases up to `max` shards to `volunteer`; `available` says whether this job may still have work. */
-  async lease(volunteer: string, max: number, standing: Standing = UNTRUSTED): Promise<{ leases: Lease[]; available: boolean; running: boolean }> {
+  async lease(
+    volunteer: string,
+    max: number,
+    standing: Standing = UNTRUSTED,
+  ): Promise<{ leases: Lease[]; available: boolean; running: boolean; held?: number }> {
     const meta = this.store.meta;
     if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
     if (this.store.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
+    if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
     const now = Date.now();
     const allowed = leaseAllowance(this.store, volunteer, max);
     const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, now, standing) : [];
@@ -196,7 +201,7 @@ export class JobObject extends DurableObject<Env> {
       this.#stats.seen(volunteer);
       await this.#schedule();
     }
-    return { leases, available: this.store.hasWork(), running: true };
+    return { leases, available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
   }
 
   /** Records outputs for this job's leases; one entry per item, in order. */

@@ -15,6 +15,18 @@ describe("volunteers cannot hold a job hostage", () => {
     expect(body["x-colmeia-limits"]).toMatchObject({ leasesPerVolunteerPerJob: LIMITS.leasesPerVolunteerPerJob, leaseHardTtls: LIMITS.leaseHardTtls });
   });
 
+  it("caps the leases one volunteer may hold across the grid, and publishes the cap", async () => {
+    for (let j = 0; j < 3; j++) await createJob({ kernel: "primes.count", range: { start: 0, end: 300, step: 1 }, replication: { replicas: 1, quorum: 1 } });
+    const hoarder = await volunteer();
+    let held = 0;
+    for (let i = 0; i < 8; i++) held += (await lease(hoarder, 64)).length;
+    expect(held).toBe(LIMITS.leasesPerVolunteer);
+    expect(LIMITS.leasesPerVolunteer).toBeLessThan(3 * LIMITS.leasesPerVolunteerPerJob);
+    expect((await lease(await volunteer(), 64)).length).toBe(64);
+    const { body } = await callJson("GET", "/openapi.json");
+    expect(body["x-colmeia-limits"]).toMatchObject({ leasesPerVolunteer: LIMITS.leasesPerVolunteer });
+  });
+
   it("ends a lease at its hard deadline however often it is heartbeaten", { timeout: 15_000 }, async () => {
     await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 }, leaseTtlMs: 1000 });
     const v = await volunteer();
