@@ -4,8 +4,16 @@ export const LIMITS = {
   jobBodyBytes: 8 * 1024 * 1024,
   /** Largest request body, in bytes, for every other call. */
   bodyBytes: 1024 * 1024,
-  /** Most shards a range job may have. */
-  rangeShards: 100_000_000,
+  /**
+   * Most shards a range (or dataset) job may have. The arithmetic: a job's object may hold 10 GB
+   * and fails cleanly at 8 GiB (JOB_STORAGE_MAX_BYTES). A finished shard keeps one shard row and
+   * its accepted replica (the output, needed to rebuild the result after a backtrack); measured
+   * in workerd: 450 bytes per `primes.count` shard at quorum 1, 486 with adaptive replication.
+   * 12,000,000 shards x ~500 bytes = 6 GB, leaving 2.6 GB for larger outputs and replicas that
+   * lost a vote (hash only). Kernels with big outputs on every shard meet the ceiling sooner and
+   * fail cleanly with a message saying so.
+   */
+  rangeShards: 12_000_000,
   /** Most shards a job given explicit `shards` may have. */
   explicitShards: 100_000,
   /** Largest single shard input, in bytes of JSON. */

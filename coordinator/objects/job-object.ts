@@ -25,6 +25,15 @@ const SUBMIT_CHECKS = LIMITS.resultsPerCall;
 /** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
 const ANNOUNCE_MS = 30_000;
 const BACKTRACK_CHECKS = 256;
+/**
+ * A job's object may hold 10 GB (Durable Object SQLite limit). Well before that, a running job
+ * fails cleanly, keeping its status and what it merged, rather than wedging on a full store.
+ * Storage per shard is bounded (LIMITS.outputBytes per kept output, replicas per shard capped,
+ * returned rows compacted), so a job reaches this only through outputs near the output cap on
+ * very many shards.
+ */
+export const JOB_STORAGE_MAX_BYTES = 8 * 1024 ** 3;
+
 /** Most dataset bytes read to check one result batch (the rest are verified by replicas). */
 const CHECK_READ_BYTES = 16 * 1024 * 1024;
 
@@ -226,6 +235,7 @@ export class JobObject extends DurableObject<Env> {
       return { leaseId: item.leaseId, status: 202 };
     });
     this.#addWork(results, checks);
+    this.#watchStorage(now);
     await this.#schedule();
     return entries;
   }
@@ -453,6 +463,19 @@ export class JobObject extends DurableObject<Env> {
       this.#delivering = false;
     }
     await this.#schedule();
+  }
+
+  /** Storage ceiling of this job (a field so tests can lower it). */
+  storageMaxBytes = JOB_STORAGE_MAX_BYTES;
+
+  /** Fails a running job whose storage passed its ceiling: outstanding leases then answer 410. */
+  #watchStorage(now: number): void {
+    const meta = this.store.meta!;
+    const size = this.ctx.storage.sql.databaseSize;
+    if (meta.state !== "running" || size < this.storageMaxBytes) return;
+    const error = `job storage reached ${size} bytes (ceiling ${this.storageMaxBytes}): outputs too large for this many shards; split the job or shrink outputs`;
+    this.store.saveMeta({ ...meta, state: "failed", error, updatedAt: now });
+    this.#ended();
   }
 
   #finish(now: number): void {

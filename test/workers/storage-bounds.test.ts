@@ -34,4 +34,19 @@ describe("storage that cannot run out", () => {
     const left = await jobRows<{ lease: string }>(job.id, "SELECT lease FROM replicas");
     expect(left.map((r) => r.lease)).toEqual([recent!.id]);
   });
+
+  it("fails a job cleanly once its storage passes the ceiling, keeping its status; its leases then answer 410", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 400, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const [first, second] = await leaseEventually(v, 2, 2);
+    await runInDurableObject(jobObject(job.id), (o: JobObject) => {
+      o.storageMaxBytes = 1;
+    });
+    expect((await submit(v, first!.id, honest(first!))).status).toBe(202);
+    const res = await call("GET", `/v1/jobs/${job.id}`, { token: "tok-alice" });
+    const status = (await res.json()) as { state: string; error?: string };
+    expect(status.state).toBe("failed");
+    expect(status.error).toMatch(/storage reached/);
+    expect((await submit(v, second!.id, honest(second!))).status).toBe(410);
+  });
 });
