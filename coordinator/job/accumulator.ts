@@ -1,6 +1,13 @@
+import { MergeConflict } from "../../shared/reduce.ts";
 import type { JobKernel } from "./kernel.ts";
 import type { JobStore } from "./store.ts";
 import { readBlob, writeBlob } from "./tables.ts";
+
+/**
+ * Accepted shards refolded per step of a rebuild: a step parses and merges this many outputs,
+ * milliseconds for small outputs, so no alarm or request runs long however large the job.
+ */
+export const REBUILD_STEP = 2000;
 
 /** Checkpoint at least this often (in accepted shards) once the result has grown large. */
 const CHECKPOINT_EVERY = 64;
@@ -35,6 +42,8 @@ export class Accumulator {
   /** Folds shard `idx`'s accepted output in; `seq` is its accept sequence number. Throws on a shape conflict. */
   add(output: unknown, idx: number, seq: number, final: boolean): void {
     const meta = this.store.meta!;
+    // Mid-rebuild the steps fold every accepted shard in accept order, this one included.
+    if (meta.rebuilding) return;
     // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
     this.#value = this.kernel.reduce(this.#value, output, idx);
@@ -54,12 +63,51 @@ export class Accumulator {
     this.#value = undefined;
   }
 
-  /** Drops the cached value and checkpoint and refolds every accepted shard (after backtracking). */
+  /**
+   * Starts refolding every accepted shard from scratch (after backtracking): the checkpoint is
+   * dropped and {@link step} folds the accepted outputs in accept order, a bounded batch at a time.
+   */
   rebuild(): void {
     this.store.sql.exec("DELETE FROM blobs WHERE name = 'acc'");
-    this.store.saveMeta({ ...this.store.meta!, accSeq: 0 });
-    this.#value = this.#load();
-    this.checkpoint(this.store.meta!.seq);
+    this.store.saveMeta({ ...this.store.meta!, accSeq: 0, rebuilding: true });
+    this.#value = undefined;
+  }
+
+  /**
+   * One step of a rebuild: folds up to `limit` more accepted shards into the checkpoint. Answers
+   * whether the rebuild is finished, and the shards whose output no longer merges (to fail).
+   */
+  step(limit = REBUILD_STEP): { finished: boolean; conflicts: { idx: number; message: string }[] } {
+    const meta = this.store.meta!;
+    if (!meta.rebuilding) return { finished: true, conflicts: [] };
+    const saved = readBlob(this.store.sql, "acc");
+    let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
+    const rows = this.store.sql
+      .exec<{ idx: number; output: string; seq: number }>(
+        `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
+           JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
+         WHERE s.accept_seq > ? AND s.state = 1 GROUP BY s.idx ORDER BY s.accept_seq LIMIT ?`,
+        meta.accSeq,
+        limit,
+      )
+      .toArray();
+    const conflicts: { idx: number; message: string }[] = [];
+    for (const row of rows) {
+      try {
+        value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
+      } catch (err) {
+        if (!(err instanceof MergeConflict)) throw err;
+        conflicts.push({ idx: row.idx, message: err.message });
+      }
+    }
+    const finished = rows.length < limit;
+    const text = JSON.stringify(value);
+    this.#lastSize = text.length;
+    writeBlob(this.store.sql, "acc", text);
+    const { rebuilding: _, ...rest } = this.store.meta!;
+    this.store.saveMeta({ ...rest, accSeq: rows.at(-1)?.seq ?? meta.accSeq, ...(!finished && { rebuilding: true }) });
+    if (finished) this.#value = value;
+    return { finished, conflicts };
   }
 
   /** Checkpoint plus every shard accepted after it and before `before`. */

@@ -34,6 +34,8 @@ export interface JobMeta {
   seq: number;
   /** Accept sequence the stored accumulator checkpoint includes. */
   accSeq: number;
+  /** The merged result is being refolded from accepted outputs (after a backtrack), a bounded step per alarm. */
+  rebuilding?: boolean;
   /** Outputs received from volunteers (ringers included) and shards the coordinator computed itself. */
   work?: { results: number; checks: number };
   /** Bumped whenever the status a submitter sees changes: the event id of job event streams. */

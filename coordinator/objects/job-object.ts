@@ -11,7 +11,7 @@ import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld,
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { shardText, type StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
-import { REPLICA } from "../job/tables.ts";
+import { REPLICA, SHARD } from "../job/tables.ts";
 import { checker, checkLease, ERROR_HASH, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { ReputationOutbox } from "../job/reputation-outbox.ts";
@@ -24,7 +24,12 @@ import { listShards, toStatus, type ShardView } from "../job/status.ts";
 const SUBMIT_CHECKS = LIMITS.resultsPerCall;
 /** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
 const ANNOUNCE_MS = 30_000;
-const BACKTRACK_CHECKS = 256;
+/**
+ * Shards the coordinator recomputes itself in one backtrack. A checkable shard costs up to about
+ * 165 ms (a 5,000,000-number primes span), so 32 stay within a few seconds of CPU; shards past
+ * the budget are reopened for a fresh quorum instead, which is as safe and costs volunteers' time.
+ */
+const BACKTRACK_CHECKS = 32;
 /**
  * A job's object may hold 10 GB (Durable Object SQLite limit). Well before that, a running job
  * fails cleanly, keeping its status and what it merged, rather than wedging on a full store.
@@ -322,6 +327,7 @@ export class JobObject extends DurableObject<Env> {
     this.#reputation.penalize(agreedWith.filter((v) => v !== volunteer));
     if (reopened) {
       this.#accumulator.rebuild();
+      this.#rebuildStep(Date.now());
       if (wasDone) await gridStub(this.env).jobStarted(meta.id, meta.createdAt, false);
       this.#announcedAt = 0; // and once more from its next alarm, should that call have been lost
     }
@@ -329,10 +335,25 @@ export class JobObject extends DurableObject<Env> {
     return { reopened };
   }
 
+  /** Refolds one bounded batch of a rebuild; a shard that no longer merges fails alone. */
+  #rebuildStep(now: number): void {
+    if (!this.store.meta?.rebuilding) return;
+    const { finished, conflicts } = this.#accumulator.step();
+    for (const { idx, message } of conflicts) {
+      const reason = `shard ${idx}: ${message}`;
+      this.store.sql.exec("UPDATE shards SET state = ?, deficit = 0, error = ? WHERE idx = ?", SHARD.failed, reason, idx);
+      const m = this.store.meta!;
+      this.store.saveMeta({ ...m, done: m.done - 1, failed: m.failed + 1, ...(m.error === undefined && { error: reason }), updatedAt: now });
+    }
+    const meta = this.store.meta!;
+    if (finished && meta.state === "running" && meta.done + meta.failed >= meta.total) this.#finish(now);
+  }
+
   /** Expires overdue leases (re-queuing their shards) and flushes grid statistics and reputation. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null; // this alarm has fired; #schedule sets the next one
     const now = Date.now();
+    this.#rebuildStep(now);
     if (await this.#expire(now)) return;
     if (this.store.meta) {
       expireLeases(this.store, now);
@@ -407,7 +428,7 @@ export class JobObject extends DurableObject<Env> {
     // A failed shard fails alone (its reason is in the status); the job ends once every shard is settled.
     if (effect.failed) this.#stats.failedShard();
     const settled = this.store.meta!;
-    if (settled.state === "running" && settled.done + settled.failed >= settled.total) this.#finish(now);
+    if (settled.state === "running" && !settled.rebuilding && settled.done + settled.failed >= settled.total) this.#finish(now);
   }
 
   /** Counts verification work: outputs received from volunteers and shards computed here. */
@@ -498,7 +519,8 @@ export class JobObject extends DurableObject<Env> {
     const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
+    const rebuildAt = meta.rebuilding ? Date.now() : undefined;
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, rebuildAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
       (t): t is number => t !== undefined,
     );
     if (!times.length) return;
