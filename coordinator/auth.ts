@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../shared/canonical.ts";
 import { ApiError } from "./errors.ts";
 import type { AppEnv } from "./env.ts";
+import { limitSubmitter } from "./rate-limit.ts";
 
 /** The bearer token of a request, or a 401. */
 export function bearer(header: string | undefined): string {
@@ -24,12 +25,16 @@ async function submitterIds(source: string): Promise<Map<string, string>> {
   return ids;
 }
 
-/** Requires a submitter token from SUBMIT_TOKENS; sets `submitter` to its stable id. */
+/**
+ * Requires a submitter token from SUBMIT_TOKENS and a call left in its rate limit (429 otherwise,
+ * before the route reads anything); sets `submitter` to its stable id.
+ */
 export const submitterAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearer(c.req.header("authorization"));
   const ids = await submitterIds(c.env.SUBMIT_TOKENS ?? "");
   const id = ids.get(await sha256Hex(`submitter:${token}`));
   if (!id) throw new ApiError(401, "unauthorized", "unknown submitter token");
+  await limitSubmitter(c.env, id);
   c.set("submitter", id);
   await next();
 });

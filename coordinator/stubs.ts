@@ -11,12 +11,12 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
 type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack" | "shards" | "leaseInput">;
-type VolunteerApi = Methods<VolunteerObject, "profile" | "observe" | "contributed" | "blacklist" | "vouch">;
+type VolunteerApi = Methods<VolunteerObject, "profile" | "me" | "credited" | "observe" | "contributed" | "blacklist" | "vouch">;
 type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey"
   | "datasetQuota" | "addDataset" | "dataset" | "datasets" | "useDataset" | "datasetJobs" | "removeDataset" | "unlinkDataset"
   | "startUpload" | "upload" | "claimPart" | "partFailed" | "partReceived" | "dropUpload" | "expiredUploads">;
-type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats" | "creditOf">;
-type LimiterApi = Methods<RateLimiterObject, "take">;
+type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats">;
+type LimiterApi = Methods<RateLimiterObject, "take" | "takeUpTo">;
 
 export const jobStub = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobApi;
 export const submitterStub = (env: Env, submitter: string) =>

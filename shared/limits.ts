@@ -80,4 +80,17 @@ export const LIMITS = {
   streamMaxMs: 5 * 60_000,
   /** A reader this many events behind is dropped rather than buffered without limit. */
   streamQueueEvents: 32,
+
+  // Rate limits: token buckets refilled continuously over a minute, so a client may burst up to a
+  // minute's allowance at once. Beyond it: 429 `rate_limited` with `retry-after` (seconds), and the
+  // refused call changes nothing. An operator may change them (bindings named below).
+  /** Calls per minute per submitter token on `/v1/jobs*`, `/v1/kernels*`, `/v1/datasets*` (SUBMIT_RATE_PER_MINUTE). */
+  submitterCallsPerMinute: 600,
+  /**
+   * Calls per minute per client address on volunteer and anonymous calls (ADDRESS_RATE_PER_MINUTE):
+   * an IPv4 address, or an IPv6 /64 (one site's prefix). A volunteer makes a few calls a second.
+   */
+  addressCallsPerMinute: 1200,
+  /** `GET /v1/stats` may be this many seconds old: it is served from the edge cache. */
+  statsMaxAgeSeconds: 2,
 } as const;

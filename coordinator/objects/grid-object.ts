@@ -1,18 +1,29 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Stats } from "../../shared/schemas.ts";
 import type { StatsDelta } from "../job/stats-outbox.ts";
+import { volunteerStub } from "../stubs.ts";
 
 const ACTIVE_MS = 2 * 60_000;
 const BUCKET_MS = 10_000;
 const HISTORY_BUCKETS = 90;
+/** Credit changes are pushed to the volunteers' own objects this often, at most `PUSH_BATCH` volunteers at a time. */
+const PUSH_MS = 1000;
+const PUSH_BATCH = 100;
 
 /**
  * The grid's directory and figures: which jobs are running (for dispatch, cached per isolate,
  * so it is read about once a second per isolate rather than per lease), volunteer counts,
  * throughput history and credit. Jobs report to it in batches; no lease or result waits on it.
+ * Public figures are read through the edge cache (routes/stats.ts); a volunteer's own credit is
+ * pushed to its VolunteerObject, which answers `/v1/volunteers/me`, so no client read lands here
+ * more than once every few seconds per colo.
  */
 export class GridObject extends DurableObject<Env> {
   readonly sql: SqlStorage;
+  /** Reads served since this instance started (for tests and logs: these are the calls that must stay rare). */
+  readonly served = { stats: 0, runningJobs: 0 };
+  /** The alarm time as last set (undefined: not read yet, null: none). */
+  #alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -27,6 +38,8 @@ export class GridObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS credit (volunteer TEXT PRIMARY KEY, credit REAL NOT NULL, results INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS credit_top ON credit(credit DESC);
       CREATE TABLE IF NOT EXISTS secrets (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      -- Volunteers whose credit changed since their object last took it (version: the report that changed it).
+      CREATE TABLE IF NOT EXISTS credit_push (volunteer TEXT PRIMARY KEY, version INTEGER NOT NULL);
     `);
   }
 
@@ -58,6 +71,7 @@ export class GridObject extends DurableObject<Env> {
 
   /** Oldest running jobs first: dispatch serves jobs in submission order. */
   async runningJobs(limit = 256): Promise<string[]> {
+    this.served.runningJobs++;
     return this.sql
       .exec<{ id: string }>("SELECT id FROM running ORDER BY created_at, id LIMIT ?", limit)
       .toArray()
@@ -81,15 +95,53 @@ export class GridObject extends DurableObject<Env> {
     for (const v of d.seen) this.sql.exec("INSERT INTO seen (volunteer, at) VALUES (?, ?) ON CONFLICT(volunteer) DO UPDATE SET at = excluded.at", v, now);
     // Pruned on the (batched) write path, so an anonymous stats read never writes.
     this.sql.exec("DELETE FROM seen WHERE at < ?", now - ACTIVE_MS);
-    for (const [v, c] of Object.entries(d.credit)) {
+    const credited = Object.entries(d.credit);
+    if (!credited.length) return;
+    this.#add("creditVersion", 1);
+    const version = this.#get("creditVersion");
+    for (const [v, c] of credited) {
       this.sql.exec(
         "INSERT INTO credit (volunteer, credit, results) VALUES (?, ?, ?) ON CONFLICT(volunteer) DO UPDATE SET credit = credit + excluded.credit, results = results + excluded.results",
         v, c, c,
       );
+      this.sql.exec("INSERT INTO credit_push (volunteer, version) VALUES (?, ?) ON CONFLICT(volunteer) DO UPDATE SET version = excluded.version", v, version);
     }
+    await this.#pushAt(now + PUSH_MS);
+  }
+
+  /** Pushes changed credit to the volunteers' objects (absolute totals: a lost or repeated push heals on the next). */
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const rows = this.sql
+      .exec<{ volunteer: string; version: number; credit: number | null; results: number | null }>(
+        "SELECT p.volunteer, p.version, c.credit, c.results FROM credit_push p LEFT JOIN credit c USING (volunteer) LIMIT ?",
+        PUSH_BATCH,
+      )
+      .toArray();
+    await Promise.all(
+      rows.map(async (r) => {
+        try {
+          await volunteerStub(this.env, r.volunteer).credited({ credit: r.credit ?? 0, results: r.results ?? 0 }, r.version);
+          // Only if no newer report changed it meanwhile: that one is pushed next time.
+          this.sql.exec("DELETE FROM credit_push WHERE volunteer = ? AND version = ?", r.volunteer, r.version);
+        } catch (err) {
+          console.warn(`pushing credit to ${r.volunteer} failed; will retry`, err);
+        }
+      }),
+    );
+    if (this.sql.exec("SELECT 1 FROM credit_push LIMIT 1").toArray().length) await this.#pushAt(Date.now() + PUSH_MS);
+  }
+
+  async #pushAt(at: number): Promise<void> {
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    // A remembered time long past is an alarm that already ran (or was lost): set it again.
+    if (this.#alarmAt !== null && this.#alarmAt <= at && this.#alarmAt > Date.now() - 10_000) return;
+    this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   async stats(): Promise<Stats> {
+    this.served.stats++;
     const now = Date.now();
     const history = this.sql.exec<{ t: number; shards: number }>("SELECT t, shards FROM history ORDER BY t").toArray();
     // Whole buckets that started within the last minute, over the time they actually span.
@@ -110,10 +162,5 @@ export class GridObject extends DurableObject<Env> {
         .toArray(),
       at: now,
     };
-  }
-
-  /** Credit one volunteer has earned grid-wide. */
-  async creditOf(volunteer: string): Promise<{ credit: number; results: number }> {
-    return this.sql.exec<{ credit: number; results: number }>("SELECT credit, results FROM credit WHERE volunteer = ?", volunteer).toArray()[0] ?? { credit: 0, results: 0 };
   }
 }

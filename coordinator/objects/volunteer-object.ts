@@ -32,6 +32,9 @@ export interface Profile extends Standing {
   reason?: string;
 }
 
+/** Credit a volunteer earned grid-wide: one per accepted result, taken back when it is caught. */
+export type Credit = { credit: number; results: number };
+
 /** What one job observed about a volunteer since its last report, for one class of work. */
 export interface Observation {
   /** The observations concern uncheckable work. */
@@ -59,6 +62,7 @@ export class VolunteerObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS rep (k INTEGER PRIMARY KEY CHECK (k = 0), id TEXT NOT NULL, validated INTEGER NOT NULL,
         ringers INTEGER NOT NULL, blacklisted INTEGER NOT NULL, reason TEXT);
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS credit (k INTEGER PRIMARY KEY CHECK (k = 0), credit REAL NOT NULL, results INTEGER NOT NULL, version INTEGER NOT NULL);
     `);
     const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(rep)").toArray().map((c) => c.name);
     if (!columns.includes("validated_u")) {
@@ -99,6 +103,25 @@ export class VolunteerObject extends DurableObject<Env> {
       uncheckable: { validated: r.validated_u, ringersPassed: r.ringers_u },
       ...(r.reason && { reason: r.reason }),
     };
+  }
+
+  /** `GET /v1/volunteers/me`: credit and standing, answered here so the grid object never sees these reads. */
+  async me(id: string): Promise<Credit & Profile> {
+    const credit = this.sql.exec<Credit>("SELECT credit, results FROM credit").toArray()[0] ?? { credit: 0, results: 0 };
+    return { ...credit, ...(await this.profile(id)) };
+  }
+
+  /**
+   * The grid's running total of this volunteer's credit (absolute, so a repeated push is
+   * harmless); `version` orders pushes, an older one is ignored. Applied when blacklisted too:
+   * that is how credit taken back arrives.
+   */
+  async credited(totals: Credit, version: number): Promise<void> {
+    this.sql.exec(
+      `INSERT INTO credit (k, credit, results, version) VALUES (0, ?, ?, ?)
+       ON CONFLICT(k) DO UPDATE SET credit = excluded.credit, results = excluded.results, version = excluded.version WHERE excluded.version > version`,
+      totals.credit, totals.results, version,
+    );
   }
 
   /**

@@ -1,23 +1,52 @@
 import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { LIMITS } from "../../shared/limits.ts";
-import type { Stats } from "../../shared/schemas.ts";
+import { Stats } from "../../shared/schemas.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { BoundedSse } from "../net/bounded-sse.ts";
+import { addressLimit } from "../rate-limit.ts";
 import { gridStub } from "../stubs.ts";
 
 const EVERY_MS = 2000;
-/** Every stream and poll in this isolate shares one read of the grid's figures per second. */
-let cached: { at: number; stats: Promise<Stats> } | undefined;
-function stats(env: Env): Promise<Stats> {
+/** How long an isolate reuses the figures it read (from the edge cache or the grid). */
+const MEMO_MS = 1000;
+
+/** The cache key of the figures: the path alone, so a query string cannot bust the cache. */
+const cacheKey = (url: string) => new Request(new URL("/v1/stats", url));
+/** This colo's cache of the figures (a named cache: same semantics as `caches.default`). */
+export const statsCache = () => caches.open("colmeia-stats");
+
+/** The public answer: cacheable by this colo's cache (and any shared cache) for a couple of seconds. */
+const figuresResponse = (stats: Stats) =>
+  Response.json(stats, { headers: { "cache-control": `public, max-age=${LIMITS.statsMaxAgeSeconds}` } });
+
+/**
+ * The grid's figures. Every stream and cache miss in this isolate shares one read per second; that
+ * read takes this colo's cached copy when there is one (the Workers Cache API, on a custom domain;
+ * on workers.dev it stores nothing and only the isolate's sharing is left), else asks the grid
+ * object and stores its answer for the next readers. So a flood of reads, or any number of
+ * streams, reaches the grid object at most once per `statsMaxAgeSeconds` per colo.
+ */
+let memo: { at: number; stats: Promise<Stats> } | undefined;
+function figures(c: Context<AppEnv>): Promise<Stats> {
   const now = Date.now();
-  if (!cached || now - cached.at > 1000) {
-    const read = gridStub(env).stats();
-    cached = { at: now, stats: read };
-    read.catch(() => (cached = undefined));
+  if (!memo || now - memo.at > MEMO_MS) {
+    const key = cacheKey(c.req.url);
+    const read = (async () => {
+      const cache = await statsCache();
+      const hit = await cache.match(key);
+      // A copy another version of the Worker stored may not parse: then it is read afresh.
+      const cached = hit && Stats.safeParse(await hit.json().catch(() => undefined));
+      if (cached?.success) return cached.data;
+      const stats = await gridStub(c.env).stats();
+      c.executionCtx.waitUntil(cache.put(key, figuresResponse(stats)).catch(() => {}));
+      return stats;
+    })();
+    memo = { at: now, stats: read };
+    read.catch(() => (memo = undefined));
   }
-  return cached.stats;
+  return memo.stats;
 }
 
 /** Grid streams open in this isolate (the bound is per isolate: a Worker has no shared memory). */
@@ -43,8 +72,8 @@ export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): R
     const sse = new BoundedSse(stream, timing.maxMs ?? LIMITS.streamMaxMs, () => openStreams--);
     while (sse.open) {
       try {
-        const figures = await stats(c.env);
-        sse.send({ id: String(figures.at), event: "stats", data: JSON.stringify(figures) });
+        const latest = await figures(c);
+        sse.send({ id: String(latest.at), event: "stats", data: JSON.stringify(latest) });
       } catch {
         sse.comment("grid unavailable, retrying");
       }
@@ -53,5 +82,12 @@ export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): R
   });
 }
 
-/** Grid-wide figures (public, aggregates only) and their live stream for the dashboard. */
-export const statsRoutes = new Hono<AppEnv>().get("/", async (c) => c.json(await stats(c.env))).get("/events", (c) => gridStream(c));
+/**
+ * Grid-wide figures (public, aggregates only, at most `statsMaxAgeSeconds` old: a cached copy is
+ * answered as is, marked `cf-cache-status: HIT`) and their live stream for the dashboard. Both are
+ * rate-limited per client address.
+ */
+export const statsRoutes = new Hono<AppEnv>()
+  .use(addressLimit)
+  .get("/", async (c) => (await (await statsCache()).match(cacheKey(c.req.url))) ?? figuresResponse(await figures(c)))
+  .get("/events", (c) => gridStream(c));

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { LIMITS } from "../../shared/limits.ts";
 import { BatchResults, RegisterVolunteer, LeaseRequest, ResultSubmit, type BatchResultEntry } from "../../shared/schemas.ts";
 import { bearer, verifyVolunteerToken, volunteerToken } from "../auth.ts";
 import { jsonBody } from "../body.ts";
@@ -11,10 +10,12 @@ import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
 import { trustOf } from "../trust.ts";
 import { shardStream } from "../datasets/lines.ts";
-import { gridStub, jobOfLease, jobStub, limiterStub, newVolunteerId, volunteerStub } from "../stubs.ts";
+import { addressLimit, limitAddress, limitRegistration } from "../rate-limit.ts";
+import { gridStub, jobOfLease, jobStub, newVolunteerId, volunteerStub } from "../stubs.ts";
 
-/** Requires a volunteer token; sets `volunteer` to its id. */
+/** Requires a volunteer token, within the caller's per-address rate limit; sets `volunteer` to its id. */
 export const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
+  await limitAddress(c);
   c.set("volunteer", await verifyVolunteerToken(await signingSecret(c.env), bearer(c.req.header("authorization"))));
   await next();
 });
@@ -50,17 +51,10 @@ function leaseJob(leaseId: string): string {
   return job;
 }
 
-/** Volunteer registration (rate-limited per client address, keyed or not); a VOLUNTEER_KEYS key makes it vouched. */
-export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(RegisterVolunteer), async (c) => {
+/** Volunteer registration (rate-limited per client address, IPv6 per /64, keyed or not); a VOLUNTEER_KEYS key makes it vouched. */
+export const registerRoutes = new Hono<AppEnv>().post("/", addressLimit, ...jsonBody(RegisterVolunteer), async (c) => {
   const { key } = c.req.valid("json");
-  const perMinute = Number(c.env.REGISTRATIONS_PER_MINUTE ?? LIMITS.registrationsPerMinute);
-  const client = c.req.header("cf-connecting-ip") ?? "unknown";
-  const wait = await limiterStub(c.env, `register:${client}`).take(perMinute, 60_000);
-  if (wait > 0) {
-    throw new ApiError(429, "rate_limited", "too many volunteer registrations from this address; retry later", {
-      "retry-after": String(Math.ceil(wait / 1000)),
-    });
-  }
+  await limitRegistration(c);
   if (key !== undefined && !(await isVolunteerKey(c.env, key))) {
     throw new ApiError(403, "invalid_volunteer_key", "key: not one of this grid's volunteer keys (VOLUNTEER_KEYS)");
   }
@@ -72,12 +66,8 @@ export const registerRoutes = new Hono<AppEnv>().post("/", ...jsonBody(RegisterV
   return c.json({ id, token, ...(key !== undefined && { vouched: true }) }, 201);
 });
 
-/** The volunteer's own figures: credit and standing. */
-export const meRoutes = new Hono<AppEnv>().use(volunteerAuth).get("/", async (c) => {
-  const id = c.get("volunteer");
-  const [credit, profile] = await Promise.all([gridStub(c.env).creditOf(id), volunteerStub(c.env, id).profile(id)]);
-  return c.json({ ...credit, ...profile });
-});
+/** The volunteer's own figures, credit and standing, from its own object (never the grid's). */
+export const meRoutes = new Hono<AppEnv>().use(volunteerAuth).get("/", async (c) => c.json(await volunteerStub(c.env, c.get("volunteer")).me(c.get("volunteer"))));
 
 /** Leasing and lease-scoped calls; every one checks the volunteer token and lease ownership. */
 export const leaseRoutes = new Hono<AppEnv>()

@@ -1,0 +1,45 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { GridObject } from "../../coordinator/objects/grid-object.ts";
+import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
+import { callJson, lease, primesJob, sleep, submitAll, volunteer, type Volunteer } from "./helpers.ts";
+
+const grid = () => env.GRID.get(env.GRID.idFromName("grid")) as unknown as DurableObjectStub<GridObject>;
+const record = (v: Volunteer) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as unknown as DurableObjectStub<VolunteerObject>;
+const me = async (v: Volunteer) => (await callJson<{ credit: number; results: number; trusted: boolean }>("GET", "/v1/volunteers/me", { token: v.token })).body;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(100);
+  }
+}
+
+describe("a volunteer's credit in its own object", () => {
+  it("answers /v1/volunteers/me with the credit it earned, from its own object, and keeps the grid's leaderboard", async () => {
+    await primesJob(3);
+    const v = await volunteer();
+    expect(await me(v)).toMatchObject({ credit: 0, results: 0, trusted: false });
+    await submitAll(v, await lease(v, 3));
+    await until("its credit arrives", async () => (await me(v)).credit === 3);
+    expect(await me(v)).toMatchObject({ credit: 3, results: 3 });
+    expect(await runInDurableObject(record(v), (o: VolunteerObject) => o.sql.exec("SELECT credit, results FROM credit").toArray())).toEqual([{ credit: 3, results: 3 }]);
+
+    // The grid still ranks it (topContributors), but /me no longer reads the grid: a change there alone is not seen.
+    expect((await grid().stats()).topContributors).toContainEqual({ volunteer: v.id, credit: 3, results: 3 });
+    await runInDurableObject(grid(), (o: GridObject) => void o.sql.exec("UPDATE credit SET credit = 999 WHERE volunteer = ?", v.id));
+    expect((await me(v)).credit).toBe(3);
+    await runInDurableObject(grid(), (o: GridObject) => void o.sql.exec("UPDATE credit SET credit = 3 WHERE volunteer = ?", v.id));
+  });
+
+  it("ignores a credit push older than the one it holds (pushes carry absolute totals)", async () => {
+    const v = await volunteer();
+    await record(v).credited({ credit: 5, results: 5 }, 1_000_000_000);
+    await record(v).credited({ credit: 1, results: 1 }, 999_999_999);
+    expect(await me(v)).toMatchObject({ credit: 5, results: 5 });
+    await record(v).credited({ credit: 0, results: 0 }, 1_000_000_001);
+    expect(await me(v)).toMatchObject({ credit: 0, results: 0 });
+  });
+});
