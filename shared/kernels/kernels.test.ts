@@ -17,6 +17,19 @@ describe("built-in kernels", () => {
     }
   });
 
+  it("counts primes like trial division around the small primes, segment edges and large starts", () => {
+    const segmentSpan = 2 * (1 << 18);
+    const ranges: [number, number][] = [];
+    for (let a = 0; a < 40; a++) for (const len of [1, 2, 5, 17, 30]) ranges.push([a, a + len]);
+    for (const edge of [segmentSpan, 2 * segmentSpan]) ranges.push([edge - 3000, edge + 3000], [1, edge + 3]);
+    for (const big of [1e12, 2 ** 40 + 1]) ranges.push([big, big + 600]);
+    for (const [start, end] of ranges) {
+      let want = 0;
+      for (let n = start; n < end; n++) if (isPrime(n)) want++;
+      expect(countPrimes({ start, end }).count, `${start}..${end}`).toBe(want);
+    }
+  });
+
   it("counts 148933 primes below 2,000,000 across 40 shards", () => {
     let total = 0;
     for (let i = 0; i < 40; i++) total += countPrimes({ start: i * 50_000, end: (i + 1) * 50_000 }).count;

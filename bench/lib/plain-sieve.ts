@@ -1,0 +1,60 @@
+/**
+ * The plain segmented odd-only sieve `primes.count` used before it was tuned: the baseline that
+ * `bench/primes.ts` measures the kernel against (kept here, not used by the grid).
+ */
+export interface PrimesInput {
+  start: number;
+  end: number;
+}
+export interface PrimesOutput {
+  count: number;
+}
+
+/** Largest range one shard may span; keeps a single shard's compute and memory bounded. */
+export const PRIMES_MAX_SPAN = 100_000_000;
+const SEGMENT = 1 << 18;
+
+let basePrimes = new Uint32Array(0);
+let baseLimit = 1;
+
+/** Odd primes up to `limit` (inclusive), cached and grown on demand across calls. */
+function oddPrimesUpTo(limit: number): Uint32Array {
+  if (limit <= baseLimit) return basePrimes;
+  const grown = Math.max(limit, baseLimit * 2, 1 << 16);
+  const sieve = new Uint8Array(grown + 1);
+  const found: number[] = [];
+  for (let i = 3; i <= grown; i += 2) {
+    if (sieve[i]) continue;
+    found.push(i);
+    for (let j = i * i; j <= grown; j += 2 * i) sieve[j] = 1;
+  }
+  basePrimes = Uint32Array.from(found);
+  baseLimit = grown;
+  return basePrimes;
+}
+
+/** Counts primes in [start, end) with a segmented sieve over odd numbers. */
+export function countPrimes({ start, end }: PrimesInput): PrimesOutput {
+  let count = 0;
+  if (start <= 2 && end > 2) count++;
+  let lo = Math.max(start, 3);
+  if (lo % 2 === 0) lo++;
+  if (lo >= end) return { count };
+  const primes = oddPrimesUpTo(Math.floor(Math.sqrt(end - 1)) + 1);
+  const segment = new Uint8Array(SEGMENT);
+  for (let segLo = lo; segLo < end; segLo += 2 * SEGMENT) {
+    // segment[k] stands for the odd number segLo + 2k
+    const segHi = Math.min(end, segLo + 2 * SEGMENT);
+    const slots = Math.ceil((segHi - segLo) / 2);
+    segment.fill(0, 0, slots);
+    for (const p of primes) {
+      const sq = p * p;
+      if (sq >= segHi) break;
+      let first = sq >= segLo ? sq : segLo + ((p - (segLo % p)) % p);
+      if (first % 2 === 0) first += p;
+      for (let k = (first - segLo) / 2; k < slots; k += p) segment[k] = 1;
+    }
+    for (let k = 0; k < slots; k++) if (segment[k] === 0) count++;
+  }
+  return { count };
+}
