@@ -28,6 +28,7 @@ export class GridObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    const upgrading = !this.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'credit_push'").toArray().length;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS running (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS running_age ON running(created_at);
@@ -41,6 +42,10 @@ export class GridObject extends DurableObject<Env> {
       -- Volunteers whose credit changed since their object last took it (version: the report that changed it).
       CREATE TABLE IF NOT EXISTS credit_push (volunteer TEXT PRIMARY KEY, version INTEGER NOT NULL);
     `);
+    // Credit earned before volunteers' objects kept it: push every total once (version 0: any later report wins).
+    if (upgrading && this.sql.exec("INSERT INTO credit_push (volunteer, version) SELECT volunteer, 0 FROM credit").rowsWritten) {
+      void ctx.blockConcurrencyWhile(() => this.#pushAt(Date.now() + PUSH_MS));
+    }
   }
 
   #add(k: string, n: number): void {

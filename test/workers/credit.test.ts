@@ -34,6 +34,17 @@ describe("a volunteer's credit in its own object", () => {
     await runInDurableObject(grid(), (o: GridObject) => void o.sql.exec("UPDATE credit SET credit = 3 WHERE volunteer = ?", v.id));
   });
 
+  it("pushes credit earned before volunteers' objects kept it, once, when the grid object upgrades", { timeout: 15_000 }, async () => {
+    const old = { id: `v_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, token: "" };
+    await runInDurableObject(grid(), (o: GridObject) => {
+      o.sql.exec("DROP TABLE credit_push");
+      o.sql.exec("INSERT INTO credit (volunteer, credit, results) VALUES (?, 7, 7)", old.id);
+    });
+    await runInDurableObject(grid(), (_: GridObject, state) => state.abort("restart as the upgraded version")).catch(() => {});
+    await grid().runningJobs(); // the next call builds the object again
+    await until("the old credit arrives", async () => (await record(old).me(old.id)).credit === 7);
+  });
+
   it("ignores a credit push older than the one it holds (pushes carry absolute totals)", async () => {
     const v = await volunteer();
     await record(v).credited({ credit: 5, results: 5 }, 1_000_000_000);
