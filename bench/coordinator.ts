@@ -193,7 +193,7 @@ async function main(): Promise<void> {
 
   try {
     const t = performance.now();
-    server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "100000" }, onOutput: log.take });
+    server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "100000", SUBMIT_RATE_PER_MINUTE: "1000000" }, onOutput: log.take });
     if (args.client !== "http" && args.client !== "fetch") throw new Error("--client must be http or fetch");
     const http = new JsonClient(server.url, args.client);
     console.log(

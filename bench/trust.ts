@@ -102,7 +102,7 @@ async function main(): Promise<void> {
 
   try {
     server = await startLocalServer({
-      vars: { REGISTRATIONS_PER_MINUTE: "1000000" },
+      vars: { REGISTRATIONS_PER_MINUTE: "1000000", SUBMIT_RATE_PER_MINUTE: "1000000" },
       onOutput: (chunk) => {
         for (const line of chunk.split("\n")) {
           if (phase !== "start-up" && /error|exception|uncaught|✘/i.test(line)) serverErrors.push(`[${phase}] ${line.trim().slice(0, 200)}`);

@@ -128,10 +128,16 @@ function clientAddress(c: Context<AppEnv>): string | undefined {
   return ip ? addressKey(ip) : undefined;
 }
 
-/** Per-address limit of volunteer and anonymous calls; a request without an address (tests, local tools) is not limited. */
+/** Loopback: only local runs (`npm start` reports 127.0.0.1 for every client); on Cloudflare the address is the client's. */
+const LOOPBACK = new Set(["4:127.0.0.1", "6:0:0:0:0::/64"]);
+
+/**
+ * Per-address limit of volunteer and anonymous calls. A request without an address (tests,
+ * local tools) or from loopback (every volunteer of a local grid shares 127.0.0.1) is not limited.
+ */
 export async function limitAddress(c: Context<AppEnv>): Promise<void> {
   const address = clientAddress(c);
-  if (address === undefined) return;
+  if (address === undefined || LOOPBACK.has(address)) return;
   const env: LimitEnv = c.env;
   await enforce(env, `addr:${address}`, rate(env.ADDRESS_RATE_PER_MINUTE, LIMITS.addressCallsPerMinute), "from this address");
 }

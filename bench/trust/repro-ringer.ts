@@ -22,7 +22,7 @@ interface Lease {
   input: unknown;
 }
 
-const server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "1000000" } });
+const server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "1000000", SUBMIT_RATE_PER_MINUTE: "1000000" } });
 const http = new JsonClient(server.url);
 const submit = server.tokens[0];
 const right = (l: Lease) => compute.wordcount!(l.input, {});

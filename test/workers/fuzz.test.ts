@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ErrorBody } from "../../shared/schemas.ts";
 import { jobCreateCase, jobReadCase, routeCase, volunteerCase, type FuzzCase, type FuzzWorld } from "./fuzz-cases.ts";
@@ -10,11 +10,11 @@ async function snapshot(w: FuzzWorld) {
     callJson("GET", "/v1/jobs", { token: ALICE }),
     callJson("GET", "/v1/jobs", { token: BOB }),
     callJson("GET", `/v1/jobs/${w.jobId}`, { token: ALICE }),
-    callJson("GET", "/v1/stats"),
+    env.GRID.get(env.GRID.idFromName("grid")).stats(),
     jobRows(w.jobId, "SELECT lease, idx, volunteer, state, expires_at, hash, output FROM replicas ORDER BY lease"),
     jobRows(w.jobId, "SELECT * FROM shards ORDER BY idx"),
   ]);
-  const { shardsCompleted, shardsFailed, resultsAccepted, jobsTotal, jobsRunning, volunteersRegistered } = stats.body;
+  const { shardsCompleted, shardsFailed, resultsAccepted, jobsTotal, jobsRunning, volunteersRegistered } = stats;
   return { alice: alice.body, bob: bob.body, job: job.body, replicas, shards, stats: { shardsCompleted, shardsFailed, resultsAccepted, jobsTotal, jobsRunning, volunteersRegistered } };
 }
 

@@ -91,6 +91,13 @@ describe("rate limits per client address", () => {
     expect(addressKey("2001:db8::")).toBe(addressKey("2001:db8:0:0:1:2:3:4"));
   });
 
+  it("leaves loopback callers (every volunteer of a local grid) unlimited", async () => {
+    const two = { ADDRESS_RATE_PER_MINUTE: "2" };
+    for (const ip of ["127.0.0.1", "::1"]) {
+      for (let i = 0; i < 5; i++) expect((await send("GET", "/v1/stats", { ip, bindings: two })).status).toBe(200);
+    }
+  });
+
   it("makes IPv6 addresses in one /64 share a bucket and leaves other /64s alone, on anonymous and volunteer calls", async () => {
     const two = { ADDRESS_RATE_PER_MINUTE: "2" };
     const v = await volunteer();
