@@ -1,5 +1,6 @@
 import { countPrimes, type PrimesInput } from "./primes.ts";
 import { countWords, type WordcountInput } from "./wordcount.ts";
+import { aggregateRecords, type RecordsInput, type RecordsParams } from "./records.ts";
 
 /**
  * The compute half of every built-in kernel, keyed by kernel name: no schemas, no I/O,
@@ -9,6 +10,7 @@ import { countWords, type WordcountInput } from "./wordcount.ts";
 export const compute: Record<string, (input: unknown, params: unknown) => unknown> = {
   "primes.count": (input) => countPrimes(input as PrimesInput),
   wordcount: (input) => countWords(input as WordcountInput),
+  "records.aggregate": (input, params) => aggregateRecords(input as RecordsInput, params as RecordsParams),
 };
 
 /** Names of the kernels a volunteer can run. */
