@@ -11,6 +11,9 @@ export function bearer(header: string | undefined): string {
   return match[1]!;
 }
 
+/** A submitter's stable id, from the SHA-256 of its token. */
+const submitterId = (tokenHash: string) => `s_${tokenHash.slice(0, 24)}`;
+
 let submitterCache: { source: string; ids: Map<string, string> } | undefined;
 
 /** Maps sha256(token) → submitter id for every token in SUBMIT_TOKENS (recomputed when it changes). */
@@ -19,10 +22,30 @@ async function submitterIds(source: string): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   for (const token of source.split(",").map((t) => t.trim()).filter(Boolean)) {
     const hash = await sha256Hex(`submitter:${token}`);
-    ids.set(hash, `s_${hash.slice(0, 24)}`);
+    ids.set(hash, submitterId(hash));
   }
   submitterCache = { source, ids };
   return ids;
+}
+
+let weightCache: { source: string; weights: Map<string, number> } | undefined;
+
+/**
+ * Fair-share weights by submitter id, from the optional SUBMIT_WEIGHTS secret: comma-separated
+ * `token=weight` (a positive number; submitters not named weigh 1).
+ */
+export async function submitterWeights(env: Env): Promise<Map<string, number>> {
+  const source = (env as Env & { SUBMIT_WEIGHTS?: string }).SUBMIT_WEIGHTS ?? "";
+  if (weightCache?.source === source) return weightCache.weights;
+  const weights = new Map<string, number>();
+  for (const entry of source.split(",").map((t) => t.trim()).filter(Boolean)) {
+    const at = entry.lastIndexOf("=");
+    const weight = Number(entry.slice(at + 1));
+    if (at <= 0 || !(weight > 0)) continue;
+    weights.set(submitterId(await sha256Hex(`submitter:${entry.slice(0, at)}`)), weight);
+  }
+  weightCache = { source, weights };
+  return weights;
 }
 
 /**

@@ -2,13 +2,17 @@ import { LIMITS } from "../shared/limits.ts";
 import type { Lease } from "../shared/schemas.ts";
 import type { Standing } from "./objects/volunteer-object.ts";
 import { gridStub, jobStub } from "./stubs.ts";
+import { submitterWeights } from "./auth.ts";
+import { FairShare } from "./fair-share.ts";
+import type { RunningJob } from "./objects/grid-object.ts";
 
 /** How long an isolate trusts its copy of the running-job list. */
 const RUNNING_TTL_MS = 1000;
 /** Most jobs one lease call asks before answering with what it has. */
 const MAX_JOBS_TRIED = 8;
 
-let running: { ids: string[]; at: number } | undefined;
+let running: { jobs: RunningJob[]; at: number } | undefined;
+const fair = new FairShare();
 /** What each job last said a volunteer holds there, for the grid-wide lease cap (this isolate's view). */
 const holdings = new Map<string, Map<string, { n: number; at: number }>>();
 /** A job's report of a volunteer's holdings counts this long (leases end by their hard deadline anyway). */
@@ -39,46 +43,51 @@ export function invalidateRunning(): void {
   running = undefined;
 }
 
-async function runningJobs(env: Env, now: number): Promise<string[]> {
+async function runningJobs(env: Env, now: number): Promise<RunningJob[]> {
   if (!running || now - running.at > RUNNING_TTL_MS) {
-    running = { ids: await gridStub(env).runningJobs(), at: now };
+    running = { jobs: await gridStub(env).runningJobs(), at: now };
     for (const [id, until] of idle) if (until < now) idle.delete(id);
   }
-  return running.ids;
+  return running.jobs;
 }
 
 /**
- * Finds work for a volunteer: asks running jobs, oldest first, for up to `max` leases. The grid
- * object is read at most once a second per isolate; the leases themselves come from the jobs'
- * own objects, so leasing scales with the number of jobs and never meets on one object.
+ * Finds work for a volunteer: asks running jobs for up to `max` leases, submitters by weighted
+ * fair share and each submitter's jobs by priority, then age. The grid object is read at most
+ * once a second per isolate; the leases themselves come from the jobs' own objects, so leasing
+ * scales with the number of jobs and never meets on one object.
  */
 export async function leaseWork(env: Env, volunteer: string, max: number, standing: Standing): Promise<Lease[]> {
   const now = Date.now();
   const leases: Lease[] = [];
+  const weights = await submitterWeights(env);
   let tried = 0;
-  for (const id of await runningJobs(env, now)) {
-    if (leases.length >= max || tried >= MAX_JOBS_TRIED) break;
-    if ((idle.get(id) ?? 0) > now) continue;
-    tried++;
-    // Grid-wide cap: what it holds elsewhere (as reported to this isolate) limits what it gets here.
-    const room = LIMITS.leasesPerVolunteer - heldElsewhere(volunteer, id, now) - leases.length;
-    let got: Awaited<ReturnType<ReturnType<typeof jobStub>["lease"]>>;
-    try {
-      got = await jobStub(env, id).lease(volunteer, Math.max(0, Math.min(max - leases.length, room)), standing);
-    } catch (err) {
-      // One failing job must not stop the grid: skip it for a moment and ask the next one.
-      console.error(`lease from job ${id} failed`, err);
-      idle.set(id, now + 2 * RUNNING_TTL_MS);
-      continue;
-    }
-    leases.push(...got.leases);
-    if (got.held !== undefined) recordHolding(volunteer, id, got.held, now);
-    if (!got.running) {
-      // Ended: drop it from the grid's list (a running job re-announces itself, see JobObject).
-      idle.set(id, now + 2 * RUNNING_TTL_MS);
-      await gridStub(env).jobEnded(id);
-    } else if (!got.available) {
-      idle.set(id, now + 250);
+  for (const jobs of fair.order(await runningJobs(env, now))) {
+    for (const { id, owner } of jobs) {
+      if (leases.length >= max || tried >= MAX_JOBS_TRIED) return leases;
+      if ((idle.get(id) ?? 0) > now) continue;
+      tried++;
+      // Grid-wide cap: what it holds elsewhere (as reported to this isolate) limits what it gets here.
+      const room = LIMITS.leasesPerVolunteer - heldElsewhere(volunteer, id, now) - leases.length;
+      let got: Awaited<ReturnType<ReturnType<typeof jobStub>["lease"]>>;
+      try {
+        got = await jobStub(env, id).lease(volunteer, Math.max(0, Math.min(max - leases.length, room)), standing);
+      } catch (err) {
+        // One failing job must not stop the grid: skip it for a moment and ask the next one.
+        console.error(`lease from job ${id} failed`, err);
+        idle.set(id, now + 2 * RUNNING_TTL_MS);
+        continue;
+      }
+      leases.push(...got.leases);
+      if (got.leases.length) fair.served(owner, got.leases.length, weights.get(owner) ?? 1);
+      if (got.held !== undefined) recordHolding(volunteer, id, got.held, now);
+      if (!got.running) {
+        // Ended: drop it from the grid's list (a running job re-announces itself, see JobObject).
+        idle.set(id, now + 2 * RUNNING_TTL_MS);
+        await gridStub(env).jobEnded(id);
+      } else if (!got.available) {
+        idle.set(id, now + 250);
+      }
     }
   }
   return leases;

@@ -15,7 +15,7 @@ type VolunteerApi = Methods<VolunteerObject, "profile" | "me" | "credited" | "ob
 type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey"
   | "datasetQuota" | "addDataset" | "dataset" | "datasets" | "useDataset" | "datasetJobs" | "removeDataset" | "unlinkDataset"
   | "startUpload" | "upload" | "claimPart" | "partFailed" | "partReceived" | "dropUpload" | "expiredUploads">;
-type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "volunteerRegistered" | "report" | "stats">;
+type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "runningOf" | "volunteerRegistered" | "report" | "stats">;
 type LimiterApi = Methods<RateLimiterObject, "take" | "takeUpTo">;
 
 export const jobStub = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobApi;

@@ -39,6 +39,10 @@ export const LIMITS = {
   kernelModuleBytes: 4 * 1024 * 1024,
   /** Largest `POST /v1/kernels` body (a 4 MiB module is 5.4 MiB in base64). */
   kernelBodyBytes: 6 * 1024 * 1024,
+  /** Most jobs one submitter token may have running at once (429 beyond: wait for one to end). */
+  runningJobsPerSubmitter: 1000,
+  /** Most shards one submitter token's running jobs may hold in all (429 beyond). */
+  runningShardsPerSubmitter: 100_000_000,
   /** Most kernels one submitter token may publish. */
   kernelsPerSubmitter: 1000,
   /** Largest WebAssembly memory maximum a wasm/1 kernel may declare: 1 GiB in 64 KiB pages. */

@@ -55,6 +55,8 @@ export const CreateJob = z
     replication: Replication.optional(),
     leaseTtlMs: integer.min(LIMITS.leaseTtlMs.min).max(LIMITS.leaseTtlMs.max).default(LIMITS.leaseTtlMs.default),
     label: z.string().max(LIMITS.labelChars).optional(),
+    /** Among one submitter's running jobs, higher priority is served first (then the older job). */
+    priority: integer.min(-100).max(100).default(0),
     notify: Notify.optional(),
   })
   .refine((j) => [j.range, j.shards, j.dataset].filter((x) => x !== undefined).length === 1, {
@@ -70,6 +72,7 @@ export const JobStatus = z.object({
   id: z.string(),
   kernel: z.string(),
   label: z.string().optional(),
+  priority: z.number().optional(),
   state: JobState,
   shards: z.object({
     total: z.number(),

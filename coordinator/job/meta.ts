@@ -21,6 +21,8 @@ export interface JobMeta {
   adaptive: boolean;
   leaseTtlMs: number;
   label?: string;
+  /** Among its owner's running jobs, higher is served first (absent: 0). */
+  priority?: number;
   notify?: { url: string; state: "pending" | "delivered" | "gave_up"; attempts: number; nextAt?: number };
   state: JobState;
   error?: string;

@@ -85,6 +85,7 @@ export function planJob(
     adaptive,
     leaseTtlMs: body.leaseTtlMs,
     ...(body.label !== undefined && { label: body.label }),
+    ...(body.priority !== 0 && { priority: body.priority }),
     ...(body.notify && { notify: { url: body.notify.url, state: "pending" as const, attempts: 0 } }),
     state: "running",
     done: 0,

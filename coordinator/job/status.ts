@@ -40,6 +40,7 @@ export function toStatus(meta: JobMeta, awaitingConfirmation = 0): JobStatus {
     id,
     kernel,
     ...(label !== undefined && { label }),
+    ...(meta.priority !== undefined && { priority: meta.priority }),
     state,
     shards: { total, done, failed, awaitingConfirmation },
     rate: done > 0 && updatedAt > createdAt ? Math.round((done / (updatedAt - createdAt)) * 1e5) / 100 : 0,

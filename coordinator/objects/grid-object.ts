@@ -10,6 +10,15 @@ const HISTORY_BUCKETS = 90;
 const PUSH_MS = 1000;
 const PUSH_BATCH = 100;
 
+/** A running job as the grid lists it for dispatch. */
+export interface RunningJob {
+  id: string;
+  owner: string;
+  priority: number;
+  createdAt: number;
+  shards: number;
+}
+
 /**
  * The grid's directory and figures: which jobs are running (for dispatch, cached per isolate,
  * so it is read about once a second per isolate rather than per lease), volunteer counts,
@@ -42,6 +51,7 @@ export class GridObject extends DurableObject<Env> {
       -- Volunteers whose credit changed since their object last took it (version: the report that changed it).
       CREATE TABLE IF NOT EXISTS credit_push (volunteer TEXT PRIMARY KEY, version INTEGER NOT NULL);
     `);
+    this.#runningColumns();
     // Credit earned before volunteers' objects kept it: push every total once (version 0: any later report wins).
     if (upgrading && this.sql.exec("INSERT INTO credit_push (volunteer, version) SELECT volunteer, 0 FROM credit").rowsWritten) {
       void ctx.blockConcurrencyWhile(() => this.#pushAt(Date.now() + PUSH_MS));
@@ -64,23 +74,50 @@ export class GridObject extends DurableObject<Env> {
     return v;
   }
 
+  /** Adds the running list's owner, priority and shard columns to a grid created before fair share. */
+  #runningColumns(): void {
+    const columns = new Set(this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('running')").toArray().map((r) => r.name));
+    if (!columns.has("owner")) this.sql.exec("ALTER TABLE running ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
+    if (!columns.has("priority")) this.sql.exec("ALTER TABLE running ADD COLUMN priority INTEGER NOT NULL DEFAULT 0");
+    if (!columns.has("shards")) this.sql.exec("ALTER TABLE running ADD COLUMN shards INTEGER NOT NULL DEFAULT 0");
+    this.sql.exec("CREATE INDEX IF NOT EXISTS running_owner ON running(owner)");
+  }
+
   /** A job is running (new, reopened by backtracking, or re-asserted by its own alarm). */
-  async jobStarted(id: string, createdAt: number, fresh = true): Promise<void> {
-    this.sql.exec("INSERT OR IGNORE INTO running (id, created_at) VALUES (?, ?)", id, createdAt);
+  async jobStarted(job: RunningJob, fresh = true): Promise<void> {
+    this.sql.exec(
+      `INSERT INTO running (id, created_at, owner, priority, shards) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, priority = excluded.priority, shards = excluded.shards`,
+      job.id,
+      job.createdAt,
+      job.owner,
+      job.priority,
+      job.shards,
+    );
     if (fresh) this.#add("jobsTotal", 1);
+  }
+
+  /** What a submitter has running: jobs and their shards (for its quotas). */
+  async runningOf(owner: string): Promise<{ jobs: number; shards: number }> {
+    return this.sql.exec<{ jobs: number; shards: number }>("SELECT COUNT(*) AS jobs, COALESCE(SUM(shards), 0) AS shards FROM running WHERE owner = ?", owner).one();
   }
 
   async jobEnded(id: string): Promise<void> {
     this.sql.exec("DELETE FROM running WHERE id = ?", id);
   }
 
-  /** Oldest running jobs first: dispatch serves jobs in submission order. */
-  async runningJobs(limit = 256): Promise<string[]> {
+  /**
+   * Every running job with its owner and priority, for fair-share dispatch. Per-submitter quotas
+   * bound the list (LIMITS.runningJobsPerSubmitter jobs each), so none is ever left out.
+   */
+  async runningJobs(): Promise<RunningJob[]> {
     this.served.runningJobs++;
     return this.sql
-      .exec<{ id: string }>("SELECT id FROM running ORDER BY created_at, id LIMIT ?", limit)
+      .exec<{ id: string; owner: string; priority: number; created_at: number; shards: number }>(
+        "SELECT id, owner, priority, created_at, shards FROM running ORDER BY owner, priority DESC, created_at, id",
+      )
       .toArray()
-      .map((r) => r.id);
+      .map((r) => ({ id: r.id, owner: r.owner, priority: r.priority, createdAt: r.created_at, shards: r.shards }));
   }
 
   async volunteerRegistered(): Promise<void> {

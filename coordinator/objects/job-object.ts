@@ -3,6 +3,7 @@ import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import type { BatchResultEntry, JobStatus, KernelFailure, Lease } from "../../shared/schemas.ts";
 import type { Standing } from "./volunteer-object.ts";
+import type { RunningJob } from "./grid-object.ts";
 import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
@@ -45,6 +46,9 @@ const CHECK_READ_BYTES = 16 * 1024 * 1024;
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 const DAY_MS = 24 * 60 * 60 * 1000;
 const UNTRUSTED: Standing = { trusted: false, trustedUncheckable: false };
+
+/** The job as the grid's running list holds it. */
+const runningJob = (meta: JobMeta): RunningJob => ({ id: meta.id, owner: meta.owner, priority: meta.priority ?? 0, createdAt: meta.createdAt, shards: meta.total });
 
 /** One submitted result: the kernel's output, or its failure. */
 export interface SubmittedItem {
@@ -328,7 +332,7 @@ export class JobObject extends DurableObject<Env> {
     if (reopened) {
       this.#accumulator.rebuild();
       this.#rebuildStep(Date.now());
-      if (wasDone) await gridStub(this.env).jobStarted(meta.id, meta.createdAt, false);
+      if (wasDone) await gridStub(this.env).jobStarted(runningJob(meta), false);
       this.#announcedAt = 0; // and once more from its next alarm, should that call have been lost
     }
     await this.#schedule();
@@ -365,7 +369,7 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     if (meta?.state === "running" && now >= this.#announcedAt + ANNOUNCE_MS) {
       this.#announcedAt = now;
-      await grid.jobStarted(meta.id, meta.createdAt, false).catch(() => {});
+      await grid.jobStarted(runningJob(meta), false).catch(() => {});
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
     // After an eviction the in-memory hint is gone: the table itself says what is pending.

@@ -61,6 +61,14 @@ async function datasetOf(env: Env, body: CreateJob, owner: string): Promise<{ re
 
 /** Creates the job and announces it (a dataset job is linked to its dataset first, so the dataset cannot go while it runs). */
 async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, key?: string, quoted?: number[]): Promise<JobStatus> {
+  const mine = await gridStub(env).runningOf(meta.owner);
+  const later = { "retry-after": "60" };
+  if (mine.jobs >= LIMITS.runningJobsPerSubmitter) {
+    throw new ApiError(429, "too_many_running_jobs", `this token has ${mine.jobs} jobs running, the most it may (${LIMITS.runningJobsPerSubmitter}); wait for one to end or cancel one`, later);
+  }
+  if (mine.shards + meta.total > LIMITS.runningShardsPerSubmitter) {
+    throw new ApiError(429, "too_many_running_shards", `this token's running jobs hold ${mine.shards} shards; ${meta.total} more would pass the quota of ${LIMITS.runningShardsPerSubmitter}`, later);
+  }
   if (meta.dataset && !(await submitterStub(env, meta.owner).useDataset(meta.dataset.id, meta.id))) {
     throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${meta.dataset.id}`);
   }
@@ -71,9 +79,10 @@ async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, k
 
 /** Lists the job under its submitter (marking `key` used) and, while it runs, in the grid's running list. */
 async function announce(env: Env, status: JobStatus, owner: string, key: string | undefined, fresh: boolean): Promise<void> {
+  const running = { id: status.id, createdAt: status.createdAt, owner, priority: status.priority ?? 0, shards: status.shards.total };
   await Promise.all([
     submitterStub(env, owner).addJob(status.id, status.createdAt, key),
-    status.state === "running" ? gridStub(env).jobStarted(status.id, status.createdAt, fresh) : undefined,
+    status.state === "running" ? gridStub(env).jobStarted(running, fresh) : undefined,
   ]);
   invalidateRunning();
 }
