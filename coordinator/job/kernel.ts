@@ -42,7 +42,9 @@ export interface JobKernel {
 const sized = (text: string): { text: string } | { problem: string } =>
   text.length > LIMITS.outputBytes ? { problem: `output exceeds ${LIMITS.outputBytes} characters` } : { text };
 
-function builtIn(kernel: Kernel): JobKernel {
+function builtIn(kernel: Kernel, params: unknown): JobKernel {
+  // Some built-ins merge by their params (records.aggregate: which metric is a sum, min or max).
+  const fold = kernel.reduceWith?.(params) ?? ((acc: unknown, next: unknown) => kernel.reduce(acc, next));
   return {
     name: kernel.name,
     validate(output) {
@@ -53,7 +55,7 @@ function builtIn(kernel: Kernel): JobKernel {
     checkable: (input) => kernel.checkable(input),
     compute: (input, params) => kernel.compute(input, params),
     identity: () => kernel.identity(),
-    reduce: (acc, next) => kernel.reduce(acc, next),
+    reduce: (acc, next) => fold(acc, next),
     final: (acc) => acc,
     agrees: (a, b) => a === b,
   };
@@ -105,5 +107,5 @@ export function jobKernel(meta: Pick<JobMeta, "kernel" | "published" | "dataset"
   }
   const kernel = kernels.get(meta.kernel);
   if (!kernel) throw new Error(`job names unknown built-in kernel ${meta.kernel}`);
-  return meta.dataset ? overDataset(builtIn(kernel), true) : builtIn(kernel);
+  return meta.dataset ? overDataset(builtIn(kernel, meta.params), true) : builtIn(kernel, meta.params);
 }

@@ -89,7 +89,7 @@ export const leaseRoutes = new Hono<AppEnv>()
     const leaseId = c.req.param("id");
     const out = unwrap(await jobStub(c.env, leaseJob(leaseId)).leaseInput(c.get("volunteer"), leaseId));
     const { body } = await shardStream(c.env.BLOBS, out.dataset, out.offset, out.length);
-    return new Response(body, { headers: { "content-type": "application/octet-stream", "cache-control": "private, no-store" } });
+    return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "private, no-store" } });
   })
   .post("/:id/heartbeat", ...jsonBody(NoBody), async (c) => {
     const leaseId = c.req.param("id");

@@ -264,3 +264,86 @@ describe("upload scan", () => {
     }
   });
 });
+
+describe("records.aggregate over datasets", () => {
+  const params = (format: "jsonl" | "csv") => ({
+    format,
+    groupBy: ["category"],
+    metrics: { orders: { count: true }, revenue: { sum: "price_cents" }, largest: { max: "price_cents" }, smallest: { min: "price_cents" } },
+    where: { status: "paid" },
+  });
+  const categories = ["books", "toys", "garden", "music"];
+
+  /** Runs a dataset job with one volunteer that reads each shard from its inputUrl. */
+  async function runDatasetJob(body: Record<string, unknown>): Promise<{ result: unknown; texts: string[] }> {
+    const job = await createJob({ ...body, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const texts: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
+      const got = (await lease(v, 16)).filter((l) => l.jobId === job.id);
+      if (!got.length) {
+        await sleep(30);
+        continue;
+      }
+      const inputs = await Promise.all(got.map(async (l) => ({ ...(l.input as object), text: await (await inputOf(v, l)).text() })));
+      texts.push(...inputs.map((i) => i.text));
+      const outputs = inputs.map((input, i) => compute[got[i]!.kernel]!(input, got[i]!.params));
+      await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
+    }
+    expect((await status(job.id)).state).toBe("done");
+    return { result: await result(job.id), texts };
+  }
+
+  it("aggregates JSON Lines shards to exactly the direct computation", async () => {
+    const rows = Array.from({ length: 900 }, (_, i) => ({
+      order_id: `o-${i}`,
+      category: categories[i % 4],
+      price_cents: 100 + ((i * 7919) % 5000),
+      status: i % 5 === 0 ? "refunded" : "paid",
+    }));
+    const text = rows.map((r) => JSON.stringify(r)).join("\n") + "\n{not json}\n";
+    const ds = await upload(text, "orders.jsonl");
+    const { result: got } = await runDatasetJob({ kernel: "records.aggregate", dataset: { id: ds.id, chunkBytes: 4096 }, params: params("jsonl") });
+    const groups: Record<string, { orders: number; revenue: number; largest: number; smallest: number }> = {};
+    for (const r of rows.filter((r) => r.status === "paid")) {
+      const g = (groups[r.category!] ??= { orders: 0, revenue: 0, largest: -Infinity, smallest: Infinity });
+      g.orders++;
+      g.revenue += r.price_cents;
+      g.largest = Math.max(g.largest, r.price_cents);
+      g.smallest = Math.min(g.smallest, r.price_cents);
+    }
+    expect(got).toEqual({ groups, records: 901, skipped: 1 });
+  });
+
+  it("gives every CSV shard the header and never cuts a record at a newline inside quotes, even on a chunk edge", async () => {
+    const chunk = 4096;
+    let text = "order_id,category,note,price_cents,status\r\n";
+    let i = 0;
+    const row = (note: string) => `o-${i},${categories[i % 4]},"${note}",${100 + ((i++ * 31) % 900)},${i % 3 ? "paid" : "pending"}\r\n`;
+    // Quoted newlines land exactly on the last byte before each of the first chunk edges, and just after.
+    for (const edge of [chunk, 2 * chunk, 3 * chunk]) {
+      while (enc.encode(text).length < edge - 200) text += row(`Mug, ceramic; says ""hi""`);
+      const open = `o-${i},books,"`;
+      const pad = edge - 1 - enc.encode(text).length - enc.encode(open).length;
+      text += `${open}${"x".repeat(pad)}\n${"tail, still quoted"}",500,paid\r\n`;
+      i++;
+      text += row("first line\nsecond line");
+    }
+    while (enc.encode(text).length < 5 * chunk) text += row("plain");
+    const ds = await upload(text, "orders.csv");
+    const { result: got, texts } = await runDatasetJob({ kernel: "records.aggregate", dataset: { id: ds.id, chunkBytes: chunk }, params: params("csv") });
+    const whole = compute["records.aggregate"]!({ text }, params("csv")) as { records: number; skipped: number };
+    expect(whole.skipped).toBe(0);
+    expect(got).toEqual(whole);
+    expect(whole.records).toBe(i);
+    // No shard starts inside a quoted field: each one parses alone with nothing skipped.
+    expect(texts.every((t) => !t.startsWith("tail"))).toBe(true);
+  });
+
+  it("refuses a records.aggregate job whose params do not fit, naming the field", async () => {
+    const ds = await upload("a,b\n1,2\n");
+    const bad = await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "records.aggregate", dataset: { id: ds.id }, params: { format: "xml", metrics: { n: { count: true } } } } }), 400);
+    expect(bad.message).toMatch(/format/);
+  });
+});
