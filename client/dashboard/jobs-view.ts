@@ -1,6 +1,7 @@
 import type { JobStatusAnswer } from "../api/responses.ts";
 import { add, make, setText } from "./dom.ts";
 import { count, duration, perSecond, share, when } from "./format.ts";
+import { createResultToggle, type LoadResult } from "./job-result.ts";
 
 /** The parts of one job's list item that change. */
 interface JobRow {
@@ -14,11 +15,12 @@ interface JobRow {
   percent: HTMLElement;
   extra: HTMLElement;
   note: HTMLElement;
+  result: ReturnType<typeof createResultToggle>;
 }
 
 const NOTIFY_TEXT = { pending: "webhook pending", delivered: "webhook delivered", gave_up: "webhook gave up" } as const;
 
-function createRow(job: JobStatusAnswer): JobRow {
+function createRow(job: JobStatusAnswer, loadResult: LoadResult | undefined): JobRow {
   const item = make("li", "job");
   item.dataset.id = job.id;
   item.dataset.testid = "job";
@@ -40,8 +42,9 @@ function createRow(job: JobStatusAnswer): JobRow {
   const extra = make("span", "extra");
   add(figures, done, " / ", total, " shards ", percent, extra);
   const note = make("p", "job-note");
-  add(item, head, meta, bar, figures, note);
-  return { item, name, badge, meta, bar, done, total, percent, extra, note };
+  const result = createResultToggle(item, loadResult);
+  add(item, head, meta, bar, figures, note, ...result.nodes);
+  return { item, name, badge, meta, bar, done, total, percent, extra, note, result };
 }
 
 function fill(row: JobRow, job: JobStatusAnswer): void {
@@ -71,10 +74,14 @@ function fill(row: JobRow, job: JobStatusAnswer): void {
   setText(row.extra, extras.length ? ` · ${extras.join(" · ")}` : "");
   setText(row.note, job.error ?? "");
   row.note.hidden = !job.error;
+  row.result.update(job);
 }
 
-/** Binds the job list; `render` updates rows in place (keyed by id), so focus and scroll survive. */
-export function createJobsView(list: HTMLElement, empty: HTMLElement, summary: HTMLElement) {
+/**
+ * Binds the job list; `render` updates rows in place (keyed by id), so focus and scroll survive.
+ * With `loadResult`, done `records.aggregate` jobs offer their result as a table.
+ */
+export function createJobsView(list: HTMLElement, empty: HTMLElement, summary: HTMLElement, loadResult?: LoadResult) {
   const rows = new Map<string, JobRow>();
 
   return {
@@ -84,7 +91,7 @@ export function createJobsView(list: HTMLElement, empty: HTMLElement, summary: H
       for (const job of jobs) {
         seen.add(job.id);
         let row = rows.get(job.id);
-        if (!row) rows.set(job.id, (row = createRow(job)));
+        if (!row) rows.set(job.id, (row = createRow(job, loadResult)));
         fill(row, job);
         const wanted: Element | null = previous ? previous.nextElementSibling : list.firstElementChild;
         if (wanted !== row.item) list.insertBefore(row.item, wanted);

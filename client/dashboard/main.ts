@@ -1,4 +1,5 @@
 import type { JobStatusAnswer } from "../api/responses.ts";
+import { createClient } from "../api/submitter.ts";
 import { el, setText } from "./dom.ts";
 import { followJobs } from "./jobs-feed.ts";
 import { createJobsView } from "./jobs-view.ts";
@@ -21,11 +22,16 @@ followStats({
 });
 
 const jobsArea = el("jobs-area");
-const jobsView = createJobsView(el("jobs"), el("jobs-empty"), el("jobs-summary"));
 let feed: { stop(): void } | undefined;
+let signedIn: string | undefined;
+const jobsView = createJobsView(el("jobs"), el("jobs-empty"), el("jobs-summary"), async (id) => {
+  if (!signedIn) throw new Error("no token");
+  return (await createClient({ url: location.origin, token: signedIn }).result(id)).result;
+});
 
 const start = (token: string, initial?: JobStatusAnswer[]) => {
   feed?.stop();
+  signedIn = token;
   tokenStore.save(token);
   form.show(token);
   jobsArea.hidden = false;
@@ -44,6 +50,7 @@ const start = (token: string, initial?: JobStatusAnswer[]) => {
 const signOut = (message?: string) => {
   feed?.stop();
   feed = undefined;
+  signedIn = undefined;
   tokenStore.forget();
   jobsView.clear();
   jobsArea.hidden = true;
