@@ -10,6 +10,7 @@
  */
 export { createClient, type ClientOptions, type ColmeiaClient, type JobSpec } from "./submitter.ts";
 export type { KernelSpec, PublishedKernel } from "./kernels.ts";
+export type { UploadBody, UploadOptions, UploadSource } from "./upload-body.ts";
 export { registerVolunteer, volunteerClient, type ShardResult, type VolunteerClient } from "./volunteer.ts";
 export { ColmeiaError, isStatus } from "./errors.ts";
 export type { WaitOptions } from "./wait.ts";
@@ -18,6 +19,9 @@ export type { TransportOptions } from "./transport.ts";
 export {
   FINAL_STATES,
   type BatchResultsAnswer,
+  type DatasetAnswer,
+  type DatasetListAnswer,
+  type DeletedAnswer,
   type JobCreatedAnswer,
   type JobListAnswer,
   type JobResultAnswer,
@@ -26,5 +30,6 @@ export {
   type KernelListAnswer,
   type KernelManifestAnswer,
   type LeaseAnswer,
+  type UploadAnswer,
   type VolunteerAnswer,
 } from "./responses.ts";

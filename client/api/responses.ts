@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { BatchResultEntry, JobStatus, KernelManifest, Lease } from "../../shared/schemas.ts";
+import { BatchResultEntry, Dataset, JobStatus, KernelManifest, Lease, Upload } from "../../shared/schemas.ts";
 
 /*
  * Answers as the client reads them: the shared wire schemas, loosened so fields a newer
@@ -38,6 +38,22 @@ export type KernelAnswer = z.output<typeof KernelAnswer>;
 /** `GET /v1/kernels` → the built-ins and this token's own kernels. */
 export const KernelListAnswer = z.looseObject({ kernels: z.array(KernelAnswer) });
 export type KernelListAnswer = z.output<typeof KernelListAnswer>;
+
+/** `POST /v1/datasets` and `POST /v1/datasets/uploads/:id/complete` → `201`, and `GET /v1/datasets/:id`. */
+export const DatasetAnswer = Dataset.loose();
+export type DatasetAnswer = z.output<typeof DatasetAnswer>;
+
+/** `GET /v1/datasets` → this token's datasets. */
+export const DatasetListAnswer = z.looseObject({ datasets: z.array(DatasetAnswer) });
+export type DatasetListAnswer = z.output<typeof DatasetListAnswer>;
+
+/** `DELETE /v1/datasets/:id` → `200`. */
+export const DeletedAnswer = z.looseObject({ deleted: z.literal(true) });
+export type DeletedAnswer = z.output<typeof DeletedAnswer>;
+
+/** A multipart upload: `POST /v1/datasets/uploads` (`201`), each part's `PUT`, and `GET /v1/datasets/uploads/:id`. */
+export const UploadAnswer = Upload.loose();
+export type UploadAnswer = z.output<typeof UploadAnswer>;
 
 /** `POST /v1/volunteers` → `201`. */
 export const VolunteerAnswer = z.looseObject({ id: z.string(), token: z.string() });

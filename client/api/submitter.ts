@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { CreateJob } from "../../shared/schemas.ts";
 import { pathId, rpc, type ConnectionOptions } from "./connection.ts";
+import { datasetCalls } from "./datasets.ts";
 import { kernelCalls } from "./kernels.ts";
 import {
   JobCreatedAnswer,
@@ -74,6 +75,7 @@ export function createClient(options: ClientOptions) {
     list: async () => readJson(await api.v1.jobs.$get(), JobListAnswer),
 
     ...kernelCalls(api),
+    ...datasetCalls(api, options, options.token),
   };
 }
 

@@ -33,11 +33,21 @@ export function retryAfterMs(header: string | null, now = Date.now()): number {
  * with `retry-after`), and turns network failures into a {@link ColmeiaError} with status 0.
  */
 export function transportFetch(options: TransportOptions = {}): typeof fetch {
+  const send = transportSend(options);
+  return (input, init) => send(input, () => init);
+}
+
+/**
+ * {@link transportFetch} for a request whose init (its body) is made afresh for each attempt:
+ * a streamed body is read once, so a retry needs a new one.
+ */
+export function transportSend(options: TransportOptions = {}) {
   const base = options.fetch ?? globalThis.fetch;
   const retries = options.retries ?? 5;
   const maxWait = options.maxRetryWaitMs ?? 30_000;
-  return async (input, init) => {
+  return async (input: RequestInfo | URL, makeInit: () => RequestInit | undefined): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
+      const init = makeInit();
       let res: Response;
       try {
         res = await base(input, init);
