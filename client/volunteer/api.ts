@@ -45,6 +45,8 @@ export interface VolunteerApi {
   submit(results: WireResult[]): Promise<BatchResultEntry[]>;
   /** The bytes of a published kernel's module (`lease.module.url`, on the coordinator's origin only). */
   module(url: string): Promise<Uint8Array>;
+  /** The bytes of a dataset shard (`lease.inputUrl`, a path on the coordinator's origin only). */
+  input(url: string): Promise<Uint8Array>;
   heartbeat(leaseId: string): Promise<{ expiresAt: number }>;
   release(leaseId: string): Promise<void>;
   /** `GET /v1/volunteers/me`, or null when this coordinator does not offer it. */
@@ -59,6 +61,8 @@ export interface VolunteerApiOptions {
   fetch?: typeof fetch;
   /** Per-request time limit in ms. Default 20 000. */
   timeoutMs?: number;
+  /** Time limit in ms of a dataset shard's download (`lease.inputUrl`), which may be large. Default 120 000. */
+  inputTimeoutMs?: number;
 }
 
 /**
@@ -71,10 +75,11 @@ export interface VolunteerApiOptions {
 export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
   const timeoutMs = opts.timeoutMs ?? 20_000;
+  const inputTimeoutMs = opts.inputTimeoutMs ?? 120_000;
   let current: Promise<Identity> | undefined;
   let known: Identity | undefined;
 
-  async function call(method: string, path: string, body?: unknown, token?: string, bytes = false): Promise<unknown> {
+  async function call(method: string, path: string, body?: unknown, token?: string, bytes = false, limitMs = timeoutMs): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = `Bearer ${token}`;
@@ -84,7 +89,7 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(limitMs),
       });
     } catch (err) {
       throw new ApiError(0, "unreachable", `coordinator unreachable: ${(err as Error).message ?? err}`);
@@ -137,15 +142,24 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
     return current ?? remember(opts.identity.load().then((stored) => stored ?? register()));
   }
 
-  async function authed(method: string, path: string, body?: unknown, bytes = false): Promise<unknown> {
+  async function authed(method: string, path: string, body?: unknown, bytes = false, limitMs = timeoutMs): Promise<unknown> {
     const used = await identity();
     try {
-      return await call(method, path, body, used.token, bytes);
+      return await call(method, path, body, used.token, bytes, limitMs);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;
       if ((await identity()) === used) remember(register());
-      return call(method, path, body, (await identity()).token, bytes);
+      return call(method, path, body, (await identity()).token, bytes, limitMs);
     }
+  }
+
+  /** A path on the coordinator's origin for `url`: the volunteer token goes there only, whatever URL a lease names. */
+  function ownPath(url: string, what: string, code: string): string {
+    const target = new URL(url, opts.baseUrl);
+    if (target.origin !== new URL(opts.baseUrl).origin) {
+      throw new ApiError(400, code, `${what} ${url} is not on the coordinator's origin`);
+    }
+    return target.pathname + target.search;
   }
 
   return {
@@ -162,12 +176,10 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
       return body.results as BatchResultEntry[];
     },
     async module(url) {
-      // The volunteer token goes to the coordinator only, whatever URL a lease names.
-      const target = new URL(url, opts.baseUrl);
-      if (target.origin !== new URL(opts.baseUrl).origin) {
-        throw new ApiError(400, "foreign_module", `kernel module ${url} is not on the coordinator's origin`);
-      }
-      return (await authed("GET", target.pathname + target.search, undefined, true)) as Uint8Array;
+      return (await authed("GET", ownPath(url, "kernel module", "foreign_module"), undefined, true)) as Uint8Array;
+    },
+    async input(url) {
+      return (await authed("GET", ownPath(url, "shard input", "foreign_input"), undefined, true, inputTimeoutMs)) as Uint8Array;
     },
     async heartbeat(leaseId) {
       const body = (await authed("POST", `/v1/leases/${encodeURIComponent(leaseId)}/heartbeat`)) as

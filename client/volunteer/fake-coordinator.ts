@@ -10,6 +10,8 @@ export interface FakeCoordinatorOptions {
   now?: () => number;
   /** A published kernel's module: leases carry `module` and `api.module(url)` answers `bytes`. */
   module?: { ref: KernelModuleRef; bytes: Uint8Array };
+  /** Makes every shard a dataset shard: leases carry `inputUrl` and `api.input(url)` answers these bytes. */
+  inputBytes?: (input: unknown) => Uint8Array;
 }
 
 /**
@@ -33,6 +35,8 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
     outputs,
     /** Kernel errors volunteers reported, by shard id. */
     errors,
+    /** What `api.input` answers instead of a shard's bytes, by shard id: an HTTP status, or 0 for a network failure. */
+    inputStatus: new Map<string, number>(),
     /** Adds shards to the queue. */
     add(...inputs: unknown[]) {
       for (const input of inputs) queue.push({ shardId: `s${queue.length + outputs.size + leases.size}`, input });
@@ -57,6 +61,7 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
       return queue.splice(0, max).map(({ shardId, input }) => {
         const lease: Lease = { id: `l${++seq}`, jobId: "j1", shardId, kernel, params: {}, input, expiresAt: now() + ttlMs };
         if (opts.module) lease.module = opts.module.ref;
+        if (opts.inputBytes) lease.inputUrl = `/v1/leases/${lease.id}/input`;
         leases.set(lease.id, { ...lease, state: "held" });
         return lease;
       });
@@ -93,6 +98,17 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
       guard(`module:${url}`);
       if (!opts.module || url !== opts.module.ref.url) throw new ApiError(404, "kernel_not_found", "no such kernel");
       return opts.module.bytes.slice();
+    },
+    async input(url) {
+      guard(`input:${url}`);
+      const id = /^\/v1\/leases\/([^/]+)\/input$/.exec(url)?.[1];
+      const lease = id === undefined ? undefined : leases.get(id);
+      if (!opts.inputBytes || !lease?.inputUrl) throw new ApiError(404, "not_found", "no such lease input");
+      const status = fake.inputStatus.get(lease.shardId);
+      if (status === 0) throw new ApiError(0, "unreachable", "coordinator unreachable: fake input dropped");
+      if (status !== undefined) throw new ApiError(status, `http_${status}`, `input answered ${status}`);
+      held(lease.id);
+      return opts.inputBytes(lease.input);
     },
     me: async () => null,
   };

@@ -9,6 +9,8 @@ export { createBackoff } from "./backoff.ts";
 export type { Backoff, BackoffOptions } from "./backoff.ts";
 export { createVolunteerLoop } from "./loop.ts";
 export type { VolunteerLoop, VolunteerLoopOptions } from "./loop.ts";
+export { createInputLoader } from "./inputs.ts";
+export type { InputLoader, InputLoaderOptions } from "./inputs.ts";
 export { createModuleLoader } from "./modules.ts";
 export type { ModuleLoader, ModuleLoaderOptions, ModuleStore } from "./modules.ts";
 export { createMemoryOutbox } from "./outbox.ts";

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createFakeCoordinator } from "./fake-coordinator.ts";
+import { createInputLoader } from "./inputs.ts";
 import { createVolunteerLoop, type VolunteerLoop, type VolunteerLoopOptions } from "./loop.ts";
 import { createMemoryOutbox } from "./outbox.ts";
 import { createKernelPool } from "./pool.ts";
@@ -20,8 +21,11 @@ const until = async (check: () => boolean, ms = 5000) => {
 };
 
 /** A volunteer against the fake coordinator; kernels double their input unless `behave` says otherwise. */
-function setup(inputs: unknown[], extra: Partial<VolunteerLoopOptions> & { behave?: (input: unknown) => FakeBehaviour; ttlMs?: number } = {}) {
-  const fake = createFakeCoordinator({ inputs, ttlMs: extra.ttlMs });
+function setup(
+  inputs: unknown[],
+  extra: Partial<VolunteerLoopOptions> & { behave?: (input: unknown) => FakeBehaviour; ttlMs?: number; inputBytes?: (input: unknown) => Uint8Array } = {},
+) {
+  const fake = createFakeCoordinator({ inputs, ttlMs: extra.ttlMs, inputBytes: extra.inputBytes });
   const workers = fakeWorkers((t) => extra.behave?.(t.input) ?? { output: { n: (t.input as number) * 2 } });
   const outbox = createMemoryOutbox();
   const events: VolunteerEvent[] = [];
@@ -209,5 +213,57 @@ describe("createVolunteerLoop", () => {
     loop.pause();
     loop.resume();
     await until(() => fake.outputs.size === 20, 3000);
+  });
+});
+
+describe("createVolunteerLoop with dataset shards", () => {
+  const shard = (offset: number) => ({ dataset: "d_1", offset, length: 4 });
+  const bytesOf = (input: unknown) => new TextEncoder().encode(`línea ${(input as { offset: number }).offset}\n`);
+
+  it("fetches each shard's bytes once and runs the kernel on {...input, text}, dropping them when the lease ends", async () => {
+    const seen: unknown[] = [];
+    const fake = createFakeCoordinator({ inputs: [shard(0), shard(4)], inputBytes: bytesOf });
+    const inputs = createInputLoader({ api: fake.api });
+    const { loop } = setup([], {
+      api: fake.api,
+      inputs,
+      behave: (input) => (seen.push(input), { output: { n: 1 } }),
+    });
+    loop.start();
+    await until(() => fake.outputs.size === 2);
+    expect(seen).toEqual([
+      { ...shard(0), text: "línea 0\n" },
+      { ...shard(4), text: "línea 4\n" },
+    ]);
+    expect(fake.calls.filter((c) => c.startsWith("input:"))).toEqual(["input:/v1/leases/l1/input", "input:/v1/leases/l2/input"]);
+    expect(inputs.size).toBe(0);
+  });
+
+  it("drops a lease whose input answers 410, sending no result and not counting a kernel error", async () => {
+    const { fake, loop, events, workers } = setup([shard(0), shard(4)], { inputBytes: bytesOf });
+    fake.inputStatus.set("s0", 410);
+    loop.start();
+    await until(() => fake.outputs.size === 1);
+    await until(() => loop.status().accepted === 1);
+    expect([...fake.outputs.keys()]).toEqual(["s1"]);
+    expect(fake.errors.size).toBe(0);
+    expect(events).toContainEqual({ type: "lease-lost", leaseId: "l1", status: 410 });
+    expect(fake.calls.filter((c) => c.startsWith("submit:") || c.startsWith("release:"))).toEqual(["submit:1"]);
+    expect(workers.stats.spawned).toBe(1);
+    expect(loop.status()).toMatchObject({ kernelErrors: 0, computed: 1, rejected: 0 });
+  });
+
+  it("hands back a shard whose input stays unreachable, then computes it once the coordinator answers", async () => {
+    const { fake, loop, events } = setup([shard(0)], { inputBytes: bytesOf, errorPauseMs: 5 });
+    fake.inputStatus.set("s0", 0);
+    loop.start();
+    await until(() => fake.calls.includes("release:l1"));
+    // Six attempts with backoff (the test's offline backoff: 10 ms doubling to 40 ms), then handed back.
+    expect(fake.calls.filter((c) => c === "input:/v1/leases/l1/input")).toHaveLength(6);
+    expect(events.some((e) => e.type === "kernel-error")).toBe(false);
+    expect(loop.status().lastError).toMatch(/shard input unavailable/);
+    fake.inputStatus.delete("s0");
+    await until(() => fake.outputs.has("s0"));
+    expect(loop.status().kernelErrors).toBe(0);
   });
 });

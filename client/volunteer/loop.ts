@@ -1,6 +1,7 @@
 import type { VolunteerApi } from "./api.ts";
 import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { runHeartbeats } from "./heartbeats.ts";
+import { createInputLoader, type InputLoader } from "./inputs.ts";
 import { createLeaseBook } from "./lease-book.ts";
 import { runLeaser } from "./leaser.ts";
 import type { ModuleLoader } from "./modules.ts";
@@ -19,6 +20,11 @@ export interface VolunteerLoopOptions {
   outbox: Outbox;
   /** Fetches and verifies published kernels' modules; without it such leases are handed back. */
   modules?: ModuleLoader;
+  /**
+   * Fetches dataset shards' bytes (`lease.inputUrl`) through `api` with the volunteer token.
+   * Default: one retrying with `offlineBackoff`, as leasing does.
+   */
+  inputs?: InputLoader;
   /** Shards computed at once. Default 1. */
   threads?: number;
   /** Share of time each thread computes, in (0, 1]. Default 1 (no throttle). */
@@ -104,6 +110,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     emit({ type: "error", message });
   };
   const release = (lease: Lease) => void api.release(lease.id).catch(() => {});
+  const inputs = opts.inputs ?? createInputLoader({ api, backoff: { baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff } });
   const settled = (n: number) => (counters.pending = Math.max(0, counters.pending - n));
 
   const submitter = createSubmitter({
@@ -184,8 +191,8 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   async function compute(held: HeldLease): Promise<number> {
     const { lease } = held;
     changed();
-    const deps = { pool, outbox, modules: opts.modules, timeoutMs: opts.shardTimeoutMs, now };
-    const end = await runShard(held, deps).finally(() => book.end(held));
+    const deps = { pool, outbox, modules: opts.modules, inputs, timeoutMs: opts.shardTimeoutMs, now };
+    const end = await runShard(held, deps).finally(() => (book.end(held), inputs.forget(lease.id)));
     if (end.kind === "unrunnable") {
       // Not this shard's fault, but this volunteer's: hand it back, and refuse it if offered again.
       book.markFailed(lease);
@@ -193,6 +200,12 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       kernelError(lease, end.reason, end.error, false);
     }
     if (end.kind === "store-failed") (fail(`could not store a result: ${end.error}`), release(lease));
+    // Its input said the lease is gone (403/404/410): like a heartbeat's 410, no result to send.
+    if (end.kind === "lost" && end.status !== undefined) {
+      emit({ type: "lease-lost", leaseId: lease.id, status: end.status });
+      leaseNeeded.notify();
+    }
+    if (end.kind === "no-input") (fail(`${lease.kernel} shard ${lease.shardId}: ${end.error}`), release(lease));
     if (end.kind === "stored") {
       counters.pending++;
       if (end.failure) kernelError(lease, end.failure.reason, end.failure.error, true);
@@ -204,7 +217,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       submitter.notify();
     }
     changed();
-    if (end.kind === "unrunnable" || (end.kind === "stored" && end.failure)) {
+    if (end.kind === "unrunnable" || end.kind === "no-input" || (end.kind === "stored" && end.failure)) {
       await sleep(opts.errorPauseMs ?? 1000, runCtl.signal);
       return 0;
     }

@@ -1,7 +1,7 @@
 import type { KernelModule } from "../../shared/kernels/task.ts";
-import { ApiError, type VolunteerApi } from "./api.ts";
-import { createBackoff, type BackoffOptions } from "./backoff.ts";
-import { sleep } from "./sleep.ts";
+import type { VolunteerApi } from "./api.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import { retrying } from "./retry.ts";
 import type { KernelModuleRef } from "./types.ts";
 
 /** A lasting store of module bytes by URL (the page's Cache API); read back bytes are verified again. */
@@ -43,19 +43,7 @@ export function createModuleLoader(opts: ModuleLoaderOptions) {
   const loaded = new Map<string, Promise<KernelModule>>();
   const sizes = new Map<string, number>();
 
-  async function download(url: string): Promise<Uint8Array> {
-    const backoff = createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.backoff });
-    const attempts = Math.max(1, opts.attempts ?? 6);
-    for (;;) {
-      try {
-        return await api.module(url);
-      } catch (err) {
-        const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
-        if (!error.retryable || backoff.attempts + 1 >= attempts) throw error;
-        await sleep(error.retryAfterMs ?? backoff.next());
-      }
-    }
-  }
+  const download = (url: string) => retrying(() => api.module(url), { backoff: opts.backoff, attempts: opts.attempts });
 
   async function fetchVerified(ref: KernelModuleRef): Promise<KernelModule> {
     const kept = await store?.get(ref.url).catch(() => undefined);

@@ -1,4 +1,6 @@
 import { kernelErrorMessage, type KernelModule } from "../../shared/kernels/task.ts";
+import { ApiError } from "./api.ts";
+import { leaseGone, type InputLoader } from "./inputs.ts";
 import type { ModuleLoader } from "./modules.ts";
 import type { Outbox } from "./outbox.ts";
 import type { KernelPool } from "./pool.ts";
@@ -10,12 +12,16 @@ const SHARD_TIMEOUT_MS = 120_000;
 /**
  * How one shard ended. `ms` is the compute time. A kernel error is a result like an output:
  * `stored` with `failure` set. `unrunnable` means this volunteer could not run it (module
- * unavailable, unknown kernel, a built-in's worker died): the lease goes back.
+ * unavailable, unknown kernel, a built-in's worker died): the lease goes back. `no-input`: a
+ * dataset shard's bytes could not be fetched (the coordinator stayed unreachable), which says
+ * nothing about the shard or this volunteer's kernels: the lease goes back. `lost`: the
+ * coordinator no longer honours the lease; `status` when this run learnt it (the input's answer).
  */
 export type ShardEnd =
   | { kind: "stored"; ms: number; failure?: { reason: KernelErrorReason; error: string } }
   | { kind: "unrunnable"; reason: KernelErrorReason; error: string; ms: number }
-  | { kind: "lost"; ms: number }
+  | { kind: "no-input"; error: string; ms: number }
+  | { kind: "lost"; ms: number; status?: number }
   | { kind: "store-failed"; error: string; ms: number };
 
 /** What {@link runShard} needs. */
@@ -24,6 +30,8 @@ export interface ShardDeps {
   outbox: Outbox;
   /** Resolves published kernels' modules (leases with `module`). */
   modules?: ModuleLoader;
+  /** Fetches dataset shards' bytes (leases with `inputUrl`); without it such leases are handed back. */
+  inputs?: InputLoader;
   /** Time cap of a shard, ms; a published kernel's is also capped by its lease's lifetime. */
   timeoutMs?: number;
   now: () => number;
@@ -45,11 +53,17 @@ export async function runShard(held: HeldLease, deps: ShardDeps): Promise<ShardE
       return { kind: "unrunnable", reason: "module", error: `kernel module unavailable: ${(err as Error)?.message ?? err}`, ms: 0 };
     }
   }
+  let input = lease.input;
+  if (lease.inputUrl) {
+    const got = await datasetInput(held, module, deps.inputs);
+    if ("kind" in got) return got;
+    input = got.input;
+  }
   const cap = deps.timeoutMs ?? SHARD_TIMEOUT_MS;
   // Published kernels are capped by the lease TTL (API.md): the time the submitter granted a shard.
   const timeoutMs = module ? Math.min(cap, held.ttlMs) : cap;
   const outcome = await deps.pool.run(
-    { kernel: lease.kernel, params: lease.params, input: lease.input, module, timeLimitMs: timeoutMs },
+    { kernel: lease.kernel, params: lease.params, input, module, timeLimitMs: timeoutMs },
     { timeoutMs },
   );
   let result: Pick<PendingResult, "output" | "error">;
@@ -79,4 +93,25 @@ export async function runShard(held: HeldLease, deps: ShardDeps): Promise<ShardE
     return { kind: "store-failed", error: (err as Error)?.message ?? String(err), ms: outcome.ms };
   }
   return { kind: "stored", ms: outcome.ms, ...(failure && { failure }) };
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * What a dataset shard's kernel gets (API.md, "Datasets"): built-in kernels `{...input, text}`
+ * with the shard's bytes as UTF-8, published kernels (js/1, wasm/1) the bytes themselves.
+ */
+async function datasetInput(held: HeldLease, module: KernelModule | undefined, inputs: InputLoader | undefined): Promise<{ input: unknown } | ShardEnd> {
+  if (!inputs) return { kind: "no-input", error: "this volunteer cannot fetch dataset shards", ms: 0 };
+  let bytes: Uint8Array;
+  try {
+    bytes = await inputs.load(held.lease, () => !held.lost);
+  } catch (err) {
+    if (held.lost) return { kind: "lost", ms: 0 };
+    const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+    if (leaseGone(error)) return { kind: "lost", ms: 0, status: error.status };
+    return { kind: "no-input", error: `shard input unavailable: ${error.message}`, ms: 0 };
+  }
+  if (held.lost) return { kind: "lost", ms: 0 };
+  return { input: module ? bytes : { ...(held.lease.input as object), text: utf8.decode(bytes) } };
 }
