@@ -1,18 +1,20 @@
 import { basename } from "node:path";
 import { LIMITS } from "../../shared/limits.ts";
+import { DATASET_ID } from "../../shared/schemas.ts";
 import type { JobSpec } from "../api/index.ts";
 import { UsageError } from "./exit.ts";
 import { jsonObject, parseDuration, wholeNumber } from "./input/numbers.ts";
 import { DEFAULT_PACK_LIMITS, packShards } from "./input/pack-jobs.ts";
 import { parseRange } from "./input/range.ts";
 import { shardsFromJsonl, shardsFromText } from "./input/shards.ts";
-import { formatSize, parseSize } from "./input/size.ts";
+import { formatSize, parseSize, sizeFlag } from "./input/size.ts";
 
 /** The flags of `colmeia submit` that shape the job. */
 export interface SpecFlags {
   range?: string;
   shards?: string;
   file?: string;
+  dataset?: string;
   chunk?: string;
   params?: string;
   replicas?: string;
@@ -26,6 +28,13 @@ export interface SpecFlags {
 
 /** Default `--chunk` for `--file`. */
 export const DEFAULT_CHUNK = "64KiB";
+
+/** `dataset` of a job over a stored dataset: its id, and `--chunk` as the shard size (the coordinator's default otherwise). */
+function datasetSpec(id: string, chunk?: string): NonNullable<JobSpec["dataset"]> {
+  if (!DATASET_ID.test(id)) throw new UsageError(`--dataset must be a dataset id (d_ and 32 hex digits; see colmeia dataset list), got ${JSON.stringify(id)}`);
+  if (chunk === undefined) return { id };
+  return { id, chunkBytes: sizeFlag("--chunk", chunk, LIMITS.chunkBytes.min, LIMITS.chunkBytes.max) };
+}
 
 function replication(flags: SpecFlags): JobSpec["replication"] {
   if (flags.replicas === undefined && flags.quorum === undefined) {
@@ -45,12 +54,17 @@ function replication(flags: SpecFlags): JobSpec["replication"] {
  */
 export function jobSpecs(kernel: string, flags: SpecFlags): JobSpec[] {
   const sources = [flags.range && "--range", flags.shards && "--shards", flags.file && "--file"].filter(Boolean);
-  if (sources.length !== 1) {
+  if (flags.dataset !== undefined && sources.length) {
+    throw new UsageError(`--dataset cannot go with ${sources.join(", ")}: the dataset's chunks are the shards (their size is --chunk)`);
+  }
+  if (flags.dataset === undefined && sources.length !== 1) {
     throw new UsageError(
-      sources.length ? `give only one of ${sources.join(", ")}` : "give the shards: --range start:end:step, --shards file.jsonl or --file text.txt",
+      sources.length
+        ? `give only one of ${sources.join(", ")}`
+        : "give the shards: --range start:end:step, --shards file.jsonl, --file text.txt or --dataset d_...",
     );
   }
-  if (flags.chunk !== undefined && !flags.file) throw new UsageError("--chunk only applies to --file");
+  if (flags.chunk !== undefined && !flags.file && flags.dataset === undefined) throw new UsageError("--chunk only applies to --file and --dataset");
 
   const base: JobSpec = {
     kernel,
@@ -61,6 +75,9 @@ export function jobSpecs(kernel: string, flags: SpecFlags): JobSpec[] {
   const rep = replication(flags);
   if (rep) base.replication = rep;
   if (flags.range) return [{ ...base, range: parseRange(flags.range), ...(flags.label !== undefined && { label: flags.label }) }];
+  if (flags.dataset !== undefined) {
+    return [{ ...base, dataset: datasetSpec(flags.dataset, flags.chunk), ...(flags.label !== undefined && { label: flags.label }) }];
+  }
 
   let list;
   if (flags.shards) {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { cancelCommand } from "./commands/cancel.ts";
+import { datasetCommand } from "./commands/dataset.ts";
 import { kernelCommand } from "./commands/kernel.ts";
 import { listCommand } from "./commands/list.ts";
 import { resultCommand } from "./commands/result.ts";
@@ -12,8 +13,9 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 const FOOTER = `
 Environment:
-  COLMEIA_URL    coordinator URL (default http://127.0.0.1:8787, where npm start serves)
-  COLMEIA_TOKEN  submitter token (npm start prints one)
+  COLMEIA_URL        coordinator URL (default http://127.0.0.1:8787, where npm start serves)
+  COLMEIA_TOKEN      submitter token (npm start prints one)
+  COLMEIA_STATE_DIR  where unfinished dataset uploads are remembered (default ~/.colmeia)
 
 Exit status: 0 ok, 1 error, 2 bad usage, 3 a watched job failed or was cancelled, 130 interrupted.`;
 
@@ -32,7 +34,7 @@ export function buildProgram(): Command {
       outputError: (message, write) => write(`${message.trimEnd()} (see '${current} --help')\n`),
     })
     .addHelpText("after", FOOTER)
-  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, volunteerCommand]) add(program);
+  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, datasetCommand, volunteerCommand]) add(program);
   onSubcommand(program, (name) => void (current = name));
   return program;
 }

@@ -1,6 +1,6 @@
 /**
- * Shards per second over a sliding window of recent samples, so the rate (and the ETA made
- * from it) follows the grid's current speed rather than the average since the start.
+ * Units (shards, bytes) per second over a sliding window of recent samples, so the rate (and the
+ * ETA made from it) follows the current speed rather than the average since the start.
  */
 export function createRateWindow(windowMs = 15_000, now: () => number = Date.now) {
   const samples: Array<{ t: number; done: number }> = [];

@@ -27,18 +27,20 @@ export function submitCommand(program: Command): void {
       .command("submit")
       .summary("submit a job")
       .description(
-        "Submit a job. Shards come from exactly one of --range, --shards or --file.\n\n" +
+        "Submit a job. Shards come from exactly one of --range, --shards, --file or\n--dataset (a dataset uploaded with colmeia dataset upload).\n\n" +
           "Examples:\n" +
           "  colmeia submit primes.count --range 0:10_000_000:100_000 --watch\n" +
           "  colmeia submit wordcount --file corpus.txt --chunk 64KiB --replicas 2 --quorum 2\n" +
           "  colmeia submit primes.count --shards shards.jsonl --json\n" +
+          "  colmeia submit wordcount --dataset d_... --chunk 1MiB --watch\n" +
           "  colmeia submit k_0123456789abcdef0123456789abcdef --range 0:1e8:1e6   (a kernel you published)",
       )
       .argument("<kernel>", "kernel to run: a built-in (primes.count, wordcount) or a published kernel's id (k_...)")
       .option("--range <start:end:step>", "numeric range cut into shards of `step` numbers")
       .option("--shards <file.jsonl>", "one shard input (JSON) per line; - reads stdin")
       .option("--file <text>", "UTF-8 text cut into {\"text\"} shards at line boundaries (wordcount); - reads stdin")
-      .option("--chunk <size>", `shard size for --file, e.g. 64KiB, 256KiB (default ${DEFAULT_CHUNK})`)
+      .option("--dataset <id>", "a dataset (d_...) cut into shards of --chunk bytes at line ends")
+      .option("--chunk <size>", `shard size for --file (default ${DEFAULT_CHUNK}) or --dataset (default 1MiB), e.g. 256KiB`)
       .option("--replicas <n>", "distinct volunteers that compute each shard")
       .option("--quorum <n>", "matching outputs needed to accept a shard (default: --replicas)")
       .option("--max-replicas <n>", "most replicas issued when outputs disagree")

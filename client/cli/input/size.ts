@@ -9,11 +9,14 @@ const UNITS: Record<string, number> = {
   m: 1024 ** 2,
   mib: 1024 ** 2,
   mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
 };
 
 /**
- * Bytes in a size such as `64KiB`, `1.5MiB`, `500kB` or `4096` (KiB/MiB and bare K/M are
- * powers of 1024; kB/MB powers of 1000).
+ * Bytes in a size such as `64KiB`, `1.5MiB`, `500kB` or `4096` (KiB/MiB/GiB and bare K/M/G
+ * are powers of 1024; kB/MB/GB powers of 1000).
  * @example parseSize("64KiB") // 65536
  */
 export function parseSize(text: string): number {
@@ -29,5 +32,21 @@ export function parseSize(text: string): number {
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(bytes % 1024 ? 1 : 0)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/**
+ * A size given to `flag` that must lie in `[min, max]`, or a usage error naming the flag and bounds.
+ * @example sizeFlag("--part-size", "32MiB", 5 * 2 ** 20, 95 * 2 ** 20) // 33554432
+ */
+export function sizeFlag(flag: string, text: string, min: number, max: number): number {
+  let bytes: number;
+  try {
+    bytes = parseSize(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+  if (bytes < min || bytes > max) throw new UsageError(`${flag} must be between ${formatSize(min)} and ${formatSize(max)}, got ${JSON.stringify(text)}`);
+  return bytes;
 }
