@@ -9,10 +9,17 @@ import { statsRoutes } from "./routes/stats.ts";
 import { kernelModuleRoutes, kernelRoutes } from "./routes/kernels.ts";
 import { submitterAuth } from "./auth.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
+import { observeRequests } from "./observe/observe-requests.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { healthRoutes } from "./routes/health.ts";
 
 /** The coordinator's HTTP surface (see API.md). Routes are chained so `hc<AppType>` sees them all. */
 export const app = new Hono<AppEnv>()
+  .use(observeRequests)
   .get("/healthz", (c) => c.json({ ok: true }))
+  // Operators (METRICS_TOKEN when set): Prometheus metrics and a deep health check.
+  .route("/metrics", metricsRoutes)
+  .route("/v1/health", healthRoutes)
   .get("/openapi.json", (c) => c.json(openApiDocument()))
   // The dashboard page is a static asset (public/dashboard.html); wrangler.toml routes /dashboard to the Worker first.
   .get("/dashboard", (c) => c.env.ASSETS.fetch(c.req.raw))

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorBody } from "../shared/schemas.ts";
+import { describeError, log } from "./observe/log.ts";
 
 /** A failure at the HTTP edge: status, machine-readable code and a message that names the problem. */
 export class ApiError extends HTTPException {
@@ -52,6 +53,6 @@ export function renderError(err: Error, c: Context) {
     const code = err.status === 413 ? "body_too_large" : err.status === 400 ? "invalid_json" : "http_error";
     return c.json(errorBody(code, err.message || "request rejected"), err.status);
   }
-  console.error("unhandled error", err);
+  log("error", "unhandled error", { method: c.req.method, path: c.req.path, ...describeError(err) });
   return c.json(errorBody("internal", "internal error"), 500);
 }

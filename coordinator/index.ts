@@ -2,6 +2,7 @@ import { app } from "./app.ts";
 
 export { GridObject } from "./objects/grid-object.ts";
 export { JobObject } from "./objects/job-object.ts";
+export { MetricsObject } from "./objects/metrics-object.ts";
 export { RateLimiterObject } from "./objects/rate-limiter-object.ts";
 export { SubmitterObject } from "./objects/submitter-object.ts";
 export { VolunteerObject } from "./objects/volunteer-object.ts";

@@ -2,12 +2,34 @@ import { z } from "zod";
 import { kernels } from "../shared/kernels/registry.ts";
 import { LIMITS } from "../shared/limits.ts";
 import * as S from "../shared/schemas.ts";
+import { metricFamilies } from "./observe/families.ts";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
 const json = (s: z.ZodType) => ({ content: { "application/json": { schema: schema(s) } } });
 const ok = (description: string, s?: z.ZodType) => ({ description, ...(s && json(s)) });
 const errors = { "4XX": ok("error (see the error shape)", S.ErrorBody) };
 const bearer = [{ bearer: [] }];
+const operator = [{ operator: [] }, {}];
+
+/** The families `GET /metrics` exports: name, type and help. */
+const metricList = () =>
+  metricFamilies({ counters: {}, volunteersActive: 0, jobsRunning: 0, jobStorage: { total: 0, largest: 0 }, gridBytes: 0, at: 0 }, []).map(({ name, type, help }) => ({ name, type, help }));
+
+const healthSchema = {
+  type: "object",
+  required: ["verdict", "checks"],
+  properties: {
+    verdict: { enum: ["ok", "degraded", "failing"], description: "failing: a critical check failed (503); degraded: only a warning did" },
+    checks: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name", "ok", "ms", "detail"],
+        properties: { name: { type: "string" }, ok: { type: "boolean" }, ms: { type: "number" }, detail: { type: "string" } },
+      },
+    },
+  },
+};
 
 /** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
 export function openApiDocument() {
@@ -15,8 +37,14 @@ export function openApiDocument() {
   return {
     openapi: "3.1.0",
     info: { title: "Colmeia coordinator", version: "1" },
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer" },
+        operator: { type: "http", scheme: "bearer", description: "METRICS_TOKEN; the operator endpoints are open when it is not set" },
+      },
+    },
     "x-colmeia-limits": LIMITS,
+    "x-colmeia-metrics": metricList(),
     "x-colmeia-kernels": Object.fromEntries(
       [...kernels.values()].map((k) => [
         k.name,
@@ -116,6 +144,22 @@ export function openApiDocument() {
       "/v1/leases/{id}/release": { post: op("Give a lease back", { security: bearer, responses: { 200: ok("released"), ...errors } }) },
       "/v1/stats": { get: op("Grid-wide figures", { responses: { 200: ok("stats", S.Stats), ...errors } }) },
       "/healthz": { get: op("Liveness", { responses: { 200: ok("ok") } }) },
+      "/metrics": {
+        get: op("Prometheus text exposition (0.0.4) of the grid's counters, gauges and request histograms (families in x-colmeia-metrics)", {
+          security: operator,
+          responses: { 200: { description: "metrics", content: { "text/plain; version=0.0.4": { schema: { type: "string" } } } }, ...errors },
+        }),
+      },
+      "/v1/health/deep": {
+        get: op("Deep health check: every binding (R2 probe object written, read and deleted), a job object round trip, storage headroom, secrets", {
+          security: operator,
+          responses: {
+            200: { description: "ok or degraded", content: { "application/json": { schema: healthSchema } } },
+            503: { description: "failing", content: { "application/json": { schema: healthSchema } } },
+            ...errors,
+          },
+        }),
+      },
     },
   };
 }

@@ -4,6 +4,7 @@ import { LIMITS } from "../shared/limits.ts";
 import type { AppEnv } from "./env.ts";
 import { ApiError } from "./errors.ts";
 import { limiterStub } from "./stubs.ts";
+import { describeError, log } from "./observe/log.ts";
 
 /**
  * Rate limits, per submitter token and per client address (see LIMITS).
@@ -50,7 +51,7 @@ async function ask(env: Env, key: string, perMinute: number, b: Local): Promise<
     if (granted) Object.assign(b, { tokens: b.tokens + granted, at: now });
     else b.blockedUntil = now + waitMs;
   } catch (err) {
-    console.error(`rate limiter ${key} unavailable; letting calls through`, err);
+    log("error", "rate limiter unavailable; letting calls through", { limiter: key, ...describeError(err) });
     Object.assign(b, { tokens: b.tokens + want, at: Date.now() });
   }
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `npm start`: the local grid. Coordinator, volunteer page and dashboard on workerd (wrangler dev),
 // state on disk in STATE_DIR (default ./.state), tokens from .dev.vars (created when missing).
+// The coordinator's structured logs (LOG_LEVEL: debug, info, warn, error; default info) are printed
+// for a person, or as one JSON object per line with LOG_FORMAT=json.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { lineFormatter } from "./log-format.mjs";
 
 const LEASH = "COLMEIA_START_LEASH";
 /** Time wrangler gets to stop on its own before its whole process group is killed. */
@@ -18,6 +22,9 @@ else start();
 function start() {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
   const port = process.env.PORT ?? "8787";
+  // LOG_FORMAT=json: stdout carries only the coordinator's JSON lines (for jq); the rest goes to stderr.
+  const json = process.env.LOG_FORMAT === "json";
+  const say = json ? console.error : console.log;
   const stateDir = resolve(process.env.STATE_DIR ?? join(root, ".state"));
   const devVars = join(root, ".dev.vars");
 
@@ -27,10 +34,10 @@ function start() {
     // Plain-http webhook targets are refused except on these hosts: local testing only.
     const vars = `SUBMIT_TOKENS=${token}\nCOLMEIA_SECRET=${secret}\nWEBHOOK_HTTP_HOSTS=127.0.0.1,localhost\n`;
     writeFileSync(devVars, vars, { mode: 0o600 });
-    console.log(`Created .dev.vars with a new submitter token:\n\n  COLMEIA_TOKEN=${token}\n`);
+    say(`Created .dev.vars with a new submitter token:\n\n  COLMEIA_TOKEN=${token}\n`);
   } else {
     const tokens = /^SUBMIT_TOKENS=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1];
-    if (tokens) console.log(`Submitter token(s) from .dev.vars: ${tokens.split(",")[0]}${tokens.includes(",") ? ", …" : ""}`);
+    if (tokens) say(`Submitter token(s) from .dev.vars: ${tokens.split(",")[0]}${tokens.includes(",") ? ", …" : ""}`);
   }
 
   const cache = join(root, ".cache");
@@ -51,21 +58,31 @@ function start() {
     "--ip", "127.0.0.1",
     "--port", port,
     "--persist-to", stateDir,
-    "--log-level", process.env.LOG_LEVEL ?? "warn",
+    // wrangler's own threshold: "info" lets the coordinator's info lines (console.info) through.
+    "--log-level", process.env.WRANGLER_LOG_LEVEL ?? "info",
     "--show-interactive-dev-session=false",
+    "--var", `LOG_LEVEL:${process.env.LOG_LEVEL ?? "info"}`,
     ...process.argv.slice(2),
   ];
-  console.log(`Colmeia on http://127.0.0.1:${port}  (volunteer page /, dashboard /dashboard, state in ${stateDir})`);
+  say(`Colmeia on http://127.0.0.1:${port}  (volunteer page /, dashboard /dashboard, state in ${stateDir})`);
   // The leash (this script again) leads a process group of its own holding wrangler and both of its
   // workerd processes, so one signal stops them all. Its fd 3 is a pipe from here: the kernel closes
   // it however this process ends, even by SIGKILL, and the leash then stops the group.
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
     cwd: root,
     env: { ...env, [LEASH]: "1" },
-    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    stdio: ["inherit", "pipe", "pipe", "pipe"],
     detached: true,
   });
   child.stdio[3]?.on("error", () => {});
+  for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+    const format = lineFormatter({ json, color: !json && Boolean(to.isTTY) });
+    createInterface({ input: from, crlfDelay: Infinity }).on("line", (line) => {
+      const out = format(line);
+      if (out === undefined) return;
+      (json && !out.startsWith('{"time":') ? process.stderr : to).write(`${out}\n`);
+    });
+  }
   const stop = (signal) => {
     signalGroup(child.pid, "SIGINT");
     setTimeout(() => {
@@ -75,7 +92,8 @@ function start() {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  child.on("exit", (code) => process.exit(code ?? 0));
+  // A moment for wrangler's last lines to come through the pipes.
+  child.on("exit", (code) => setTimeout(() => process.exit(code ?? 0), 200));
 }
 
 /** Runs wrangler in this process's group and stops the whole group once `npm start` is gone. */

@@ -1,3 +1,21 @@
+import type { BatchResultEntry, JobState } from "../../shared/schemas.ts";
+import { describeError, log } from "../observe/log.ts";
+import type { Effect } from "./verify.ts";
+
+/**
+ * Grid counters a job adds to besides shards and results, for `GET /metrics` (observe/families.ts
+ * says what each one exports). `rejected:<reason>` is a result refused (the error code answered)
+ * or judged wrong later (proven_wrong, outvoted, ringer_failed).
+ */
+export type GridCounter =
+  | "leasesIssued"
+  | "leasesExpired"
+  | "checks"
+  | "volunteersBlacklisted"
+  | `rejected:${string}`
+  | `webhook:${"delivered" | "failed" | "gave_up"}`
+  | `jobsEnded:${"done" | "failed" | "cancelled"}`;
+
 /** A batch of grid-wide figure changes one job sends the grid object. */
 export interface StatsDelta {
   shardsCompleted: number;
@@ -7,6 +25,10 @@ export interface StatsDelta {
   credit: Record<string, number>;
   /** Volunteers seen working since the last batch. */
   seen: string[];
+  /** Other counters (absent in a batch stored by a version before them). */
+  counts?: Partial<Record<GridCounter, number>>;
+  /** The job's storage when the batch was sent (a gauge: the latest wins). */
+  storage?: { job: string; bytes: number };
 }
 
 /** Flush at most this often, so the grid object sees one call per job per interval, not per request. */
@@ -25,7 +47,10 @@ export class StatsOutbox {
   #since: number | undefined;
   #loaded = false;
 
-  constructor(private readonly sql: () => SqlStorage | undefined) {}
+  constructor(
+    private readonly sql: () => SqlStorage | undefined,
+    private readonly job: () => string | undefined = () => undefined,
+  ) {}
 
   /** Makes a flush due (also used to have the job's alarm re-announce it). */
   touch(): void {
@@ -51,6 +76,32 @@ export class StatsOutbox {
   }
   failedShard(): void {
     this.#counted((d) => d.shardsFailed++);
+  }
+  /** Adds `n` to one of the grid's other counters. */
+  count(key: GridCounter, n = 1): void {
+    if (n) this.#counted((d) => add(d, key, n));
+  }
+  /** Results answered with an error status, counted by the error's code. */
+  refused(entries: BatchResultEntry[]): void {
+    const refused = entries.filter((e) => e.status !== 202);
+    if (refused.length) this.#counted((d) => refused.forEach((e) => add(d, `rejected:${e.error?.code ?? e.status}`, 1)));
+  }
+  /** Outputs a recorded result showed to be wrong: proven by the coordinator, outvoted, or a failed spot-check. */
+  judged(effect: Effect): void {
+    const counts: [GridCounter, number][] = [
+      ["rejected:proven_wrong", effect.proven?.length ?? 0],
+      ["rejected:outvoted", effect.outvoted?.length ?? 0],
+      ["rejected:ringer_failed", effect.ringer && !effect.ringer.passed ? 1 : 0],
+    ];
+    if (counts.some(([, n]) => n)) this.#counted((d) => counts.forEach(([k, n]) => add(d, k, n)));
+  }
+  /** The job left `running` in `state`. */
+  ended(state: JobState): void {
+    if (state !== "running") this.count(`jobsEnded:${state}`);
+  }
+  /** One webhook delivery attempt and the state it left the notification in. */
+  webhook(state: "delivered" | "pending" | "gave_up"): void {
+    this.count(state === "pending" ? "webhook:failed" : `webhook:${state}`);
   }
 
   /** Applies a counting change and writes the pending counts through to storage. */
@@ -96,11 +147,13 @@ export class StatsOutbox {
     // Moved from pending to in flight in one step: new counts start a fresh pending batch.
     this.#save("inflight", delta);
     this.#save("pending", undefined);
+    const sql = this.sql();
+    const job = this.job();
     try {
-      await grid.report(delta);
+      await grid.report({ ...delta, ...(sql && job && { storage: { job, bytes: sql.databaseSize } }) });
       this.#save("inflight", undefined);
     } catch (err) {
-      console.warn("grid report failed; will retry", err);
+      log("warn", "grid report failed; will retry", { jobId: job, ...describeError(err) });
       this.#save("inflight", undefined);
       this.#merge(delta);
       this.#save("pending", this.#delta);
@@ -114,10 +167,17 @@ export class StatsOutbox {
     cur.resultsAccepted += d.resultsAccepted;
     for (const [v, c] of Object.entries(d.credit)) cur.credit[v] = (cur.credit[v] ?? 0) + c;
     for (const v of d.seen) if (!cur.seen.includes(v)) cur.seen.push(v);
+    for (const [k, n] of Object.entries(d.counts ?? {})) add(cur, k as GridCounter, n ?? 0);
     this.touch();
   }
 }
 
+function add(d: StatsDelta, key: GridCounter, n: number): void {
+  if (!n) return;
+  const counts = (d.counts ??= {});
+  counts[key] = (counts[key] ?? 0) + n;
+}
+
 function empty(): StatsDelta {
-  return { shardsCompleted: 0, shardsFailed: 0, resultsAccepted: 0, credit: {}, seen: [] };
+  return { shardsCompleted: 0, shardsFailed: 0, resultsAccepted: 0, credit: {}, seen: [], counts: {} };
 }

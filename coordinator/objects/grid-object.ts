@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Stats } from "../../shared/schemas.ts";
 import type { StatsDelta } from "../job/stats-outbox.ts";
+import type { GridMetrics } from "../observe/families.ts";
 import { volunteerStub } from "../stubs.ts";
 
 const ACTIVE_MS = 2 * 60_000;
@@ -50,6 +51,8 @@ export class GridObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS secrets (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       -- Volunteers whose credit changed since their object last took it (version: the report that changed it).
       CREATE TABLE IF NOT EXISTS credit_push (volunteer TEXT PRIMARY KEY, version INTEGER NOT NULL);
+      -- Each job's storage as its last report gave it (GET /metrics sums those of running jobs).
+      CREATE TABLE IF NOT EXISTS job_storage (id TEXT PRIMARY KEY, bytes INTEGER NOT NULL, at INTEGER NOT NULL);
     `);
     this.#runningColumns();
     // Credit earned before volunteers' objects kept it: push every total once (version 0: any later report wins).
@@ -129,6 +132,8 @@ export class GridObject extends DurableObject<Env> {
     this.#add("shardsCompleted", d.shardsCompleted);
     this.#add("shardsFailed", d.shardsFailed);
     this.#add("resultsAccepted", d.resultsAccepted);
+    for (const [k, n] of Object.entries(d.counts ?? {})) this.#add(k, n ?? 0);
+    if (d.storage) this.#jobStorage(d.storage.job, d.storage.bytes, now);
     if (d.shardsCompleted) {
       const t = Math.floor(now / BUCKET_MS) * BUCKET_MS;
       this.sql.exec("INSERT INTO history (t, shards) VALUES (?, ?) ON CONFLICT(t) DO UPDATE SET shards = shards + excluded.shards", t, d.shardsCompleted);
@@ -149,6 +154,30 @@ export class GridObject extends DurableObject<Env> {
       this.sql.exec("INSERT INTO credit_push (volunteer, version) VALUES (?, ?) ON CONFLICT(volunteer) DO UPDATE SET version = excluded.version", v, version);
     }
     await this.#pushAt(now + PUSH_MS);
+  }
+
+  /** Records a job's storage; rows of jobs gone from the running list for 10 minutes are dropped. */
+  #jobStorage(job: string, bytes: number, now: number): void {
+    this.sql.exec("INSERT INTO job_storage (id, bytes, at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, at = excluded.at", job, bytes, now);
+    this.sql.exec("DELETE FROM job_storage WHERE at < ? AND id NOT IN (SELECT id FROM running)", now - 10 * 60_000);
+  }
+
+  /** Counters and gauges for `GET /metrics`: read by operators' scrapers, never on a client's path. */
+  async metrics(): Promise<GridMetrics> {
+    const now = Date.now();
+    const storage = this.sql
+      .exec<{ total: number; largest: number }>(
+        "SELECT COALESCE(SUM(bytes), 0) AS total, COALESCE(MAX(bytes), 0) AS largest FROM job_storage WHERE id IN (SELECT id FROM running)",
+      )
+      .one();
+    return {
+      counters: Object.fromEntries(this.sql.exec<{ k: string; n: number }>("SELECT k, n FROM counters").toArray().map((r) => [r.k, r.n])),
+      volunteersActive: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen WHERE at >= ?", now - ACTIVE_MS).one().n,
+      jobsRunning: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM running").one().n,
+      jobStorage: { total: storage.total, largest: storage.largest },
+      gridBytes: this.sql.databaseSize,
+      at: now,
+    };
   }
 
   /** Pushes changed credit to the volunteers' objects (absolute totals: a lost or repeated push heals on the next). */

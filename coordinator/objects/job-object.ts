@@ -20,6 +20,7 @@ import { backtrack } from "../job/backtrack.ts";
 import { EventHub } from "../job/event-hub.ts";
 import { deliver } from "../job/webhook.ts";
 import { listShards, toStatus, type ShardView } from "../job/status.ts";
+import { describeError, log } from "../observe/log.ts";
 
 /** Most shards the coordinator computes itself while handling one result batch: a whole batch (checkable shards are cheap by definition). */
 const SUBMIT_CHECKS = LIMITS.resultsPerCall;
@@ -62,7 +63,7 @@ export class JobObject extends DurableObject<Env> {
   store: JobStore;
   #acc: Accumulator | undefined;
   #k: JobKernel | undefined;
-  readonly #stats = new StatsOutbox(() => (this.store.meta ? this.store.sql : undefined));
+  readonly #stats = new StatsOutbox(() => (this.store.meta ? this.store.sql : undefined), () => this.store.meta?.id);
   readonly #reputation = new ReputationOutbox(() => (this.store.meta ? this.store.sql : undefined));
   /** When contributions whose report to a volunteer's record failed are to be sent again. */
   #retryReportsAt: number | undefined;
@@ -217,6 +218,7 @@ export class JobObject extends DurableObject<Env> {
     const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, now, standing) : [];
     if (leases.length) {
       this.#stats.seen(volunteer);
+      this.#stats.count("leasesIssued", leases.length);
       await this.#schedule();
     }
     return { leases, available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
@@ -243,6 +245,7 @@ export class JobObject extends DurableObject<Env> {
       this.#apply(effect, volunteer, now);
       return { leaseId: item.leaseId, status: 202 };
     });
+    this.#stats.refused(entries);
     this.#addWork(results, checks);
     this.#watchStorage(now);
     await this.#schedule();
@@ -360,7 +363,7 @@ export class JobObject extends DurableObject<Env> {
     this.#rebuildStep(now);
     if (await this.#expire(now)) return;
     if (this.store.meta) {
-      expireLeases(this.store, now);
+      this.#stats.count("leasesExpired", expireLeases(this.store, now));
       compactReturned(this.store, now);
     }
     const grid = gridStub(this.env);
@@ -394,6 +397,7 @@ export class JobObject extends DurableObject<Env> {
     if (!meta || meta.state === "running" || notify?.state !== "pending" || (notify.nextAt ?? 0) > now) return;
     const secret = await submitterStub(this.env, meta.owner).webhookSecret();
     const next = await deliver(notify, toStatus(meta), secret, now);
+    this.#stats.webhook(next.state);
     // Only if nothing moved meanwhile (a backtrack may have reopened the job and reset `notify`).
     const current = this.store.meta!;
     if (current.state !== meta.state || current.notify?.attempts !== notify.attempts || current.notify?.state !== "pending") return;
@@ -410,6 +414,7 @@ export class JobObject extends DurableObject<Env> {
   #apply(effect: Effect, volunteer: string, now: number): void {
     this.#stats.seen(volunteer);
     this.#stats.result();
+    this.#stats.judged(effect);
     const meta = this.store.meta!;
     if (effect.ringer?.passed) this.#reputation.ringerPassed(volunteer, effect.uncheckable);
     if (effect.ringer && !effect.ringer.passed) this.#caught(volunteer, `failed a spot-check in job ${meta.id}`);
@@ -438,6 +443,7 @@ export class JobObject extends DurableObject<Env> {
   /** Counts verification work: outputs received from volunteers and shards computed here. */
   #addWork(results: number, checks: number): void {
     if (!results && !checks) return;
+    this.#stats.count("checks", checks);
     const m = this.store.meta!;
     const work = m.work ?? { results: 0, checks: 0 };
     this.store.saveMeta({ ...m, work: { results: work.results + results, checks: work.checks + checks } });
@@ -475,11 +481,12 @@ export class JobObject extends DurableObject<Env> {
       const pending = this.store.sql.exec<{ volunteer: string; reason: string }>("SELECT volunteer, reason FROM catches LIMIT 20").toArray();
       for (const { volunteer, reason } of pending) {
         try {
-          await volunteerStub(this.env, volunteer).blacklist(volunteer, reason);
+          const { fresh } = await volunteerStub(this.env, volunteer).blacklist(volunteer, reason);
+          if (fresh) this.#stats.count("volunteersBlacklisted");
           await this.backtrack(volunteer);
           this.store.sql.exec("DELETE FROM catches WHERE volunteer = ?", volunteer);
         } catch (err) {
-          console.error(`delivering the catch of ${volunteer} failed; retrying`, err);
+          log("error", "delivering a catch failed; retrying", { jobId: this.store.meta?.id, volunteerId: volunteer, ...describeError(err) });
         }
       }
       const left = this.store.sql.exec("SELECT 1 FROM catches LIMIT 1").toArray().length > 0;
@@ -511,6 +518,7 @@ export class JobObject extends DurableObject<Env> {
 
   /** The job left `running`: tell the grid so volunteers stop being sent here. */
   #ended(): void {
+    this.#stats.ended(this.store.meta!.state);
     // Told at once, not batched: a batch arriving after a backtrack's restart would undo it.
     this.ctx.waitUntil(gridStub(this.env).jobEnded(this.store.meta!.id));
     this.ctx.waitUntil(this.#schedule());

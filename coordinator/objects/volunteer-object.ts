@@ -152,13 +152,14 @@ export class VolunteerObject extends DurableObject<Env> {
 
   /**
    * Blacklists the volunteer (proven wrong: a failed ringer or a coordinator check) and has every
-   * job it contributed to recompute the results accepted on its word. Idempotent.
+   * job it contributed to recompute the results accepted on its word. Idempotent: `fresh` only
+   * for the call that blacklisted it (that caller counts it in the grid's figures).
    */
-  async blacklist(id: string, reason: string): Promise<{ jobs: number }> {
+  async blacklist(id: string, reason: string): Promise<{ jobs: number; fresh: boolean }> {
     const r = this.#row(id);
     if (!r.blacklisted) this.sql.exec("UPDATE rep SET blacklisted = 1, reason = ?", reason);
     const jobs = this.sql.exec<{ id: string }>("SELECT id FROM jobs").toArray().map((j) => j.id);
     await Promise.all(jobs.map((j) => jobStub(this.env, j).backtrack(id)));
-    return { jobs: jobs.length };
+    return { jobs: jobs.length, fresh: !r.blacklisted };
   }
 }

@@ -81,6 +81,7 @@ describe("npm start", () => {
     mkdirSync(join(fake, "scripts"));
     mkdirSync(join(fake, "node_modules/wrangler/bin"), { recursive: true });
     copyFileSync(join(root, "scripts/start.mjs"), join(fake, "scripts/start.mjs"));
+    copyFileSync(join(root, "scripts/log-format.mjs"), join(fake, "scripts/log-format.mjs"));
     writeFileSync(join(fake, "node_modules/wrangler/bin/wrangler.js"), "process.exit(0);\n");
     try {
       const out = await new Promise<{ code: number | null; stdout: string }>((ok) => {

@@ -71,7 +71,8 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       ],
       {
         cwd: root,
-        env: { ...process.env, PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
+        // Request lines stay out of test and bench output unless asked for (LOG_LEVEL=info).
+        env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

@@ -18,6 +18,7 @@ describe("service description", () => {
       ["/v1/jobs/{id}/result", "get"], ["/v1/jobs/{id}/events", "get"], ["/v1/webhook-secret", "get"],
       ["/v1/volunteers", "post"], ["/v1/leases", "post"], ["/v1/leases/{id}/result", "post"], ["/v1/results", "post"],
       ["/v1/leases/{id}/heartbeat", "post"], ["/v1/leases/{id}/release", "post"], ["/v1/stats", "get"], ["/healthz", "get"],
+      ["/metrics", "get"], ["/v1/health/deep", "get"],
     ];
     for (const [path, method] of expected) expect(paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();
   });
@@ -28,6 +29,12 @@ describe("service description", () => {
     expect(body["x-colmeia-limits"]).toMatchObject({ jobBodyBytes: 8 * 1024 * 1024, bodyBytes: 1024 * 1024, leasesPerCall: 64, resultsPerCall: 64 });
     expect(body["x-colmeia-limits"].rangeShards).toBeGreaterThanOrEqual(10_000_000);
     expect(Object.keys(body["x-colmeia-kernels"])).toEqual(expect.arrayContaining(["primes.count", "wordcount"]));
+  });
+
+  it("lists the metric families GET /metrics exports", async () => {
+    const { body } = await callJson("GET", "/openapi.json");
+    const names = (body["x-colmeia-metrics"] as { name: string; type: string }[]).map((m) => m.name);
+    expect(names).toEqual(expect.arrayContaining(["colmeia_volunteers_active", "colmeia_shards_completed_total", "colmeia_http_request_duration_seconds"]));
   });
 
 });
