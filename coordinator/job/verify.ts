@@ -46,7 +46,7 @@ export const AUDIT_RATE = 0.2;
 /** Chance that the coordinator checks an accepted output itself (this also stocks ringers). */
 export const VERIFY_RATE = 0.03;
 /** The first accepted shards of every adaptive job are always checked, so ringers exist early. */
-const VERIFY_FIRST = 3;
+export const VERIFY_FIRST = 3;
 
 /** Checks that `volunteer` may submit for `lease` now; the failure is the contract's status. */
 export function checkLease(store: JobStore, volunteer: string, lease: string, now: number): Failure | undefined {
@@ -149,6 +149,8 @@ export function recordOutput(
   out: PreparedOutput,
   now: number,
   standing: Standing,
+  /** The audit roll (uniform in [0, 1)): rolled by the caller, which may need to know it first. */
+  roll: number = Math.random(),
 ): Effect {
   const row = store.replica(lease)!;
   const uncheckable = !kernel.checkable(store.input(row.idx));
@@ -183,7 +185,7 @@ export function recordOutput(
   const lone = groups.length === 1 && groups[0]!.count === 1;
   // A failure needs an independent volunteer to confirm it, whatever the job's quorum: the next
   // volunteer may well compute the shard. A stranger's lone output too, and some trusted ones (audits).
-  const confirm = hash === ERROR_HASH ? need < 2 : meta.adaptive && need === 1 && lone && (!trusted || Math.random() < AUDIT_RATE);
+  const confirm = hash === ERROR_HASH ? need < 2 : meta.adaptive && need === 1 && lone && (!trusted || roll < AUDIT_RATE);
   if (confirm) {
     need = 2;
     store.sql.exec("UPDATE shards SET need = 2 WHERE idx = ?", row.idx);

@@ -1,4 +1,6 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { app } from "../../coordinator/app.ts";
 import { describe, expect, it } from "vitest";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { Dataset, Lease, Upload } from "../../shared/schemas.ts";
@@ -196,6 +198,34 @@ describe("dataset jobs", () => {
     expect(final.state).toBe("done");
     // A lone newcomer finished it: every shard was confirmed by the coordinator reading the same bytes.
     expect(final.work?.checks).toBeGreaterThan(0);
+    expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
+  });
+
+  it("finishes with one trusted volunteer: its audited dataset shards are confirmed by the coordinator on the same bytes", async () => {
+    const ctx = createExecutionContext();
+    const reg = await app.fetch(
+      new Request("http://x/v1/volunteers", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k-datasets" }) }),
+      { ...env, VOLUNTEER_KEYS: "k-datasets" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const v = (await reg.json()) as Volunteer;
+    const text = lines(2000, 11);
+    const ds = await upload(text);
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 4096 } });
+    const deadline = Date.now() + 20_000;
+    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
+      const got = (await lease(v, 16)).filter((l) => l.jobId === job.id);
+      if (!got.length) {
+        await sleep(30);
+        continue;
+      }
+      const outputs = await Promise.all(got.map(async (l) => compute.wordcount!({ ...(l.input as object), text: await (await inputOf(v, l)).text() }, {})));
+      await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
+    }
+    const final = await status(job.id);
+    expect(final.shards.total).toBeGreaterThan(20); // at a 20 % audit rate, some shard is all but surely audited
+    expect(final.state).toBe("done");
     expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
   });
 
