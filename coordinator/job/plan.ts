@@ -45,6 +45,11 @@ export function planJob(
     if (!manifest && !kernel.input?.safeParse({ text: "" }).success) {
       invalid("dataset", `kernel ${kernel.name} does not read datasets`);
     }
+    // Built-in kernels' shards stay small enough for the coordinator to check them itself, so a
+    // trusted volunteer's audited shard never waits for a second volunteer who may not exist.
+    if (!manifest && body.dataset.chunkBytes > LIMITS.checkableShardBytes) {
+      invalid("dataset.chunkBytes", `${kernel.name} takes chunks of at most ${LIMITS.checkableShardBytes} bytes (the coordinator checks shards of that size itself)`);
+    }
     total = Math.ceil(dataset.bytes / body.dataset.chunkBytes);
     if (total > LIMITS.rangeShards) invalid("dataset.chunkBytes", `${total} shards exceed the limit of ${LIMITS.rangeShards}; use larger chunks`);
   } else if (body.range) {

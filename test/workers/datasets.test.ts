@@ -260,6 +260,8 @@ describe("dataset jobs", () => {
     await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: "d_" + "0".repeat(32) } } }), 404);
     expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", dataset: { id: ds.id } } }), 400)).message).toMatch(/dataset/);
     expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 10 } } }), 400)).message).toMatch(/chunkBytes/);
+    const big = { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 8 * MiB } };
+    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: big }), 400)).message).toMatch(/chunkBytes.*at most/);
     await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id }, range: { start: 0, end: 1, step: 1 } } }), 400);
   });
 
