@@ -15,6 +15,10 @@ export async function mergedResult(client: ColmeiaClient, ids: readonly string[]
   const name = statuses[0]!.kernel;
   const results = (await Promise.all(ids.map((id) => client.result(id)))).map((r) => r.result);
   const kernel = kernels.get(name);
+  if (kernel?.reduceWith) {
+    // Its merge depends on the job's params (which metric is a sum, a min or a max), which a status does not carry.
+    throw new Error(`cannot merge ${name} results of several jobs here; run it as one job (a dataset job has no size limit to split around)`);
+  }
   if (kernel) return results.reduce((acc, r) => kernel.reduce(acc, r), kernel.identity());
 
   const reduce = ReduceSpec.safeParse((await client.getKernel(name)).reduce);
