@@ -43,6 +43,8 @@ export const JOB_STORAGE_MAX_BYTES = 8 * 1024 ** 3;
 
 /** Most dataset bytes read to check one result batch (the rest are verified by replicas). */
 const CHECK_READ_BYTES = 16 * 1024 * 1024;
+/** How soon the alarm confirms dataset shards a batch could not read. */
+const CONFIRM_DELAY_MS = 100;
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -70,6 +72,8 @@ export class JobObject extends DurableObject<Env> {
   /** When stored catches are next to be delivered (undefined: none pending, as far as this instance knows). */
   #catchesAt: number | undefined;
   #delivering = false;
+  /** When dataset shards left unchecked by a batch's read budget are to be confirmed (undefined: none known). */
+  #confirmAt: number | undefined;
   /** When this running job last re-announced itself to the grid. */
   #announcedAt = Date.now();
   /** The alarm time as last set (undefined: not read yet, null: none). */
@@ -287,15 +291,80 @@ export class JobObject extends DurableObject<Env> {
       const row = this.store.replica(item.leaseId);
       if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || item.error) continue;
       const input = datasetInput(meta.dataset, row.idx);
-      if (!kernel.checkable(input) || bytes + input.length > CHECK_READ_BYTES) continue;
+      if (!kernel.checkable(input)) continue;
       // A trusted volunteer's output is checked only when audited (or early in the job, to stock ringers).
       const audited = rolls[n]! < AUDIT_RATE || meta.seq < VERIFY_FIRST;
       if (trustedFor(kernel, input, standing) && !audited && this.store.groups(row.idx).length === 0) continue;
+      if (bytes + input.length > CHECK_READ_BYTES) {
+        // Past this batch's read budget: the alarm reads it and confirms it shortly.
+        this.#confirmAt = Date.now() + CONFIRM_DELAY_MS;
+        continue;
+      }
       wanted.push({ idx: row.idx, offset: input.offset, length: input.length });
       bytes += input.length;
     }
     const texts = await Promise.all(wanted.map((w) => shardText(this.env.BLOBS, this.#dataset(w.offset), w.offset, w.length).catch(() => undefined)));
     return new Map(wanted.flatMap((w, i) => (texts[i] === undefined ? [] : [[w.idx, texts[i]!] as const])));
+  }
+
+  /**
+   * Dataset shards whose lone output waits for a confirmation the coordinator can give itself
+   * (their bytes were past a batch's read budget): read them now and judge the output again, as
+   * if it had just arrived, so one volunteer alone still finishes the job. Bounded per alarm.
+   */
+  async #confirmWaiting(now: number): Promise<void> {
+    const meta = this.store.meta;
+    if (this.#confirmAt === undefined || this.#confirmAt > now || !meta?.dataset || meta.state !== "running") return;
+    this.#confirmAt = undefined;
+    type Waiting = { idx: number; lease: string; volunteer: string; output: string; hash: string; standing: number };
+    const waiting = this.store.sql
+      .exec<Waiting>(
+        `SELECT r.idx AS idx, r.lease AS lease, r.volunteer AS volunteer, r.output AS output, r.hash AS hash, r.standing AS standing
+           FROM shards s JOIN replicas r ON r.idx = s.idx
+         WHERE s.state = ${SHARD.open} AND s.active = 0 AND s.need >= 2 AND r.state = ${REPLICA.submitted} AND r.ringer = 0
+           AND r.output IS NOT NULL AND r.hash != ?
+           AND (SELECT COUNT(*) FROM replicas o WHERE o.idx = s.idx AND o.state = ${REPLICA.submitted} AND o.ringer = 0) = 1
+         LIMIT 64`,
+        ERROR_HASH,
+      )
+      .toArray();
+    const kernel = this.#kernel;
+    const picked: Waiting[] = [];
+    let bytes = 0;
+    for (const w of waiting) {
+      const input = datasetInput(meta.dataset, w.idx);
+      if (!kernel.checkable(input)) continue;
+      if (bytes + input.length > CHECK_READ_BYTES) {
+        this.#confirmAt = now; // more next alarm
+        break;
+      }
+      picked.push(w);
+      bytes += input.length;
+    }
+    if (!picked.length) return;
+    const texts = new Map<number, string>();
+    await Promise.all(
+      picked.map(async (w) => {
+        const { offset, length } = datasetInput(meta.dataset!, w.idx);
+        const text = await shardText(this.env.BLOBS, this.#dataset(offset), offset, length).catch(() => undefined);
+        if (text !== undefined) texts.set(w.idx, text);
+      }),
+    );
+    // One atomic step from here: each output is taken back to its lease and recorded again.
+    const check = checker(this.store, kernel, picked.length, texts);
+    let checks = 0;
+    for (const w of picked) {
+      const row = this.store.replica(w.lease);
+      const shard = this.store.shard(w.idx);
+      if (!texts.has(w.idx) || row?.state !== REPLICA.submitted || shard?.state !== SHARD.open || shard.active !== 0) continue;
+      this.store.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", REPLICA.leased, w.lease);
+      this.store.sql.exec("UPDATE shards SET active = active + 1 WHERE idx = ?", w.idx);
+      const standing: Standing = { trusted: w.standing === 2, trustedUncheckable: w.standing >= 1 };
+      const effect = recordOutput(this.store, kernel, this.#accumulator, check, w.lease, { text: w.output, hash: w.hash }, now, standing, 1);
+      checks += effect.checks ?? 0;
+      this.#apply(effect, w.volunteer, now, true);
+    }
+    this.#addWork(0, checks);
   }
 
   async heartbeat(volunteer: string, leaseId: string): Promise<Outcome<{ expiresAt: number }>> {
@@ -375,6 +444,8 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     if (meta?.state === "running" && now >= this.#announcedAt + ANNOUNCE_MS) {
       this.#announcedAt = now;
+      // After an eviction the in-memory hint is gone: look for waiting dataset shards now and then.
+      if (meta.dataset) this.#confirmAt ??= now;
       await grid.jobStarted(runningJob(meta), false).catch(() => {});
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
@@ -382,6 +453,7 @@ export class JobObject extends DurableObject<Env> {
     if (this.store.meta && (this.#catchesAt !== undefined || this.store.sql.exec("SELECT 1 FROM catches LIMIT 1").toArray().length)) {
       await this.#deliverCatches();
     }
+    await this.#confirmWaiting(now);
     await this.#notify(now);
     if (this.#retryReportsAt !== undefined && this.#retryReportsAt <= now || this.store.meta?.state === "running") {
       this.#retryReportsAt = undefined;
@@ -414,9 +486,9 @@ export class JobObject extends DurableObject<Env> {
     return { text: valid.text, hash: await sha256Hex(valid.text) };
   }
 
-  #apply(effect: Effect, volunteer: string, now: number): void {
+  #apply(effect: Effect, volunteer: string, now: number, rejudged = false): void {
     this.#stats.seen(volunteer);
-    this.#stats.result();
+    if (!rejudged) this.#stats.result();
     this.#stats.judged(effect);
     const meta = this.store.meta!;
     if (effect.ringer?.passed) this.#reputation.ringerPassed(volunteer, effect.uncheckable);
@@ -535,7 +607,8 @@ export class JobObject extends DurableObject<Env> {
     const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
     const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
     const rebuildAt = meta.rebuilding ? Date.now() : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, rebuildAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
+    const confirmAt = meta.state === "running" ? this.#confirmAt : undefined;
+    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, rebuildAt, confirmAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
       (t): t is number => t !== undefined,
     );
     if (!times.length) return;

@@ -229,6 +229,30 @@ describe("dataset jobs", () => {
     expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
   });
 
+  it("confirms a newcomer's whole batch even past one batch's read budget, so one volunteer alone finishes", { timeout: 60_000 }, async () => {
+    // About 27 MB in 1 MiB shards: one batch of them is more than the 16 MiB a batch may read to check.
+    // Few distinct words, so a whole batch of outputs fits one results call.
+    const text = Array.from({ length: 1_500_000 }, (_, i) => `w${i % 50} v${i % 7} common word`).join("\n");
+    const ds = await upload(text);
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: MiB } });
+    const v = await volunteer();
+    const deadline = Date.now() + 30_000;
+    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
+      const got = (await lease(v, 64)).filter((l) => l.jobId === job.id);
+      if (!got.length) {
+        await sleep(50);
+        continue;
+      }
+      const outputs = await Promise.all(got.map(async (l) => compute.wordcount!({ ...(l.input as object), text: await (await inputOf(v, l)).text() }, {})));
+      const res = await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
+      expect(res.status).toBe(200);
+    }
+    const final = await status(job.id);
+    expect(final.shards.total).toBeGreaterThan(20); // more MiB than one batch may read (16)
+    expect(final.state).toBe("done");
+    expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
+  });
+
   it("serves a lease's bytes to its holder only, and not once the job is cancelled", async () => {
     const ds = await upload(lines(100));
     const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 4096 }, replication: { replicas: 1, quorum: 1 } });
