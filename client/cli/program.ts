@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { cancelCommand } from "./commands/cancel.ts";
 import { datasetCommand } from "./commands/dataset.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { kernelCommand } from "./commands/kernel.ts";
 import { listCommand } from "./commands/list.ts";
 import { resultCommand } from "./commands/result.ts";
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
       outputError: (message, write) => write(`${message.trimEnd()} (see '${current} --help')\n`),
     })
     .addHelpText("after", FOOTER)
-  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, datasetCommand, volunteerCommand]) add(program);
+  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, datasetCommand, volunteerCommand, doctorCommand]) add(program);
   onSubcommand(program, (name) => void (current = name));
   return program;
 }

@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
@@ -82,5 +84,21 @@ describe("ops/: the Grafana board and the Prometheus config against a running `n
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.verdict).toBe("ok");
     expect(body.checks.every((c) => c.ok)).toBe(true);
+  });
+
+  it("`colmeia doctor` prints every deep check and the verdict, and asks for the operator token", async () => {
+    const bin = join(root, "bin/colmeia.js");
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)(process.execPath, [bin, "doctor", "--url", server.url], { env: { ...process.env, ...env } }).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const ok = await run({ COLMEIA_METRICS_TOKEN: METRICS_TOKEN });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/Verdict: (ok|degraded)/);
+    expect(ok.stdout).toMatch(/BLOBS/);
+    const refused = await run({ COLMEIA_METRICS_TOKEN: "" });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/metrics-token/);
   });
 });
