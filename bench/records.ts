@@ -11,7 +11,7 @@
  * must equal the direct one. Goal: the grid within 20 % of 2x one thread. Last, the time to
  * create a job over a 1 GB dataset.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,6 +24,7 @@ import { aggregateFile, differences } from "../examples/ecommerce/aggregate-dire
 import { generate } from "../examples/ecommerce/generate.ts";
 import type { RecordsOutput, RecordsParams } from "../shared/kernels/records.ts";
 import { startLocalServer } from "../test/support/local-server.ts";
+import { startVolunteerProcess, stopVolunteerProcess } from "../test/support/volunteer-process.ts";
 import { hostLine } from "./lib/cpu.ts";
 import { num, table } from "./lib/table.ts";
 
@@ -52,16 +53,6 @@ async function cli(args: string[], env: Record<string, string>): Promise<string>
   return stdout;
 }
 
-async function startVolunteer(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [bin, "volunteer", "--threads", "2", "--key", KEY], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  await new Promise<void>((ok, fail) => {
-    child.stderr!.on("data", (d) => (stderr += d) && stderr.includes("Volunteering") && ok());
-    child.once("exit", () => fail(new Error(`volunteer exited: ${stderr}`)));
-  });
-  return child;
-}
 
 const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
 step("starting the local grid");
@@ -73,7 +64,7 @@ let volunteer: ChildProcess | undefined;
 try {
   console.log(hostLine());
   step("starting colmeia volunteer --threads 2");
-  volunteer = await startVolunteer(env);
+  volunteer = await startVolunteerProcess(server.url, ["--threads", "2", "--key", KEY]);
   for (const format of ["jsonl", "csv"] as const) {
     const path = join(dir, `orders.${format}`);
     step(`${format}: generating ${MB} MB of orders`);
@@ -135,7 +126,7 @@ try {
     console.log(`job creation over a ${(dataset.bytes / 1e9).toFixed(2)} GB dataset (${Math.ceil(dataset.bytes / (1 << 20))} shards): median ${times[2]!.toFixed(0)} ms, best ${times[0]!.toFixed(0)} ms of 5`);
   }
 } finally {
-  volunteer?.kill("SIGINT");
+  if (volunteer) await stopVolunteerProcess(volunteer);
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -2,6 +2,8 @@
  * The plain segmented odd-only sieve `primes.count` used before it was tuned: the baseline that
  * `bench/primes.ts` measures the kernel against (kept here, not used by the grid).
  */
+import { oddPrimesUpTo } from "../../shared/kernels/primes.ts";
+
 export interface PrimesInput {
   start: number;
   end: number;
@@ -13,25 +15,6 @@ export interface PrimesOutput {
 /** Largest range one shard may span; keeps a single shard's compute and memory bounded. */
 export const PRIMES_MAX_SPAN = 100_000_000;
 const SEGMENT = 1 << 18;
-
-let basePrimes = new Uint32Array(0);
-let baseLimit = 1;
-
-/** Odd primes up to `limit` (inclusive), cached and grown on demand across calls. */
-function oddPrimesUpTo(limit: number): Uint32Array {
-  if (limit <= baseLimit) return basePrimes;
-  const grown = Math.max(limit, baseLimit * 2, 1 << 16);
-  const sieve = new Uint8Array(grown + 1);
-  const found: number[] = [];
-  for (let i = 3; i <= grown; i += 2) {
-    if (sieve[i]) continue;
-    found.push(i);
-    for (let j = i * i; j <= grown; j += 2 * i) sieve[j] = 1;
-  }
-  basePrimes = Uint32Array.from(found);
-  baseLimit = grown;
-  return basePrimes;
-}
 
 /** Counts primes in [start, end) with a segmented sieve over odd numbers. */
 export function countPrimes({ start, end }: PrimesInput): PrimesOutput {

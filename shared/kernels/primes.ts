@@ -23,7 +23,7 @@ let basePrimes = new Uint32Array(0);
 let baseLimit = 1;
 
 /** Odd primes up to `limit` (inclusive), cached and grown on demand across calls. */
-function oddPrimesUpTo(limit: number): Uint32Array {
+export function oddPrimesUpTo(limit: number): Uint32Array {
   if (limit <= baseLimit) return basePrimes;
   const grown = Math.max(limit, baseLimit * 2, 1 << 16);
   const sieve = new Uint8Array(grown + 1);

@@ -9,6 +9,7 @@ import { compute as collatz } from "../../examples/collatz-wasm/collatz.ts";
 import { loadWasmKernel } from "../../examples/collatz-wasm/wasm-host.ts";
 import { compute as monteCarlo } from "../../examples/monte-carlo-pi/kernel.ts";
 import { LIMITS } from "../../shared/limits.ts";
+import { startVolunteerProcess, stopVolunteerProcess } from "../support/volunteer-process.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 // Kernels you bring, through the real `colmeia` binary against a real local coordinator
@@ -51,26 +52,9 @@ async function buildCollatz(): Promise<void> {
 }
 
 /** A `colmeia volunteer` in the background; resolves once it has registered. */
-async function volunteer(threads: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [bin, "volunteer", "--threads", String(threads)], {
-    env: { ...process.env, COLMEIA_URL: server.url },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  await new Promise<void>((ok, fail) => {
-    child.stderr!.on("data", (d) => (stderr += d) && stderr.includes("Volunteering") && ok());
-    child.once("exit", () => fail(new Error(`volunteer exited: ${stderr}`)));
-  });
-  return child;
-}
+const volunteer = (threads: number) => startVolunteerProcess(server.url, ["--threads", String(threads)]);
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((ok) => child.once("exit", ok));
-  child.kill("SIGINT");
-  await exited;
-}
+const stop = stopVolunteerProcess;
 
 /** The memory section's declared limits, in 64 KiB pages (WebAssembly binary format §5.5.5). */
 function memoryLimits(bytes: Uint8Array): { initial: number; maximum?: number } {

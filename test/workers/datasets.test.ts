@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { app } from "../../coordinator/app.ts";
 import { describe, expect, it } from "vitest";
 import { compute } from "../../shared/kernels/compute.ts";
-import type { Dataset, Lease, Upload } from "../../shared/schemas.ts";
+import type { Dataset, JobStatus, Lease, Upload } from "../../shared/schemas.ts";
 import { ALICE, BOB, call, callJson, createJob, expectError, lease, result, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -42,6 +42,28 @@ function lines(n: number, seed = 1): string {
 
 async function inputOf(v: Volunteer, l: Lease): Promise<Response> {
   return call("GET", l.inputUrl!, { token: v.token });
+}
+
+/**
+ * One honest volunteer working a dataset job until it leaves `running`: it reads each shard from
+ * its inputUrl and computes it with the shared kernels. Answers the final status and the texts read.
+ */
+async function work(v: Volunteer, jobId: string, max = 16, timeoutMs = 20_000): Promise<{ final: JobStatus; texts: string[] }> {
+  const texts: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while ((await status(jobId)).state === "running" && Date.now() < deadline) {
+    const got = (await lease(v, max)).filter((l) => l.jobId === jobId);
+    if (!got.length) {
+      await sleep(30);
+      continue;
+    }
+    const inputs = await Promise.all(got.map(async (l) => ({ ...(l.input as object), text: await (await inputOf(v, l)).text() })));
+    texts.push(...inputs.map((i) => i.text));
+    const outputs = inputs.map((input, i) => compute[got[i]!.kernel]!(input, got[i]!.params));
+    const res = await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
+    expect(res.status).toBe(200);
+  }
+  return { final: await status(jobId), texts };
 }
 
 /** Leases every shard of the only running job with one volunteer, fetching each shard's bytes. */
@@ -183,18 +205,7 @@ describe("dataset jobs", () => {
     const ds = await upload(text);
     const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 16 * 1024 } });
     const v = await volunteer();
-    const deadline = Date.now() + 20_000;
-    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
-      const got = (await lease(v, 16)).filter((l) => l.jobId === job.id);
-      if (!got.length) {
-        await sleep(30);
-        continue;
-      }
-      const outputs = await Promise.all(got.map(async (l) => compute.wordcount!({ ...(l.input as object), text: await (await inputOf(v, l)).text() }, {})));
-      const res = await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
-      expect(res.status).toBe(200);
-    }
-    const final = await status(job.id);
+    const { final } = await work(v, job.id, 16, 20_000);
     expect(final.state).toBe("done");
     // A lone newcomer finished it: every shard was confirmed by the coordinator reading the same bytes.
     expect(final.work?.checks).toBeGreaterThan(0);
@@ -213,17 +224,7 @@ describe("dataset jobs", () => {
     const text = lines(2000, 11);
     const ds = await upload(text);
     const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 4096 } });
-    const deadline = Date.now() + 20_000;
-    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
-      const got = (await lease(v, 16)).filter((l) => l.jobId === job.id);
-      if (!got.length) {
-        await sleep(30);
-        continue;
-      }
-      const outputs = await Promise.all(got.map(async (l) => compute.wordcount!({ ...(l.input as object), text: await (await inputOf(v, l)).text() }, {})));
-      await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
-    }
-    const final = await status(job.id);
+    const { final } = await work(v, job.id, 16, 20_000);
     expect(final.shards.total).toBeGreaterThan(20); // at a 20 % audit rate, some shard is all but surely audited
     expect(final.state).toBe("done");
     expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
@@ -236,18 +237,7 @@ describe("dataset jobs", () => {
     const ds = await upload(text);
     const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: MiB } });
     const v = await volunteer();
-    const deadline = Date.now() + 30_000;
-    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
-      const got = (await lease(v, 64)).filter((l) => l.jobId === job.id);
-      if (!got.length) {
-        await sleep(50);
-        continue;
-      }
-      const outputs = await Promise.all(got.map(async (l) => compute.wordcount!({ ...(l.input as object), text: await (await inputOf(v, l)).text() }, {})));
-      const res = await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
-      expect(res.status).toBe(200);
-    }
-    const final = await status(job.id);
+    const { final } = await work(v, job.id, 64, 30_000);
     expect(final.shards.total).toBeGreaterThan(20); // more MiB than one batch may read (16)
     expect(final.state).toBe("done");
     expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
@@ -333,23 +323,11 @@ describe("records.aggregate over datasets", () => {
   /** Runs a dataset job with one volunteer that reads each shard from its inputUrl. */
   async function runDatasetJob(body: Record<string, unknown>): Promise<{ result: unknown; texts: string[] }> {
     const job = await createJob({ ...body, replication: { replicas: 1, quorum: 1 } });
-    const v = await volunteer();
-    const texts: string[] = [];
-    const deadline = Date.now() + 20_000;
-    while ((await status(job.id)).state === "running" && Date.now() < deadline) {
-      const got = (await lease(v, 16)).filter((l) => l.jobId === job.id);
-      if (!got.length) {
-        await sleep(30);
-        continue;
-      }
-      const inputs = await Promise.all(got.map(async (l) => ({ ...(l.input as object), text: await (await inputOf(v, l)).text() })));
-      texts.push(...inputs.map((i) => i.text));
-      const outputs = inputs.map((input, i) => compute[got[i]!.kernel]!(input, got[i]!.params));
-      await callJson("POST", "/v1/results", { token: v.token, body: { results: got.map((l, i) => ({ leaseId: l.id, output: outputs[i] })) } });
-    }
-    expect((await status(job.id)).state).toBe("done");
+    const { final, texts } = await work(await volunteer(), job.id);
+    expect(final.state).toBe("done");
     return { result: await result(job.id), texts };
   }
+
 
   it("aggregates JSON Lines shards to exactly the direct computation", async () => {
     const rows = Array.from({ length: 900 }, (_, i) => ({
