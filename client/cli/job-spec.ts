@@ -22,6 +22,7 @@ export interface SpecFlags {
   maxReplicas?: string;
   leaseTtl?: string;
   label?: string;
+  priority?: string;
   notify?: string;
   splitJobs?: boolean;
 }
@@ -34,6 +35,13 @@ function datasetSpec(id: string, chunk?: string): NonNullable<JobSpec["dataset"]
   if (!DATASET_ID.test(id)) throw new UsageError(`--dataset must be a dataset id (d_ and 32 hex digits; see colmeia dataset list), got ${JSON.stringify(id)}`);
   if (chunk === undefined) return { id };
   return { id, chunkBytes: sizeFlag("--chunk", chunk, LIMITS.chunkBytes.min, LIMITS.chunkBytes.max) };
+}
+
+/** `--priority`: an integer from -100 to 100. */
+function priorityFlag(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < -100 || n > 100) throw new UsageError(`--priority must be a whole number from -100 to 100, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 function replication(flags: SpecFlags): JobSpec["replication"] {
@@ -71,6 +79,7 @@ export function jobSpecs(kernel: string, flags: SpecFlags): JobSpec[] {
     ...(flags.params !== undefined && { params: jsonObject("--params", flags.params) }),
     ...(flags.leaseTtl !== undefined && { leaseTtlMs: parseDuration("--lease-ttl", flags.leaseTtl) }),
     ...(flags.notify !== undefined && { notify: { url: flags.notify } }),
+    ...(flags.priority !== undefined && { priority: priorityFlag(flags.priority) }),
   };
   const rep = replication(flags);
   if (rep) base.replication = rep;

@@ -47,6 +47,7 @@ export function submitCommand(program: Command): void {
       .option("--params <json>", "kernel parameters as a JSON object")
       .option("--lease-ttl <duration>", "how long a volunteer may hold a shard, e.g. 90s, 2m")
       .option("--label <text>", "a note shown in list and status (default: the file's name)")
+      .option("--priority <n>", "among your running jobs, higher goes first (-100 to 100, default 0)")
       .option("--notify <url>", "webhook the coordinator POSTs to when the job ends")
       .option("--split-jobs", "when the shards exceed one job's size limit, submit several jobs")
       .option("--watch", "show a live progress bar until the job ends; exit 3 if it fails or is cancelled")
