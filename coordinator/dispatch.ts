@@ -3,7 +3,7 @@ import type { Lease } from "../shared/schemas.ts";
 import type { Standing } from "./objects/volunteer-object.ts";
 import { gridStub, jobStub } from "./stubs.ts";
 import { submitterWeights } from "./auth.ts";
-import { FairShare } from "./fair-share.ts";
+import { FairShare, groupByOwner } from "./fair-share.ts";
 import type { RunningJob } from "./objects/grid-object.ts";
 
 /** How long an isolate trusts its copy of the running-job list. */
@@ -11,7 +11,8 @@ const RUNNING_TTL_MS = 1000;
 /** Most jobs one lease call asks before answering with what it has. */
 const MAX_JOBS_TRIED = 8;
 
-let running: { jobs: RunningJob[]; at: number } | undefined;
+/** The running jobs, grouped by submitter once per refresh. */
+let running: { byOwner: Map<string, RunningJob[]>; at: number } | undefined;
 const fair = new FairShare();
 /** What each job last said a volunteer holds there, for the grid-wide lease cap (this isolate's view). */
 const holdings = new Map<string, Map<string, { n: number; at: number }>>();
@@ -43,12 +44,12 @@ export function invalidateRunning(): void {
   running = undefined;
 }
 
-async function runningJobs(env: Env, now: number): Promise<RunningJob[]> {
+async function runningJobs(env: Env, now: number): Promise<Map<string, RunningJob[]>> {
   if (!running || now - running.at > RUNNING_TTL_MS) {
-    running = { jobs: await gridStub(env).runningJobs(), at: now };
+    running = { byOwner: groupByOwner(await gridStub(env).runningJobs()), at: now };
     for (const [id, until] of idle) if (until < now) idle.delete(id);
   }
-  return running.jobs;
+  return running.byOwner;
 }
 
 /**

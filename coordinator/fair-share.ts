@@ -1,30 +1,35 @@
 import type { RunningJob } from "./objects/grid-object.ts";
 
 /**
+ * Running jobs grouped by submitter, keeping the order they come in (the grid lists each
+ * submitter's jobs by priority, then age). Done once per running-list refresh, not per lease call.
+ */
+export function groupByOwner(jobs: readonly RunningJob[]): Map<string, RunningJob[]> {
+  const byOwner = new Map<string, RunningJob[]>();
+  for (const job of jobs) {
+    const list = byOwner.get(job.owner);
+    if (list) list.push(job);
+    else byOwner.set(job.owner, [job]);
+  }
+  return byOwner;
+}
+
+/**
  * Weighted fair share of volunteers between submitters (stride scheduling, per isolate): each
  * submitter has a pass that grows by leases / weight as it is served, and the next lease call
  * serves the submitter with the lowest pass first. A submitter that (re)appears starts at the
- * lowest pass of those present, so an absence earns no burst. Within a submitter, jobs go by
- * priority (higher first), then age. Every isolate is fair on its own, so the grid is in sum.
+ * lowest pass of those present, so an absence earns no burst. Every isolate is fair on its own,
+ * so the grid is in sum.
  */
 export class FairShare {
   readonly #pass = new Map<string, number>();
 
-  /** The running jobs grouped by submitter, submitters in the order to serve them now. */
-  order(jobs: readonly RunningJob[]): RunningJob[][] {
-    const byOwner = new Map<string, RunningJob[]>();
-    for (const job of jobs) {
-      const list = byOwner.get(job.owner);
-      if (list) list.push(job);
-      else byOwner.set(job.owner, [job]);
-    }
+  /** Each submitter's jobs (see {@link groupByOwner}), submitters in the order to serve them now. */
+  order(byOwner: ReadonlyMap<string, RunningJob[]>): RunningJob[][] {
     for (const owner of this.#pass.keys()) if (!byOwner.has(owner)) this.#pass.delete(owner);
     const floor = Math.min(...[...byOwner.keys()].map((o) => this.#pass.get(o) ?? Number.POSITIVE_INFINITY));
     for (const owner of byOwner.keys()) if (!this.#pass.has(owner)) this.#pass.set(owner, Number.isFinite(floor) ? floor : 0);
-    const byPriority = (a: RunningJob, b: RunningJob) => b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1);
-    return [...byOwner.entries()]
-      .sort(([a], [b]) => this.#pass.get(a)! - this.#pass.get(b)! || (a < b ? -1 : 1))
-      .map(([, list]) => list.sort(byPriority));
+    return [...byOwner.entries()].sort(([a], [b]) => this.#pass.get(a)! - this.#pass.get(b)! || (a < b ? -1 : 1)).map(([, list]) => list);
   }
 
   /** `owner` was served `leases` leases. */
