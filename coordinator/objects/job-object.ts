@@ -285,7 +285,7 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta!;
     if (!meta.dataset) return undefined;
     const kernel = this.#kernel;
-    const wanted: { idx: number; offset: number; length: number }[] = [];
+    const wanted: number[] = [];
     let bytes = 0;
     for (const [n, item] of items.entries()) {
       const row = this.store.replica(item.leaseId);
@@ -300,11 +300,22 @@ export class JobObject extends DurableObject<Env> {
         this.#confirmAt = Date.now() + CONFIRM_DELAY_MS;
         continue;
       }
-      wanted.push({ idx: row.idx, offset: input.offset, length: input.length });
+      wanted.push(row.idx);
       bytes += input.length;
     }
-    const texts = await Promise.all(wanted.map((w) => shardText(this.env.BLOBS, this.#dataset(w.offset), w.offset, w.length).catch(() => undefined)));
-    return new Map(wanted.flatMap((w, i) => (texts[i] === undefined ? [] : [[w.idx, texts[i]!] as const])));
+    return this.#readShards(wanted);
+  }
+
+  /** The bytes (as text) of dataset shards `idxs`, read before an atomic step; a shard that fails to read is left out. */
+  async #readShards(idxs: number[]): Promise<Map<number, string>> {
+    const ds = this.store.meta!.dataset!;
+    const texts = await Promise.all(
+      idxs.map((idx) => {
+        const { offset, length } = datasetInput(ds, idx);
+        return shardText(this.env.BLOBS, this.#dataset(offset), offset, length).catch(() => undefined);
+      }),
+    );
+    return new Map(idxs.flatMap((idx, i) => (texts[i] === undefined ? [] : [[idx, texts[i]!] as const])));
   }
 
   /**
@@ -342,14 +353,7 @@ export class JobObject extends DurableObject<Env> {
       bytes += input.length;
     }
     if (!picked.length) return;
-    const texts = new Map<number, string>();
-    await Promise.all(
-      picked.map(async (w) => {
-        const { offset, length } = datasetInput(meta.dataset!, w.idx);
-        const text = await shardText(this.env.BLOBS, this.#dataset(offset), offset, length).catch(() => undefined);
-        if (text !== undefined) texts.set(w.idx, text);
-      }),
-    );
+    const texts = await this.#readShards(picked.map((w) => w.idx));
     // One atomic step from here: each output is taken back to its lease and recorded again.
     const check = checker(this.store, kernel, picked.length, texts);
     let checks = 0;
