@@ -12,8 +12,14 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 
+/** Lower-case hex of bytes. */
+export const hexOf = (bytes: ArrayBuffer | Uint8Array): string => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** `n` random bytes as hex (ids, secrets). */
+export const randomHex = (n: number): string => hexOf(crypto.getRandomValues(new Uint8Array(n)));
+
 /** Hex SHA-256 of a string (Web Crypto: the same in workerd, browsers and Node). */
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hexOf(digest);
 }

@@ -2,18 +2,8 @@
  * The plain segmented odd-only sieve `primes.count` used before it was tuned: the baseline that
  * `bench/primes.ts` measures the kernel against (kept here, not used by the grid).
  */
-import { oddPrimesUpTo } from "../../shared/kernels/primes.ts";
+import { oddPrimesUpTo, type PrimesInput, type PrimesOutput } from "../../shared/kernels/primes.ts";
 
-export interface PrimesInput {
-  start: number;
-  end: number;
-}
-export interface PrimesOutput {
-  count: number;
-}
-
-/** Largest range one shard may span; keeps a single shard's compute and memory bounded. */
-export const PRIMES_MAX_SPAN = 100_000_000;
 const SEGMENT = 1 << 18;
 
 /** Counts primes in [start, end) with a segmented sieve over odd numbers. */

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { randomHex as hex } from "../../shared/canonical.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import { DATASET_ID, DatasetName, StartUpload, type Dataset, type Upload } from "../../shared/schemas.ts";
 import { submitterAuth } from "../auth.ts";
@@ -15,7 +16,6 @@ const UPLOAD_ID = /^u_[0-9a-f]{32}$/;
 const NameQuery = z.object({ name: DatasetName });
 const PartParam = z.coerce.number().int().min(1).max(LIMITS.uploadParts);
 
-const hex = (bytes: number) => [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 const datasetKey = (id: string) => `datasets/${id}`;
 const notFound = () => new ApiError(404, "dataset_not_found", "no such dataset");
 const uploadNotFound = () => new ApiError(404, "upload_not_found", "no such upload (uploads expire 24 hours after they start)");
