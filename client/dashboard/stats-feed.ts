@@ -8,7 +8,7 @@ export interface StatsFeedHandlers {
   onLiveness(state: Liveness): void;
 }
 
-/** After this long without an event (they come every 2 s) the figures are called stale. */
+/** After this long without an event (they come every second) the figures are called stale. */
 const STALE_MS = 7000;
 
 /**

@@ -137,10 +137,21 @@ export class StatsOutbox {
     return this.#since === undefined ? undefined : this.#since + INTERVAL_MS;
   }
 
-  /** Sends the pending batch (if due); on failure it stays pending for the next alarm. */
-  async flush(grid: { report(delta: StatsDelta): Promise<void> }, now: number): Promise<void> {
+  /**
+   * Sends the pending batch if it is due, or at once with `now` (a job's end: its last figures go
+   * with it); on failure it stays pending for the next alarm. Flushes run one after another, so
+   * only one batch is ever in flight.
+   */
+  flush(grid: { report(delta: StatsDelta): Promise<void> }, now: number | "now"): Promise<void> {
+    const run = this.#flushing.then(() => this.#flush(grid, now));
+    this.#flushing = run;
+    return run;
+  }
+  #flushing = Promise.resolve();
+
+  async #flush(grid: { report(delta: StatsDelta): Promise<void> }, when: number | "now"): Promise<void> {
     this.#load();
-    if (this.#since === undefined || now < this.#since + INTERVAL_MS) return;
+    if (this.#since === undefined || (when !== "now" && when < this.#since + INTERVAL_MS)) return;
     const delta = this.#delta;
     this.#delta = empty();
     this.#since = undefined;

@@ -201,6 +201,7 @@ export class JobObject extends DurableObject<Env> {
       const now = Date.now();
       this.store.saveMeta({ ...meta, state: "cancelled", updatedAt: now });
       this.#ended();
+      await this.#ending;
     } else if (meta.state !== "cancelled") {
       return fail(409, "job_finished", `job is already ${meta.state}`);
     }
@@ -254,6 +255,7 @@ export class JobObject extends DurableObject<Env> {
     this.#addWork(results, checks);
     this.#watchStorage(now);
     await this.#schedule();
+    await this.#ending;
     return entries;
   }
 
@@ -597,11 +599,26 @@ export class JobObject extends DurableObject<Env> {
 
   /** The job left `running`: tell the grid so volunteers stop being sent here. */
   #ended(): void {
-    this.#stats.ended(this.store.meta!.state);
-    // Told at once, not batched: a batch arriving after a backtrack's restart would undo it.
-    this.ctx.waitUntil(gridStub(this.env).jobEnded(this.store.meta!.id));
+    const { id, state } = this.store.meta!;
+    this.#stats.ended(state);
+    this.#ending = this.#announceEnd(id);
+    this.ctx.waitUntil(this.#ending);
     this.ctx.waitUntil(this.#schedule());
   }
+
+  /**
+   * The grid hears of the end with the job's last figures, before the call that ended it answers,
+   * so the grid-wide counts (shards completed, jobs running) agree with the job's own status the
+   * moment a submitter sees it end.
+   */
+  async #announceEnd(id: string): Promise<void> {
+    const grid = gridStub(this.env);
+    await this.#stats.flush(grid, "now");
+    // Told at once, not batched: a batch arriving after a backtrack's restart would undo it.
+    await grid.jobEnded(id).catch((err) => log("warn", "telling the grid a job ended failed; its re-announcements stop and the list heals", { jobId: id, ...describeError(err) }));
+  }
+  /** The grid being told of the job's end (see #announceEnd). */
+  #ending: Promise<void> | undefined;
 
   /** One alarm serves lease deadlines, the statistics flush and webhooks: set it to whichever is due first. */
   async #schedule(): Promise<void> {

@@ -8,7 +8,8 @@ import { BoundedSse } from "../net/bounded-sse.ts";
 import { addressLimit } from "../rate-limit.ts";
 import { gridStub } from "../stubs.ts";
 
-const EVERY_MS = 2000;
+/** How often a stream sends the figures. */
+const EVERY_MS = 1000;
 /** How long an isolate reuses the figures it read (from the edge cache or the grid). */
 const MEMO_MS = 1000;
 
@@ -21,32 +22,42 @@ export const statsCache = () => caches.open("colmeia-stats");
 const figuresResponse = (stats: Stats) =>
   Response.json(stats, { headers: { "cache-control": `public, max-age=${LIMITS.statsMaxAgeSeconds}` } });
 
+interface Memo {
+  at: number;
+  stats: Promise<Stats>;
+}
+/** What this isolate read last: for `GET /v1/stats` (may come from the edge cache), and for streams (always the grid's). */
+const memos: { cached?: Memo; live?: Memo } = {};
+
 /**
- * The grid's figures. Every stream and cache miss in this isolate shares one read per second; that
- * read takes this colo's cached copy when there is one (the Workers Cache API, on a custom domain;
- * on workers.dev it stores nothing and only the isolate's sharing is left), else asks the grid
- * object and stores its answer for the next readers. So a flood of reads, or any number of
- * streams, reaches the grid object at most once per `statsMaxAgeSeconds` per colo.
+ * The grid's figures, read at most once per second per isolate and shared by every reader here.
+ * `GET /v1/stats` takes this colo's cached copy when there is one (the Workers Cache API, on a
+ * custom domain; on workers.dev it stores nothing and only the isolate's sharing is left), else
+ * asks the grid object and stores its answer for the next readers: a flood of reads reaches the
+ * grid object at most once per `statsMaxAgeSeconds` per colo. Streams ask the grid object itself
+ * (once per second per isolate, however many are open; they are bounded per isolate), so the
+ * dashboard's figures are never more than a second or two behind the jobs' own.
  */
-let memo: { at: number; stats: Promise<Stats> } | undefined;
-function figures(c: Context<AppEnv>): Promise<Stats> {
+function figures(c: Context<AppEnv>, source: "cached" | "live"): Promise<Stats> {
   const now = Date.now();
-  if (!memo || now - memo.at > MEMO_MS) {
-    const key = cacheKey(c.req.url);
-    const read = (async () => {
-      const cache = await statsCache();
-      const hit = await cache.match(key);
-      // A copy another version of the Worker stored may not parse: then it is read afresh.
-      const cached = hit && Stats.safeParse(await hit.json().catch(() => undefined));
-      if (cached?.success) return cached.data;
-      const stats = await gridStub(c.env).stats();
-      c.executionCtx.waitUntil(cache.put(key, figuresResponse(stats)).catch(() => {}));
-      return stats;
-    })();
-    memo = { at: now, stats: read };
-    read.catch(() => (memo = undefined));
-  }
-  return memo.stats;
+  const memo = memos[source];
+  if (memo && now - memo.at <= MEMO_MS) return memo.stats;
+  const read = source === "live" ? gridStub(c.env).stats() : cachedFigures(c);
+  memos[source] = { at: now, stats: read };
+  read.catch(() => (memos[source] = undefined));
+  return read;
+}
+
+async function cachedFigures(c: Context<AppEnv>): Promise<Stats> {
+  const key = cacheKey(c.req.url);
+  const cache = await statsCache();
+  const hit = await cache.match(key);
+  // A copy another version of the Worker stored may not parse: then it is read afresh.
+  const cached = hit && Stats.safeParse(await hit.json().catch(() => undefined));
+  if (cached?.success) return cached.data;
+  const stats = await gridStub(c.env).stats();
+  c.executionCtx.waitUntil(cache.put(key, figuresResponse(stats)).catch(() => {}));
+  return stats;
 }
 
 /** Grid streams open in this isolate (the bound is per isolate: a Worker has no shared memory). */
@@ -59,7 +70,7 @@ export interface GridStreamTiming {
 }
 
 /**
- * The grid's figures as Server-Sent Events every couple of seconds: at most
+ * The grid's figures as Server-Sent Events every second: at most
  * `LIMITS.gridStreamsPerIsolate` at once (429 beyond), each ending cleanly after
  * `LIMITS.streamMaxMs` (EventSource reconnects by itself), a reader that falls behind dropped.
  */
@@ -72,7 +83,7 @@ export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): R
     const sse = new BoundedSse(stream, timing.maxMs ?? LIMITS.streamMaxMs, () => openStreams--);
     while (sse.open) {
       try {
-        const latest = await figures(c);
+        const latest = await figures(c, "live");
         sse.send({ id: String(latest.at), event: "stats", data: JSON.stringify(latest) });
       } catch {
         sse.comment("grid unavailable, retrying");
@@ -89,5 +100,5 @@ export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): R
  */
 export const statsRoutes = new Hono<AppEnv>()
   .use(addressLimit)
-  .get("/", async (c) => (await (await statsCache()).match(cacheKey(c.req.url))) ?? figuresResponse(await figures(c)))
+  .get("/", async (c) => (await (await statsCache()).match(cacheKey(c.req.url))) ?? figuresResponse(await figures(c, "cached")))
   .get("/events", (c) => gridStream(c));
