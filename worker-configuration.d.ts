@@ -18,11 +18,12 @@ interface __BaseEnv_Env {
 	VOLUNTEERS: DurableObjectNamespace<import("./coordinator/index").VolunteerObject>;
 	LIMITER: DurableObjectNamespace<import("./coordinator/index").RateLimiterObject>;
 	METRICS: DurableObjectNamespace<import("./coordinator/index").MetricsObject>;
+	GATEWAYS: DurableObjectNamespace<import("./coordinator/index").GatewayObject>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./coordinator/index");
-		durableNamespaces: "JobObject" | "SubmitterObject" | "GridObject" | "RateLimiterObject" | "VolunteerObject" | "MetricsObject";
+		durableNamespaces: "JobObject" | "SubmitterObject" | "GridObject" | "RateLimiterObject" | "VolunteerObject" | "MetricsObject" | "GatewayObject";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -12,6 +12,7 @@ import { datasetRoutes } from "./routes/datasets.ts";
 import { observeRequests } from "./observe/observe-requests.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { sessionRoutes } from "./gateway/session-route.ts";
 
 /** The coordinator's HTTP surface (see API.md). Routes are chained so `hc<AppType>` sees them all. */
 export const app = new Hono<AppEnv>()
@@ -35,7 +36,9 @@ export const app = new Hono<AppEnv>()
   .route("/v1/volunteers/me", meRoutes)
   .route("/v1/volunteers", registerRoutes)
   .route("/v1/leases", leaseRoutes)
-  .route("/v1/results", resultRoutes);
+  .route("/v1/results", resultRoutes)
+  // Volunteer sessions: a WebSocket held by the volunteer's gateway object (shared/session.ts).
+  .route("/v1/session", sessionRoutes);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
 app.onError(renderError);

@@ -52,6 +52,11 @@ async function runningJobs(env: Env, now: number): Promise<Map<string, RunningJo
   return running.byOwner;
 }
 
+/** Whether any job runs (from this isolate's copy of the running list). */
+export async function anyRunning(env: Env): Promise<boolean> {
+  return (await runningJobs(env, Date.now())).size > 0;
+}
+
 /**
  * Finds work for a volunteer: asks running jobs for up to `max` leases, submitters by weighted
  * fair share and each submitter's jobs by priority, then age. The grid object is read at most

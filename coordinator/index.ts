@@ -1,5 +1,6 @@
 import { app } from "./app.ts";
 
+export { GatewayObject } from "./objects/gateway-object.ts";
 export { GridObject } from "./objects/grid-object.ts";
 export { JobObject } from "./objects/job-object.ts";
 export { MetricsObject } from "./objects/metrics-object.ts";

@@ -3,6 +3,7 @@ import type { Stats } from "../../shared/schemas.ts";
 import type { StatsDelta } from "../job/stats-outbox.ts";
 import type { GridMetrics } from "../observe/families.ts";
 import { volunteerStub } from "../stubs.ts";
+import { tellGateways } from "../gateway/gateways.ts";
 
 const ACTIVE_MS = 2 * 60_000;
 const BUCKET_MS = 10_000;
@@ -88,6 +89,9 @@ export class GridObject extends DurableObject<Env> {
 
   /** A job is running (new, reopened by backtracking, or re-asserted by its own alarm). */
   async jobStarted(job: RunningJob, fresh = true): Promise<void> {
+    const listed = this.sql.exec("SELECT 1 FROM running WHERE id = ?", job.id).toArray().length > 0;
+    // Newly runnable (not a re-announcement): the gateways push it to their waiting sessions at once.
+    if (!listed) this.ctx.waitUntil(tellGateways(this.env, job.id));
     this.sql.exec(
       `INSERT INTO running (id, created_at, owner, priority, shards) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, priority = excluded.priority, shards = excluded.shards`,

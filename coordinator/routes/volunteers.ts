@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { BatchResults, RegisterVolunteer, LeaseRequest, ResultSubmit, type BatchResultEntry } from "../../shared/schemas.ts";
+import { BatchResults, RegisterVolunteer, LeaseRequest, ResultSubmit } from "../../shared/schemas.ts";
+import { submitResults } from "../gateway/ops.ts";
 import { bearer, verifyVolunteerToken, volunteerToken } from "../auth.ts";
 import { jsonBody } from "../body.ts";
 import { leaseWork } from "../dispatch.ts";
@@ -106,18 +107,5 @@ export const leaseRoutes = new Hono<AppEnv>()
 export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...jsonBody(BatchResults), async (c) => {
   const { results } = c.req.valid("json");
   const standing = await trustOf(c.env, c.get("volunteer"));
-  const answers: BatchResultEntry[] = new Array(results.length);
-  const byJob = new Map<string, number[]>();
-  results.forEach((r, i) => {
-    const job = jobOfLease(r.leaseId);
-    if (!job) answers[i] = { leaseId: r.leaseId, status: 404, error: { code: "lease_not_found", message: `no lease ${r.leaseId}` } };
-    else byJob.set(job, [...(byJob.get(job) ?? []), i]);
-  });
-  await Promise.all(
-    [...byJob].map(async ([job, idxs]) => {
-      const got = await jobStub(c.env, job).submit(c.get("volunteer"), idxs.map((i) => results[i]!), standing);
-      idxs.forEach((i, n) => (answers[i] = got[n]!));
-    }),
-  );
-  return c.json({ results: answers });
+  return c.json({ results: await submitResults(c.env, c.get("volunteer"), results, standing) });
 });
