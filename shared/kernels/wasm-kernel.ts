@@ -1,7 +1,7 @@
 import type { KernelModule } from "./task.ts";
 import { memoryProblem } from "./wasm-memory.ts";
 
-/** The exports the wasm/1 ABI requires (API.md, "Kernels you bring"). */
+/** The exports the wasm/1 ABI requires (README, "Kernels you bring"). */
 interface Wasm1Exports {
   memory: WebAssembly.Memory;
   alloc(size: number): number;
