@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../shared/canonical.ts";
+import { hmacBase64Url, timingSafeEqual } from "./crypto.ts";
 import { ApiError } from "./errors.ts";
 import type { AppEnv } from "./env.ts";
 import { limitSubmitter } from "./rate-limit.ts";
@@ -62,28 +63,9 @@ export const submitterAuth = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
-    keyCache.set(secret, key);
-  }
-  return key;
-}
-
-/** Base64url HMAC-SHA256 of `message`. */
-export async function hmac(secret: string, message: string): Promise<string> {
-  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(message));
-  return btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** A volunteer token: the id and an HMAC over it, so checking it needs no storage lookup. */
 export async function volunteerToken(secret: string, volunteerId: string): Promise<string> {
-  return `v1.${volunteerId}.${await hmac(secret, `volunteer:${volunteerId}`)}`;
+  return `v1.${volunteerId}.${await hmacBase64Url(secret, `volunteer:${volunteerId}`)}`;
 }
 
 /** Tokens this isolate has already verified (bounded): saves an HMAC per request. */
@@ -97,10 +79,9 @@ export async function verifyVolunteerToken(secret: string, token: string): Promi
   if (version !== "v1" || !id || !sig || token.split(".").length !== 3) {
     throw new ApiError(401, "unauthorized", "malformed volunteer token");
   }
-  const expected = await hmac(secret, `volunteer:${id}`);
-  let diff = expected.length ^ sig.length;
-  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ (sig.charCodeAt(i) || 0);
-  if (diff !== 0) throw new ApiError(401, "unauthorized", "unknown volunteer token");
+  if (!(await timingSafeEqual(sig, await hmacBase64Url(secret, `volunteer:${id}`)))) {
+    throw new ApiError(401, "unauthorized", "unknown volunteer token");
+  }
   if (verified.size >= 50_000) verified.clear();
   verified.set(`${secret.length}:${token}`, id);
   return id;

@@ -1,3 +1,4 @@
+import { randomHex } from "../shared/canonical.ts";
 import type { GridObject } from "./objects/grid-object.ts";
 import type { JobObject } from "./objects/job-object.ts";
 import type { RateLimiterObject } from "./objects/rate-limiter-object.ts";
@@ -39,5 +40,5 @@ export function newJobId(): string {
 
 /** A fresh volunteer id. */
 export function newVolunteerId(): string {
-  return `v_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `v_${randomHex(12)}`;
 }

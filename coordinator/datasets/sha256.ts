@@ -3,6 +3,7 @@
  * separate requests, and WebCrypto's digest cannot carry its state from one to the next.
  * FIPS 180-4; checked against `crypto.subtle.digest` in test/workers/datasets.test.ts.
  */
+import { decodeBase64, encodeBase64 } from "hono/utils/encode";
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
@@ -34,7 +35,7 @@ export class Sha256 {
   constructor(state?: Sha256State) {
     this.#h = new Uint32Array(state?.h ?? INITIAL);
     this.#length = state?.length ?? 0;
-    const tail = state ? Uint8Array.from(atob(state.tail), (c) => c.charCodeAt(0)) : new Uint8Array(0);
+    const tail = state ? decodeBase64(state.tail) : new Uint8Array(0);
     this.#block.set(tail);
     this.#used = tail.length;
   }
@@ -58,7 +59,7 @@ export class Sha256 {
   }
 
   save(): Sha256State {
-    return { h: [...this.#h], length: this.#length, tail: btoa(String.fromCharCode(...this.#block.subarray(0, this.#used))) };
+    return { h: [...this.#h], length: this.#length, tail: encodeBase64(this.#block.slice(0, this.#used).buffer) };
   }
 
   /** The hex digest (the state is spent afterwards). */

@@ -1,3 +1,4 @@
+import { encodeBase64Url } from "hono/utils/encode";
 import { LIMITS } from "../../shared/limits.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
@@ -6,10 +7,7 @@ import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
 /** Random opaque suffix for lease ids. */
-function nonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
-}
+const nonce = (): string => encodeBase64Url(crypto.getRandomValues(new Uint8Array(9)).buffer);
 
 /**
  * Issues up to `max` leases of this job to `volunteer`: first shards already started that still

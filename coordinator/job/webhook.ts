@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import type { JobStatus } from "../../shared/schemas.ts";
+import { hmacHex } from "../crypto.ts";
 import { notifyUrlProblem, webhookHttpHosts } from "../net/notify-url.ts";
 import type { JobMeta } from "./meta.ts";
 
@@ -7,11 +8,7 @@ import type { JobMeta } from "./meta.ts";
 export const WEBHOOK_ATTEMPTS = 10;
 
 /** Hex HMAC-SHA256 of `body` keyed by `secret`: the `x-colmeia-signature: sha256=<hex>` value. */
-export async function signBody(secret: string, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const sig = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body));
-  return [...new Uint8Array(sig)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const signBody = (secret: string, body: string): Promise<string> => hmacHex(secret, body);
 
 /**
  * Makes one delivery attempt of a job's completion notification and returns the notify state

@@ -1,4 +1,5 @@
-import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
+import { decodeBase64 } from "hono/utils/encode";
+import { canonicalJson, hexOf, sha256Hex } from "../../shared/canonical.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import { schemaProblem } from "../../shared/output-schema.ts";
 import type { KernelManifest, PublishKernel } from "../../shared/schemas.ts";
@@ -16,15 +17,13 @@ function refuse(field: string, message: string): never {
   throw new ApiError(400, "invalid_kernel", `${field}: ${message}`);
 }
 
-function decodeBase64(text: string): Uint8Array {
+function wasmBytes(text: string): Uint8Array {
   try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    return decodeBase64(text);
   } catch {
     refuse("wasm", "must be base64");
   }
 }
-
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /**
  * Checks a publish request without executing anything (Workers may not compile WASM from bytes
@@ -33,7 +32,7 @@ const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toSt
  * Throws a 400 naming the problem; stores nothing.
  */
 export async function prepareKernel(body: PublishKernel, now: number): Promise<Prepared> {
-  const module = body.language === "js" ? new TextEncoder().encode(body.source!) : decodeBase64(body.wasm!);
+  const module = body.language === "js" ? new TextEncoder().encode(body.source!) : wasmBytes(body.wasm!);
   const field = body.language === "js" ? "source" : "wasm";
   if (module.byteLength > LIMITS.kernelModuleBytes) refuse(field, `module is ${module.byteLength} bytes; at most ${LIMITS.kernelModuleBytes}`);
   if (module.byteLength === 0) refuse(field, "module is empty");
@@ -48,7 +47,7 @@ export async function prepareKernel(body: PublishKernel, now: number): Promise<P
     const problem = schemaProblem(body.output);
     if (problem) refuse("output", problem);
   }
-  const sha256 = hex(await crypto.subtle.digest("SHA-256", module as Uint8Array<ArrayBuffer>));
+  const sha256 = hexOf(await crypto.subtle.digest("SHA-256", module as Uint8Array<ArrayBuffer>));
   const described = {
     name: body.name,
     language: body.language,

@@ -1,3 +1,4 @@
+import { randomHex } from "../../shared/canonical.ts";
 import { DurableObject } from "cloudflare:workers";
 import type { Stats } from "../../shared/schemas.ts";
 import type { StatsDelta } from "../job/stats-outbox.ts";
@@ -73,7 +74,7 @@ export class GridObject extends DurableObject<Env> {
   async secret(): Promise<string> {
     const row = this.sql.exec<{ v: string }>("SELECT v FROM secrets WHERE k = 'volunteer'").toArray()[0];
     if (row) return row.v;
-    const v = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const v = randomHex(32);
     this.sql.exec("INSERT INTO secrets (k, v) VALUES ('volunteer', ?)", v);
     return v;
   }

@@ -1,3 +1,4 @@
+import { randomHex } from "../../shared/canonical.ts";
 import type { KernelManifest } from "../../shared/schemas.ts";
 import { DurableObject } from "cloudflare:workers";
 import { DatasetCatalog, type DatasetRecord, type QuotaProblem, type UploadRecord } from "../datasets/catalog.ts";
@@ -177,7 +178,7 @@ export class SubmitterObject extends DurableObject<Env> {
   async webhookSecret(): Promise<string> {
     const row = this.sql.exec<{ v: string }>("SELECT v FROM secrets WHERE k = 'webhook'").toArray()[0];
     if (row) return row.v;
-    const v = `whsec_${[...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    const v = `whsec_${randomHex(24)}`;
     this.sql.exec("INSERT INTO secrets (k, v) VALUES ('webhook', ?)", v);
     return v;
   }
