@@ -13,6 +13,16 @@ export type VolunteerOp =
   | { type: "heartbeat"; leaseId: string }
   | { type: "release"; leaseId: string };
 
+/**
+ * The Worker's settings a call reads (fair-share weights), sent with each HTTP call so it sees
+ * the configuration of the request that carried it (identical to the gateway's own when deployed).
+ */
+export type OpVars = { SUBMIT_WEIGHTS?: string };
+export const opVars = (env: Env): OpVars => {
+  const weights = (env as Env & OpVars).SUBMIT_WEIGHTS;
+  return weights === undefined ? {} : { SUBMIT_WEIGHTS: weights };
+};
+
 /** Its answer: the HTTP status and JSON body the matching HTTP endpoint gives. */
 export interface Reply {
   status: number;
@@ -52,7 +62,7 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp): Promi
 }
 
 /** Submits results grouped by job (one call per job object), answered in the caller's order. */
-export async function submitResults(env: Env, volunteer: string, results: Extract<VolunteerOp, { type: "results" }>["results"], standing: Standing): Promise<BatchResultEntry[]> {
+async function submitResults(env: Env, volunteer: string, results: Extract<VolunteerOp, { type: "results" }>["results"], standing: Standing): Promise<BatchResultEntry[]> {
   const answers: BatchResultEntry[] = new Array(results.length);
   const byJob = new Map<string, number[]>();
   results.forEach((r, i) => {

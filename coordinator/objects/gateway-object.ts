@@ -4,7 +4,7 @@ import { SESSION_LIMITS, SESSION_PING, SESSION_PROTOCOL, SessionRequest, type Re
 import { describeIssues } from "../body.ts";
 import { anyRunning, invalidateRunning } from "../dispatch.ts";
 import { errorBody } from "../errors.ts";
-import { runOp, type Reply, type VolunteerOp } from "../gateway/ops.ts";
+import { runOp, type OpVars, type Reply, type VolunteerOp } from "../gateway/ops.ts";
 import { jobOfLease, jobStub } from "../stubs.ts";
 
 /** Header the Worker sets on a session upgrade it authenticated: the volunteer's id. */
@@ -86,9 +86,9 @@ export class GatewayObject extends DurableObject<Env> {
     return this.ctx.getWebSockets(volunteer).length;
   }
 
-  /** One HTTP volunteer call, run here like a session's. */
-  async run(volunteer: string, op: VolunteerOp): Promise<Reply> {
-    return runOp(this.env, volunteer, op);
+  /** One HTTP volunteer call, run here like a session's (with the calling Worker's settings, see OpVars). */
+  async run(volunteer: string, op: VolunteerOp, vars: OpVars = {}): Promise<Reply> {
+    return runOp({ ...this.env, ...vars }, volunteer, op);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -1,15 +1,15 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { BatchResults, RegisterVolunteer, LeaseRequest, ResultSubmit } from "../../shared/schemas.ts";
-import { submitResults } from "../gateway/ops.ts";
+import { BatchResults, RegisterVolunteer, LeaseRequest, ResultSubmit, type BatchResultEntry, type ErrorBody, type Lease } from "../../shared/schemas.ts";
+import { opVars, type VolunteerOp } from "../gateway/ops.ts";
+import { gatewayStub } from "../gateway/gateways.ts";
 import { bearer, verifyVolunteerToken, volunteerToken } from "../auth.ts";
 import { jsonBody } from "../body.ts";
-import { leaseWork } from "../dispatch.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
-import { trustOf } from "../trust.ts";
 import { shardStream } from "../datasets/lines.ts";
 import { addressLimit, limitAddress, limitRegistration } from "../rate-limit.ts";
 import { gridStub, jobOfLease, jobStub, newVolunteerId, volunteerStub } from "../stubs.ts";
@@ -70,20 +70,32 @@ export const registerRoutes = new Hono<AppEnv>().post("/", addressLimit, ...json
 /** The volunteer's own figures, credit and standing, from its own object (never the grid's). */
 export const meRoutes = new Hono<AppEnv>().use(volunteerAuth).get("/", async (c) => c.json(await volunteerStub(c.env, c.get("volunteer")).me(c.get("volunteer"))));
 
-/** Leasing and lease-scoped calls; every one checks the volunteer token and lease ownership. */
+/**
+ * Runs a volunteer call at the volunteer's gateway (the same code its session requests run) and
+ * returns the success body; an error answer becomes the contract's error, as before.
+ */
+async function viaGateway<T>(c: Context<AppEnv>, op: VolunteerOp): Promise<T> {
+  const { status, body } = await gatewayStub(c.env, c.get("volunteer")).run(c.get("volunteer"), op, opVars(c.env));
+  if (status !== 200) {
+    const { error } = body as ErrorBody;
+    throw new ApiError(status as ContentfulStatusCode, error.code, error.message);
+  }
+  return body as T;
+}
+
+/** Leasing and lease-scoped calls, run by the volunteer's gateway; every one checks the volunteer token and lease ownership. */
 export const leaseRoutes = new Hono<AppEnv>()
   .use(volunteerAuth)
   .post("/", ...jsonBody(LeaseRequest), async (c) => {
     const { max } = c.req.valid("json");
-    const standing = await trustOf(c.env, c.get("volunteer"));
-    return c.json({ leases: await leaseWork(c.env, c.get("volunteer"), max, standing) });
+    return c.json(await viaGateway<{ leases: Lease[] }>(c, { type: "lease", max }));
   })
   .post("/:id/result", ...jsonBody(ResultSubmit), async (c) => {
     const leaseId = c.req.param("id");
-    const job = leaseJob(leaseId);
-    const standing = await trustOf(c.env, c.get("volunteer"));
-    const [res] = await jobStub(c.env, job).submit(c.get("volunteer"), [{ leaseId, ...c.req.valid("json") }], standing);
-    if (res!.status !== 202) throw new ApiError(res!.status as 400, res!.error!.code, res!.error!.message);
+    leaseJob(leaseId);
+    const { results } = await viaGateway<{ results: BatchResultEntry[] }>(c, { type: "results", results: [{ leaseId, ...c.req.valid("json") }] });
+    const res = results[0]!;
+    if (res.status !== 202) throw new ApiError(res.status as ContentfulStatusCode, res.error!.code, res.error!.message);
     return c.json({ leaseId, status: 202 }, 202);
   })
   .get("/:id/input", async (c) => {
@@ -94,18 +106,17 @@ export const leaseRoutes = new Hono<AppEnv>()
   })
   .post("/:id/heartbeat", ...jsonBody(NoBody), async (c) => {
     const leaseId = c.req.param("id");
-    const out = unwrap(await jobStub(c.env, leaseJob(leaseId)).heartbeat(c.get("volunteer"), leaseId));
-    return c.json({ expiresAt: out.expiresAt });
+    leaseJob(leaseId);
+    return c.json(await viaGateway<{ expiresAt: number }>(c, { type: "heartbeat", leaseId }));
   })
   .post("/:id/release", ...jsonBody(NoBody), async (c) => {
     const leaseId = c.req.param("id");
-    unwrap(await jobStub(c.env, leaseJob(leaseId)).release(c.get("volunteer"), leaseId));
-    return c.json({ released: true });
+    leaseJob(leaseId);
+    return c.json(await viaGateway<{ released: true }>(c, { type: "release", leaseId }));
   });
 
-/** Batched results: grouped by job (one call per job object), answered in the caller's order. */
+/** Batched results, run by the volunteer's gateway: grouped by job (one call per job object), answered in the caller's order. */
 export const resultRoutes = new Hono<AppEnv>().use(volunteerAuth).post("/", ...jsonBody(BatchResults), async (c) => {
   const { results } = c.req.valid("json");
-  const standing = await trustOf(c.env, c.get("volunteer"));
-  return c.json({ results: await submitResults(c.env, c.get("volunteer"), results, standing) });
+  return c.json(await viaGateway<{ results: BatchResultEntry[] }>(c, { type: "results", results }));
 });
