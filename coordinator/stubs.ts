@@ -11,7 +11,7 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
  * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
-type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "fetch" | "backtrack" | "shards" | "leaseInput">;
+type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "events" | "backtrack" | "shards" | "leaseInput">;
 type VolunteerApi = Methods<VolunteerObject, "profile" | "me" | "credited" | "observe" | "contributed" | "blacklist" | "vouch">;
 type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey"
   | "datasetQuota" | "addDataset" | "dataset" | "datasets" | "useDataset" | "datasetJobs" | "removeDataset" | "unlinkDataset"

@@ -87,14 +87,10 @@ export class JobObject extends DurableObject<Env> {
     this.store.onChange = (stateChanged) => this.#events.changed(stateChanged);
   }
 
-  /** `GET /events` (forwarded by the Worker after auth, owner in `x-colmeia-owner`): the job's SSE stream. */
-  override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const owner = request.headers.get("x-colmeia-owner");
-    if (url.pathname !== "/events" || !owner || !this.#owned(owner)) {
-      return Response.json({ error: { code: "job_not_found", message: "no such job" } }, { status: 404 });
-    }
-    return this.#events.open(request.headers.get("last-event-id") ?? undefined);
+  /** The job's status as Server-Sent Events for its owner (a 429 answer when too many are open). */
+  async events(owner: string, lastEventId?: string): Promise<Outcome<{ response: Response }>> {
+    if (!this.#owned(owner)) return this.#missing(owner);
+    return { ok: true, response: this.#events.open(lastEventId) };
   }
 
   /** The contract's status, with the shards that wait for a second volunteer. */

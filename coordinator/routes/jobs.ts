@@ -181,13 +181,8 @@ export const jobRoutes = new Hono<AppEnv>()
     return c.json({ shards, ...(shards.length === q.limit && last && { next: Number(last.shard) }) });
   })
   .get("/:id/events", async (c) => {
-    const headers = new Headers({ "x-colmeia-owner": c.get("submitter") });
-    const last = c.req.header("last-event-id");
-    if (last) headers.set("last-event-id", last);
-    const res = await jobStub(c.env, jobId(c.req.param("id"))).fetch(new Request("http://job/events", { headers }));
-    if (res.status === 429) return res;
-    if (!res.ok) throw new ApiError(404, "job_not_found", "no such job");
-    return res;
+    const out = await jobStub(c.env, jobId(c.req.param("id"))).events(c.get("submitter"), c.req.header("last-event-id"));
+    return unwrap(out).response;
   })
   .delete("/:id", async (c) => {
     const id = jobId(c.req.param("id"));

@@ -1,15 +1,14 @@
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { readSse, type SseEvent } from "../../client/api/sse.ts";
 import { EventHub } from "../../coordinator/job/event-hub.ts";
-import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import { gridStream, type GridStreamTiming } from "../../coordinator/routes/stats.ts";
 import type { AppEnv } from "../../coordinator/env.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import type { JobStatus } from "../../shared/schemas.ts";
-import { primesJob, sleep } from "./helpers.ts";
+import { ALICE, call, primesJob, sleep } from "./helpers.ts";
 
 /** Reads a stream to its end, or until `ms` passed (then `ended` is false). */
 async function readFor(res: Response, ms: number): Promise<{ events: SseEvent[]; ended: boolean }> {
@@ -35,10 +34,8 @@ function fakeJob() {
   return { job, current: () => ({ status: status(), version: job.version }) };
 }
 
-/** Opens the job's stream at its Durable Object, as the Worker route does after auth. */
-async function openJobStream(id: string, owner: string): Promise<Response> {
-  return env.JOBS.get(env.JOBS.idFromName(id)).fetch(new Request("http://job/events", { headers: { "x-colmeia-owner": owner } }));
-}
+/** Opens the job's stream through the API, as its owner. */
+const openJobStream = (id: string): Promise<Response> => call("GET", `/v1/jobs/${id}/events`, { token: ALICE });
 
 /** The grid stream with the given timing, served through a Hono app like the real route. */
 function gridApp(timing: GridStreamTiming): Promise<Response> {
@@ -49,14 +46,13 @@ function gridApp(timing: GridStreamTiming): Promise<Response> {
 describe("job event streams are bounded", () => {
   it(`answers 429 with retry-after beyond ${LIMITS.streamsPerJob} streams of one job, and frees a place when one closes`, async () => {
     const { id } = await primesJob(3);
-    const owner = await runInDurableObject(env.JOBS.get(env.JOBS.idFromName(id)), (o: JobObject) => o.store.meta!.owner);
     const open: Response[] = [];
     for (let i = 0; i < LIMITS.streamsPerJob; i++) {
-      const res = await openJobStream(id, owner);
+      const res = await openJobStream(id);
       expect(res.status).toBe(200);
       open.push(res);
     }
-    const refused = await openJobStream(id, owner);
+    const refused = await openJobStream(id);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await refused.json()).toMatchObject({ error: { code: "too_many_streams", message: expect.stringMatching(/event streams/) } });
@@ -66,7 +62,7 @@ describe("job event streams are bounded", () => {
     for (let tries = 0; tries < 40 && again?.status !== 200; tries++) {
       await again?.body?.cancel();
       await sleep(50);
-      again = await openJobStream(id, owner);
+      again = await openJobStream(id);
     }
     expect(again!.status).toBe(200);
     for (const res of [...open, again!]) await res.body!.cancel();
