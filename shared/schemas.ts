@@ -143,6 +143,7 @@ export const DatasetName = z
   .string()
   .min(1)
   .max(200)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   .regex(/^[^/\\\u0000-\u001f]+$/, "a file name without slashes or control characters");
 
 /** `POST /v1/datasets/uploads`: starts a multipart upload of `bytes` in parts of `partBytes` (the last may be shorter). */

@@ -1,5 +1,5 @@
 import { ApiError } from "../errors.ts";
-import { UploadScan } from "./scan.ts";
+import type { UploadScan } from "./scan.ts";
 
 /**
  * The declared length of a raw upload body, checked against `max` before a byte is read: a body

@@ -108,7 +108,7 @@ export class JobStore {
   /** Whether any volunteer could be given work now. O(1): cursor check plus one indexed probe. */
   hasWork(): boolean {
     const meta = this.#meta;
-    if (!meta || meta.state !== "running") return false;
+    if (meta?.state !== "running") return false;
     if (meta.next < meta.total) return true;
     return this.sql.exec("SELECT 1 FROM shards WHERE state = 0 AND deficit > 0 LIMIT 1").toArray().length > 0;
   }

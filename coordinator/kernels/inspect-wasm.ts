@@ -175,7 +175,7 @@ const show = (t: FuncType) => `(${t.params.join(", ")}) -> (${t.results.join(", 
 
 function checkFunc(p: Parsed, name: string, want: FuncType, usage: string): void {
   const e = p.exports.get(name);
-  if (!e || e.kind !== 0) throw new Refused(`missing export ${name}: a wasm/1 kernel exports the function ${usage}`);
+  if (e?.kind !== 0) throw new Refused(`missing export ${name}: a wasm/1 kernel exports the function ${usage}`);
   const typeIndex = p.funcs[e.index];
   if (typeIndex === undefined) throw new Malformed(`export ${name} names function ${e.index}, which the module does not define`);
   if (typeIndex >= p.types.length) throw new Malformed(`function ${e.index} names type ${typeIndex}, which the module does not define`);
@@ -185,7 +185,7 @@ function checkFunc(p: Parsed, name: string, want: FuncType, usage: string): void
 
 function checkMemory(p: Parsed): { min: number; max: number } {
   const e = p.exports.get("memory");
-  if (!e || e.kind !== 2) throw new Refused('missing export memory: a wasm/1 kernel defines its memory and exports it as "memory"');
+  if (e?.kind !== 2) throw new Refused('missing export memory: a wasm/1 kernel defines its memory and exports it as "memory"');
   const cap = `at most ${LIMITS.wasmMaxPages} pages (${(LIMITS.wasmMaxPages * 65536) / 2 ** 30} GiB)`;
   for (const m of p.memories) {
     if (m.max === undefined) throw new Refused(`memory declares no maximum; a wasm/1 kernel declares one, ${cap}`);

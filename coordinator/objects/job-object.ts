@@ -211,7 +211,7 @@ export class JobObject extends DurableObject<Env> {
     standing: Standing = UNTRUSTED,
   ): Promise<{ leases: Lease[]; available: boolean; running: boolean; held?: number }> {
     const meta = this.store.meta;
-    if (!meta || meta.state !== "running") return { leases: [], available: false, running: false };
+    if (meta?.state !== "running") return { leases: [], available: false, running: false };
     if (this.store.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
     if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
     const now = Date.now();

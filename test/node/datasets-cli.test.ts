@@ -68,7 +68,7 @@ function text(bytes: number, seed = 7): string {
   let size = 0;
   while (size < bytes) {
     seed = (seed * 48271) % 2147483647;
-    const line = Array.from({ length: 1 + (seed % 17) }, (_, i) => words[(seed >> (i % 16)) % words.length]).join(" ") + "\n";
+    const line = `${Array.from({ length: 1 + (seed % 17) }, (_, i) => words[(seed >> (i % 16)) % words.length]).join(" ")}\n`;
     lines.push(line);
     size += Buffer.byteLength(line);
   }
@@ -79,7 +79,7 @@ const smallFile = join(work, "orders.jsonl");
 const bigFile = join(work, "big.txt");
 
 beforeAll(async () => {
-  writeFileSync(smallFile, Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, category: ["a", "b", "c"][i % 3], price_cents: (i * 37) % 9999 })).join("\n") + "\n");
+  writeFileSync(smallFile, `${Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, category: ["a", "b", "c"][i % 3], price_cents: (i * 37) % 9999 })).join("\n")}\n`);
   writeFileSync(bigFile, text(12 * MiB));
   server = await startLocalServer();
   client = createClient({ url: server.url, token: server.tokens[0] });

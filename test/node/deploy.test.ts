@@ -48,7 +48,7 @@ async function call<T>(method: string, path: string, token: string, body?: unkno
 async function volunteer(token: string, until: () => boolean): Promise<void> {
   while (!until()) {
     const got = await call<{ leases: Lease[] }>("POST", "/v1/leases", token, { max: 2 });
-    if (!got || got.status !== 200 || !got.body.leases.length) {
+    if (got?.status !== 200 || !got.body.leases.length) {
       await sleep(200);
       continue;
     }

@@ -49,6 +49,7 @@ describe("ops/: the Grafana board and the Prometheus config against a running `n
     expect(panels.length).toBeGreaterThanOrEqual(12);
     for (const p of panels) {
       expect(p.description, p.title).toBeTruthy();
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a template
       expect(p.datasource?.uid, p.title).toBe("${datasource}");
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets!) {

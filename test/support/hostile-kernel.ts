@@ -3,7 +3,7 @@
  * did ("blocked: ..." or "ok: ..."). `input.canary` is a URL that records any hit. Shared by the
  * page and Node volunteer tests.
  */
-export const HOSTILE_KERNEL = String.raw`
+export const HOSTILE_KERNEL = `
 export async function compute(input) {
   const canary = input.canary;
   const report = {};

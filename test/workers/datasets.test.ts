@@ -37,7 +37,7 @@ function lines(n: number, seed = 1): string {
     s = (s * 1103515245 + 12345) % 2 ** 31;
     out.push(`line ${i} ${"x".repeat(s % 300)}`);
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 async function inputOf(v: Volunteer, l: Lease): Promise<Response> {
@@ -181,11 +181,11 @@ describe("dataset jobs", () => {
   it("cuts shards at line ends exactly as the contract says, whatever falls on a chunk edge", async () => {
     const chunk = 4096;
     const parts = [
-      "a".repeat(chunk - 1) + "\n", // ends exactly at the first edge
+      `${"a".repeat(chunk - 1)}\n`, // ends exactly at the first edge
       "\n\n", // empty lines
-      "b".repeat(chunk * 2 + 7) + "\r\n", // longer than a chunk, CRLF
-      "word ".repeat(2000) + "\n",
-      "c".repeat(chunk - 3) + "\n",
+      `${"b".repeat(chunk * 2 + 7)}\r\n`, // longer than a chunk, CRLF
+      `${"word ".repeat(2000)}\n`,
+      `${"c".repeat(chunk - 3)}\n`,
       "last line without newline",
     ];
     const text = parts.join("");
@@ -271,7 +271,7 @@ describe("dataset jobs", () => {
 
   it("refuses dataset jobs that cannot be: unknown dataset, a kernel that reads no text, a chunk out of bounds", async () => {
     const ds = await upload("1\n2\n");
-    await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: "d_" + "0".repeat(32) } } }), 404);
+    await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: `d_${"0".repeat(32)}` } } }), 404);
     expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", dataset: { id: ds.id } } }), 400)).message).toMatch(/dataset/);
     expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 10 } } }), 400)).message).toMatch(/chunkBytes/);
     const big = { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 8 * MiB } };
@@ -336,7 +336,7 @@ describe("records.aggregate over datasets", () => {
       price_cents: 100 + ((i * 7919) % 5000),
       status: i % 5 === 0 ? "refunded" : "paid",
     }));
-    const text = rows.map((r) => JSON.stringify(r)).join("\n") + "\n{not json}\n";
+    const text = `${rows.map((r) => JSON.stringify(r)).join("\n")}\n{not json}\n`;
     const ds = await upload(text, "orders.jsonl");
     const { result: got } = await runDatasetJob({ kernel: "records.aggregate", dataset: { id: ds.id, chunkBytes: 4096 }, params: params("jsonl") });
     const groups: Record<string, { orders: number; revenue: number; largest: number; smallest: number }> = {};

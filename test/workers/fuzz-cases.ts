@@ -23,12 +23,12 @@ export const BAD_NUMBERS = ["-1", "-0.5", "1.5", '"5"', '"NaN"', '"Infinity"', '
 const BAD_JSON = ["{", "}", "[", '{"a":}', "{'a':1}", "{a:1}", '{"a":1,}', '{"a":1} x', "NaN", "undefined", '"unterminated', "\u0000", "{\"a\":\"\\u12\"}", "[1,2"];
 const NOT_OBJECTS = ["[]", "[{}]", '"text"', "42", "null", "true"];
 const GARBAGE_IDS = ["x", "j_", "j_AAAAAAAAAAAAAAAA", "j_aaaaaaaaaaaaaaa", "j_aaaaaaaaaaaaaaaaa", "%00", "..%2f..%2fetc", "j_aaaaaaaaaaaaaaaa%20", "j_%E2%98%83aaaaaaaaaaaaaa", "a".repeat(3000), "j_aaaaaaaaaaaaaaaa.0.AAAAAAAAAAAA", "-1", "NaN"];
-const BAD_TOKENS = ["", "Bearer", "Bearer ", "Basic dG9rLWFsaWNlOg==", "bearer tok-alice x", "Bearer tok-alice,tok-bob", "Bearer v1.x.y", "Bearer v1..", "Bearer v2.v_00.abc", "Bearer " + "z".repeat(10_000), "Bearer tok-mallory"];
+const BAD_TOKENS = ["", "Bearer", "Bearer ", "Basic dG9rLWFsaWNlOg==", "bearer tok-alice x", "Bearer tok-alice,tok-bob", "Bearer v1.x.y", "Bearer v1..", "Bearer v2.v_00.abc", `Bearer ${"z".repeat(10_000)}`, "Bearer tok-mallory"];
 
 const raw = (v: unknown) => JSON.stringify(v);
 /** Replaces the JSON text `"@"` in `template` with `value` (raw JSON text). */
 const fill = (template: unknown, value: string) => raw(template).replace('"@"', value);
-const big = (bytes: number, head = '{"pad":"') => head + "x".repeat(bytes) + '"}';
+const big = (bytes: number, head = '{"pad":"') => `${head + "x".repeat(bytes)}"}`;
 /** A body streamed without content-length, so the size cap must count bytes as they come. */
 const chunked = (bytes: number) => {
   const chunk = new TextEncoder().encode("x".repeat(64 * 1024));

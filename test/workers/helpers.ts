@@ -32,6 +32,7 @@ export function call(method: string, path: string, opts: CallOptions = {}): Prom
 }
 
 /** Calls and reads the JSON answer (tolerating an empty body). */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answers field by field
 export async function callJson<T = any>(method: string, path: string, opts: CallOptions = {}): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await call(method, path, opts);
   const text = await res.text();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { KernelManifest, Lease } from "../../shared/schemas.ts";
-import { ALICE, BOB, call, callJson, createJob, expectError, lease, leaseEventually, result, status, volunteer, type Volunteer } from "./helpers.ts";
+import { ALICE, BOB, call, callJson, createJob, expectError, leaseEventually, result, status, volunteer, type Volunteer } from "./helpers.ts";
 
 const SQUARE = "export function compute(input, params) { return { total: input.start * input.start + (params.add ?? 0) }; }";
 
