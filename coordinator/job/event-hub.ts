@@ -28,8 +28,8 @@ export class EventHub {
   readonly #maxStreams: number;
   readonly #maxMs: number;
   #lastSent = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #ping: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #ping: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly current: () => { status: JobStatus; version: number },
@@ -70,7 +70,7 @@ export class EventHub {
     const wait = this.#lastSent + MIN_GAP_MS - Date.now();
     // On the next turn, so a change made mid-batch goes out with the whole batch applied.
     if (stateChanged || wait <= 0) {
-      clearTimeout(this.#timer);
+      if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = setTimeout(() => this.#flush(), 0);
       return;
     }
@@ -78,8 +78,8 @@ export class EventHub {
   }
 
   #flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#lastSent = Date.now();
     const { status, version } = this.current();
     for (const sse of this.#streams) {
@@ -95,8 +95,8 @@ export class EventHub {
   #forget(sse: BoundedSse): void {
     this.#streams.delete(sse);
     if (!this.#streams.size) {
-      clearInterval(this.#ping);
-      this.#ping = undefined;
+      if (this.#ping !== null) clearInterval(this.#ping);
+      this.#ping = null;
     }
   }
 }

@@ -36,7 +36,7 @@ function need<T>(binding: T | undefined, name: string): T {
 
 async function run(name: string, probe: Probe): Promise<HealthCheck> {
   const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)));
   try {
     const detail = await Promise.race([probe(), timeout]);
@@ -44,7 +44,7 @@ async function run(name: string, probe: Probe): Promise<HealthCheck> {
   } catch (err) {
     return { name, ok: false, ms: Math.round(performance.now() - started), detail: err instanceof Error ? err.message : String(err) };
   } finally {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
   }
 }
 

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../../coordinator/app.ts";
 import { describe, expect, it } from "vitest";
+import { hexOf } from "../../shared/canonical.ts";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { Dataset, JobStatus, Lease, Upload } from "../../shared/schemas.ts";
 import { ALICE, BOB, call, callJson, createJob, expectError, lease, result, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
@@ -10,23 +11,23 @@ const MiB = 1024 * 1024;
 const enc = new TextEncoder();
 
 /** Sends raw bytes (with their content-length, as any HTTP client does for a sized body). */
-function raw(method: string, path: string, bytes: Uint8Array<ArrayBuffer>, token = ALICE, headers: Record<string, string> = {}) {
+function raw(method: string, path: string, bytes: Uint8Array, token = ALICE, headers: Record<string, string> = {}) {
   return exports.default.fetch(`http://x${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-length": String(bytes.length), "content-type": "text/plain", ...headers },
-    body: bytes,
+    body: bytes as Uint8Array<ArrayBuffer>,
   });
 }
 
-async function upload(text: string | Uint8Array<ArrayBuffer>, name = "data.txt", token = ALICE): Promise<Dataset> {
+async function upload(text: string | Uint8Array, name = "data.txt", token = ALICE): Promise<Dataset> {
   const res = await raw("POST", `/v1/datasets?name=${encodeURIComponent(name)}`, typeof text === "string" ? enc.encode(text) : text, token);
   const body = (await res.json()) as Dataset;
   expect(res.status, JSON.stringify(body)).toBe(201);
   return body;
 }
 
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+async function sha256(bytes: Uint8Array): Promise<string> {
+  return hexOf(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
 
 /** Deterministic bytes: varied line lengths, so hashing and part edges are exercised. */
