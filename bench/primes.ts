@@ -1,16 +1,32 @@
 /**
- * `npm run bench:primes`: the `primes.count` kernel against the plain segmented sieve it
- * replaced, on the outside harness's shards (`[1e12, 1e12 + 1.2e9)` in steps of `2e7`), one
- * thread, best of a few rounds. Prints ms per shard for each and the speed-up.
+ * `npm run bench:primes` (`--quick`: fewer shards and rounds; `--no-page`: the kernel only;
+ * `--landed <ref>`: also the page as built at that commit, in the same run; `--runs N`).
+ *
+ * 1. The `primes.count` kernel against the plain segmented sieve it replaced, on the outside
+ *    harness's shards (`[1e12, 1e12 + 1.2e9)` in steps of `2e7`), one Node thread, best of a
+ *    few rounds: ms per shard for each and the speed-up.
+ * 2. The volunteer page in headless Chromium with 2 Web Workers on the same job through a local
+ *    grid, from its first lease call to its last result, against 2 x one Node thread (the plain
+ *    sieve: the issue's figure; the kernel itself: what scheduling costs), and each kernel
+ *    worker's idle time between its shards, read from a Chromium trace.
  */
+import { parseArgs } from "node:util";
 import { countPrimes } from "../shared/kernels/primes.ts";
+import { launchBrowser } from "../test/support/browser.ts";
+import { startLocalServer } from "../test/support/local-server.ts";
+import { bundlesAt } from "./lib/bundles-at.ts";
+import { hostLine } from "./lib/cpu.ts";
+import { runPage } from "./lib/page-run.ts";
 import { countPrimes as plain } from "./lib/plain-sieve.ts";
+import { num, table } from "./lib/table.ts";
 
-const quick = process.argv.includes("--quick");
+const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-page": { type: "boolean" }, landed: { type: "string" }, runs: { type: "string" } } });
 const START = 1e12;
 const STEP = 2e7;
-const SHARDS = quick ? 6 : 60;
-const ROUNDS = quick ? 2 : 3;
+const SHARDS = values.quick ? 6 : 60;
+const ROUNDS = values.quick ? 2 : 3;
+const THREADS = 2;
+const RUNS = Number(values.runs ?? (values.quick ? 1 : 3));
 
 function run(f: (i: { start: number; end: number }) => { count: number }): { ms: number; count: number } {
   let best = Number.POSITIVE_INFINITY;
@@ -24,9 +40,39 @@ function run(f: (i: { start: number; end: number }) => { count: number }): { ms:
   return { ms: best / SHARDS, count };
 }
 
+console.log(hostLine());
 const base = run(plain);
 const tuned = run(countPrimes);
 if (base.count !== tuned.count) throw new Error(`counts differ: plain ${base.count}, kernel ${tuned.count}`);
 console.log(`primes in [1e12, 1e12 + ${SHARDS} x 2e7): ${tuned.count}`);
 console.log(`plain segmented sieve   ${base.ms.toFixed(1).padStart(7)} ms/shard`);
 console.log(`primes.count kernel     ${tuned.ms.toFixed(1).padStart(7)} ms/shard   ${(base.ms / tuned.ms).toFixed(2)}x faster`);
+
+if (!values["no-page"]) {
+  const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
+  const builds: [string, string | undefined][] = [["this tree", undefined]];
+  if (values.landed) (step(`building the page at ${values.landed}`), builds.unshift([values.landed, await bundlesAt(values.landed)]));
+  step("starting the local grid and Chromium");
+  const [server, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
+  const job = { kernel: "primes.count", range: { start: START, end: START + SHARDS * STEP, step: STEP }, replication: { replicas: 1, quorum: 1 } };
+  // Ideal wall time of 2 threads: the job's shards split evenly, each thread as fast as one Node thread.
+  const ideal = { plain: (SHARDS * base.ms) / THREADS, kernel: (SHARDS * tuned.ms) / THREADS };
+  const rows: (string | number)[][] = [];
+  try {
+    // Alternate builds run by run, so a change in the machine's load hits both alike.
+    for (let r = 1; r <= RUNS; r++) {
+      for (const [name, bundles] of builds) {
+        step(`page run ${r}/${RUNS} (${name})`);
+        const got = await runPage(browser, { url: server.url, token: server.tokens[0], threads: THREADS, job, bundles });
+        if ((got.result as { count: number }).count !== tuned.count) throw new Error(`the page counted ${JSON.stringify(got.result)}, expected ${tuned.count}`);
+        const idle = got.threads.map((t) => `${num(t.idleMs)} (${num(t.busyMs)}, ${num(t.maxGapMs)})`).join(" / ");
+        rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), idle]);
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+  console.log(`\nthe page, ${THREADS} Web Workers, ${SHARDS} shards; vs 2 x one Node thread (plain sieve ${num(ideal.plain)} ms, the kernel ${num(ideal.kernel)} ms)`);
+  console.log(table(["page build", "run", "ms", "vs plain", "vs kernel", "per thread: idle ms between shards (busy ms, longest gap ms)"], rows));
+}

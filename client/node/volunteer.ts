@@ -51,7 +51,7 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
   });
   const identity = await api.identity();
   const pool = createKernelPool({ spawn: nodeKernelWorker, size: options.threads });
-  const loop: VolunteerLoop = createVolunteerLoop({
+  const loop = createVolunteerLoop({
     api,
     pool,
     // Published kernels' modules, fetched once each and kept in memory for this process's life.
@@ -59,13 +59,7 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
     outbox: createMemoryOutbox(),
     threads: options.threads,
     dutyCycle: options.dutyCycle,
-    onEvent: (event) => {
-      // Workaround: with slow shards (no prefetch) the loop's leaser sleeps until a queued lease
-      // is taken, and a finished shard does not wake it, so the volunteer would stall after its
-      // first batch. setThreads (same count) wakes the leaser. Harmless once the loop does it itself.
-      if (event.type === "computed" || event.type === "kernel-error") queueMicrotask(() => loop.setThreads(options.threads));
-      options.onEvent?.(event);
-    },
+    onEvent: options.onEvent,
   });
   loop.start();
 

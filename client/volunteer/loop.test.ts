@@ -204,6 +204,19 @@ describe("createVolunteerLoop", () => {
     expect(Math.max(...asked)).toBeGreaterThan(30);
   });
 
+  it("leases again as soon as a slow shard finishes, with no queue to wake it and no timer", async () => {
+    // Shards that take 3 s by the pool's clock (none of them real time): slow, so none is queued
+    // beyond one per thread, and the only thing that can ask for the next lease is a shard ending.
+    const workers = fakeWorkers((t) => ({ output: { n: t.input } }));
+    let clock = 0;
+    const pool = createKernelPool({ spawn: workers.spawn, now: () => (clock += 3000) });
+    const { fake, loop } = setup(Array.from({ length: 8 }, (_, i) => i), { pool });
+    loop.start();
+    await until(() => fake.outputs.size === 8);
+    // The first call asks for the default prefetch; once shards are known to be slow, one at a time.
+    expect(fake.calls.filter((c) => c.startsWith("lease:")).slice(0, 4)).toEqual(["lease:5", "lease:1", "lease:1", "lease:1"]);
+  });
+
   it("keeps leasing after a pause and resume that happen while a lease call is on its way", async () => {
     const { fake, loop } = setup(Array.from({ length: 20 }, (_, i) => i));
     const lease = fake.api.lease;

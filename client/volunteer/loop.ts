@@ -192,7 +192,12 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     const { lease } = held;
     changed();
     const deps = { pool, outbox, modules: opts.modules, inputs, timeoutMs: opts.shardTimeoutMs, now };
-    const end = await runShard(held, deps).finally(() => (book.end(held), inputs.forget(lease.id)));
+    const end = await runShard(held, deps).finally(() => {
+      book.end(held);
+      inputs.forget(lease.id);
+      // One lease fewer held: the leaser may be waiting for exactly this (slow shards keep no queue).
+      leaseNeeded.notify();
+    });
     if (end.kind === "unrunnable") {
       // Not this shard's fault, but this volunteer's: hand it back, and refuse it if offered again.
       book.markFailed(lease);
@@ -201,10 +206,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     }
     if (end.kind === "store-failed") (fail(`could not store a result: ${end.error}`), release(lease));
     // Its input said the lease is gone (403/404/410): like a heartbeat's 410, no result to send.
-    if (end.kind === "lost" && end.status !== undefined) {
-      emit({ type: "lease-lost", leaseId: lease.id, status: end.status });
-      leaseNeeded.notify();
-    }
+    if (end.kind === "lost" && end.status !== undefined) emit({ type: "lease-lost", leaseId: lease.id, status: end.status });
     if (end.kind === "no-input") (fail(`${lease.kernel} shard ${lease.shardId}: ${end.error}`), release(lease));
     if (end.kind === "stored") {
       counters.pending++;
