@@ -1,5 +1,5 @@
 /**
- * Coordinator benchmark (issue 2): a real local server (`npm start`: wrangler dev on workerd) and
+ * Coordinator benchmark (issue 2): a real local server (`npm start`: Miniflare on workerd) and
  * simulated honest volunteers over HTTP, measuring shard completions/s and request latency.
  *
  *   npm run bench                 full run (about 3.5 minutes)
@@ -93,7 +93,22 @@ async function registerVolunteers(http: JsonClient, n: number): Promise<string[]
 
 function throughputTable(results: ScenarioResult[]): string {
   return table(
-    ["scenario", "vols", "repl", "window s", "shards/s", "results/s", "req/s", "worst 1 s", "empty", "errors", "srv CPU", "srv CPU/req", "gen CPU", "gen lag p99"],
+    [
+      "scenario",
+      "vols",
+      "repl",
+      "window s",
+      "shards/s",
+      "results/s",
+      "req/s",
+      "worst 1 s",
+      "empty",
+      "errors",
+      "srv CPU",
+      "srv CPU/req",
+      "gen CPU",
+      "gen lag p99",
+    ],
     results.map(({ spec, window: w, serverShardsPerSec, cpu }) => [
       spec.title,
       spec.volunteers,
@@ -197,7 +212,7 @@ async function main(): Promise<void> {
     if (args.client !== "http" && args.client !== "fetch") throw new Error("--client must be http or fetch");
     const http = new JsonClient(server.url, args.client);
     console.log(
-      `Server: wrangler dev (workerd) at ${server.url}, fresh state, ready in ${num((performance.now() - t) / 1000, 1)} s; ` +
+      `Server: npm start (Miniflare, workerd) at ${server.url}, fresh state, ready in ${num((performance.now() - t) / 1000, 1)} s; ` +
         `volunteers use ${args.client === "fetch" ? "Node fetch" : "node:http"} with keep-alive`,
     );
 
@@ -245,10 +260,14 @@ async function main(): Promise<void> {
     for (const line of errorLines(results)) console.log(line);
     console.log(log.report());
     console.log(
-      "Note: load generator (gen) and server (srv: wrangler + workerd) share the same cores; CPU is in % of one core, " +
+      "Note: load generator (gen) and server (srv: npm start + workerd) share the same cores; CPU is in % of one core, " +
         "srv CPU/req is server CPU time per request answered. Scenario 3 sleeps 3.5-4.5 s per shard, leasing singly.",
     );
-    console.log(`Load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(", ")} (1, 5, 15 min).`);
+    console.log(
+      `Load average after the run: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", ")} (1, 5, 15 min).`,
+    );
   } finally {
     await shutdown();
   }

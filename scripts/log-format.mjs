@@ -2,6 +2,7 @@
 // possibly inside its own "▲ [WARNING]" decoration) into lines for a person, or back into bare JSON.
 // Anything else wrangler prints passes through unchanged.
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what ANSI color codes start with.
 const ANSI = /\x1b\[[0-9;]*m/g;
 /** wrangler's own line per request: the coordinator's request lines say the same and more. */
 const WRANGLER_REQUEST = /^\[wrangler:info\] [A-Z]+ \S+ \d{3} .*\(\d+ms\)$/;
@@ -30,9 +31,7 @@ export function humanLine(entry, color = false) {
   const level = entry.level.toUpperCase().padEnd(5);
   const head = color ? `\x1b[${LEVEL_COLOR[entry.level] ?? 0}m${level}\x1b[0m` : level;
   const what =
-    entry.message === "request" && entry.method
-      ? `${entry.method} ${entry.path ?? entry.route} ${entry.status} ${entry.durationMs}ms`
-      : entry.message;
+    entry.message === "request" && entry.method ? `${entry.method} ${entry.path ?? entry.route} ${entry.status} ${entry.durationMs}ms` : entry.message;
   const rest = Object.entries(entry)
     .filter(([k, v]) => !LEFT_OUT.has(k) && v !== undefined && v !== null)
     .map(([k, v]) => `${k}=${quote(v)}`);
@@ -56,5 +55,24 @@ export function lineFormatter({ json = false, color = false } = {}) {
     if (plain === "" && afterEntry) return undefined;
     afterEntry = false;
     return WRANGLER_REQUEST.test(plain) ? undefined : line;
+  };
+}
+
+/**
+ * Prints lines from the local server on this process's stdout and stderr: formatted for a person
+ * (in color on a terminal), or with `json` as bare JSON on stdout with every other line on stderr,
+ * so `npm start | jq` sees only the coordinator's entries. `print(line, "stderr")` for a line
+ * that came from an error stream or is a warning.
+ */
+export function printer({ json = false } = {}) {
+  const formats = {
+    stdout: lineFormatter({ json, color: !json && Boolean(process.stdout.isTTY) }),
+    stderr: lineFormatter({ json, color: !json && Boolean(process.stderr.isTTY) }),
+  };
+  return (line, from = "stdout") => {
+    const out = formats[from](line);
+    if (out === undefined) return;
+    const to = json ? (out.startsWith('{"time":') ? "stdout" : "stderr") : from;
+    process[to].write(`${out}\n`);
   };
 }

@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+// @ts-expect-error: a plain .mjs script without types
+import { ensureDevVars } from "../../scripts/dev-vars.mjs";
 import { checkNoServerLeft } from "../support/leak-check.ts";
 import { freePort, startLocalServer } from "../support/local-server.ts";
 import { MARK_ENV, markedProcesses, newMark, reapMarked, recordServer } from "../support/process-tree.ts";
@@ -48,7 +50,7 @@ async function waitHealthy(url: string): Promise<void> {
 }
 
 describe("npm start", () => {
-  it("stops wrangler and workerd and frees its port when it is killed with SIGKILL", async () => {
+  it("stops its server and workerd and frees its port when it is killed with SIGKILL", async () => {
     const port = await freePort();
     const stateDir = mkdtempSync(join(tmpdir(), "colmeia-sigkill-"));
     const mark = newMark();
@@ -74,29 +76,20 @@ describe("npm start", () => {
     }
   });
 
-  it("writes WEBHOOK_HTTP_HOSTS for local webhook targets into a fresh .dev.vars", async () => {
-    // A copy of the script in a folder of its own, with a wrangler that only exits: the real
-    // checkout's .dev.vars is left alone.
-    const fake = mkdtempSync(join(tmpdir(), "colmeia-fresh-"));
-    mkdirSync(join(fake, "scripts"));
-    mkdirSync(join(fake, "node_modules/wrangler/bin"), { recursive: true });
-    copyFileSync(join(root, "scripts/start.mjs"), join(fake, "scripts/start.mjs"));
-    copyFileSync(join(root, "scripts/log-format.mjs"), join(fake, "scripts/log-format.mjs"));
-    writeFileSync(join(fake, "node_modules/wrangler/bin/wrangler.js"), "process.exit(0);\n");
+  it("writes a submitter token and WEBHOOK_HTTP_HOSTS into a fresh .dev.vars, and names the token after", () => {
+    // A folder of its own: the real checkout's .dev.vars is left alone.
+    const fresh = mkdtempSync(join(tmpdir(), "colmeia-fresh-"));
     try {
-      const out = await new Promise<{ code: number | null; stdout: string }>((ok) => {
-        const child = spawn(process.execPath, [join(fake, "scripts/start.mjs")], { env: { ...process.env, STATE_DIR: join(fake, "state") }, stdio: ["ignore", "pipe", "inherit"] });
-        let stdout = "";
-        child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
-        child.on("close", (code) => ok({ code, stdout }));
-      });
-      expect(out.code).toBe(0);
-      const vars = readFileSync(join(fake, ".dev.vars"), "utf8");
+      const created = ensureDevVars(fresh);
+      const vars = readFileSync(join(fresh, ".dev.vars"), "utf8");
       expect(vars).toMatch(/^SUBMIT_TOKENS=cs_\S+$/m);
       expect(vars).toMatch(/^WEBHOOK_HTTP_HOSTS=127\.0\.0\.1,localhost$/m);
-      expect(out.stdout).toContain(`COLMEIA_TOKEN=${/^SUBMIT_TOKENS=(.*)$/m.exec(vars)?.[1]}`);
+      const token = /^SUBMIT_TOKENS=(.*)$/m.exec(vars)?.[1];
+      expect(created).toContain(`COLMEIA_TOKEN=${token}`);
+      expect(ensureDevVars(fresh)).toBe(`Submitter token(s) from .dev.vars: ${token}`);
+      expect(readFileSync(join(fresh, ".dev.vars"), "utf8")).toBe(vars);
     } finally {
-      rmSync(fake, { recursive: true, force: true });
+      rmSync(fresh, { recursive: true, force: true });
     }
   });
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { killMarkedNow, MARK_ENV, newMark, reapMarked, recordServer } from "./process-tree.ts";
 
-/** A real `npm start` (wrangler dev on workerd) with its own port, state folder and tokens. */
+/** A real `npm start` (Miniflare on workerd) with its own port, state folder and tokens. */
 export interface LocalServer {
   url: string;
   port: number;
@@ -38,6 +38,8 @@ export interface LocalServerOptions {
   vars?: Record<string, string>;
   /** Sees every chunk the server writes to stdout/stderr (e.g. to watch for errors). */
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
+  /** Extra environment for `npm start`, e.g. `{ LOG_LEVEL: "info", LOG_FORMAT: "json" }`. */
+  env?: Record<string, string>;
 }
 
 /** Marks of servers started by this process and not yet stopped. */
@@ -48,7 +50,7 @@ process.once("exit", () => running.forEach(killMarkedNow));
 
 /**
  * Starts the local grid exactly as `npm start` does, but isolated; resolves once /healthz answers.
- * `stop()` returns only when every process of the server's tree (start.mjs, wrangler, workerd) is
+ * `stop()` returns only when every process of the server's tree (start.mjs, its leash, workerd) is
  * gone, and a failed start stops what it started before it throws.
  */
 export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
@@ -65,14 +67,16 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       process.execPath,
       [
         join(root, "scripts/start.mjs"),
-        "--var", `SUBMIT_TOKENS:${tokens.join(",")}`,
-        "--var", `COLMEIA_SECRET:test-secret-${port}`,
+        "--var",
+        `SUBMIT_TOKENS:${tokens.join(",")}`,
+        "--var",
+        `COLMEIA_SECRET:test-secret-${port}`,
         ...Object.entries(opts.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       ],
       {
         cwd: root,
         // Request lines stay out of test and bench output unless asked for (LOG_LEVEL=info).
-        env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
+        env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...opts.env, PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
@@ -101,13 +105,15 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       const exited = new Promise((r) => c.once("exit", r));
       c.kill("SIGINT");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      // start.mjs gone by SIGKILL: its leash stops wrangler's process group by itself.
+      // start.mjs gone by SIGKILL: its leash stops the server's process group by itself.
       if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL"), await exited;
     }
     const killed = await reapMarked(mark, 10_000);
     running.delete(mark);
     if (killed.length) {
-      throw new Error(`local server on port ${port} left processes behind after stopping (killed them):\n${killed.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n")}`);
+      throw new Error(
+        `local server on port ${port} left processes behind after stopping (killed them):\n${killed.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n")}`,
+      );
     }
   };
 
