@@ -10,13 +10,13 @@ import { loadWasmKernel } from "../../examples/collatz-wasm/wasm-host.ts";
 import { compute as monteCarlo } from "../../examples/monte-carlo-pi/kernel.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import { startVolunteerProcess, stopVolunteerProcess } from "../support/volunteer-process.ts";
+import { COLMEIA_BIN, runColmeia } from "../support/cli.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 // Kernels you bring, through the real `colmeia` binary against a real local coordinator
 // (npm start): the two examples in examples/ published, listed, and computed by a Node volunteer.
 
 const root = resolve(import.meta.dirname, "../..");
-const bin = join(root, "bin/colmeia.js");
 const piKernel = join(root, "examples/monte-carlo-pi/kernel.ts");
 const collatzDir = join(root, "examples/collatz-wasm");
 const collatzWasm = join(collatzDir, "build/collatz.wasm");
@@ -24,14 +24,9 @@ const COLLATZ_REDUCE = '{"maxSteps":"max","totalSteps":"sum"}';
 const work = mkdtempSync(join(tmpdir(), "colmeia-kernels-"));
 let server: LocalServer;
 
-/** Runs `colmeia args...` to its end; never rejects (a failing command is a result to check). */
-async function colmeia(args: string[], env: Record<string, string> = {}) {
-  const options = { env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], ...env }, maxBuffer: 64 << 20 };
-  return promisify(execFile)(process.execPath, [bin, ...args], options).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code?: number; stdout: string; stderr: string }) => ({ code: error.code ?? -1, stdout: error.stdout, stderr: error.stderr }),
-  );
-}
+/** The CLI with this server and the first token; `env` adds or overrides variables. */
+const colmeia = (args: string[], env: Record<string, string> = {}) =>
+  runColmeia(args, { env: { COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], ...env } });
 
 /** The raw HTTP answer's text, for comparing `--json` with it byte for byte. */
 async function http(method: string, path: string, body?: unknown, token = server.tokens[0]) {
@@ -129,7 +124,7 @@ describe("colmeia kernel", () => {
     expect(again.stdout.trim()).toBe(ids.pi);
     expect(again.stderr).toMatch(/^Already published monte-carlo-pi/);
 
-    const elsewhere = spawn(process.execPath, [bin, "kernel", "publish", "kernel.ts", "--name", "monte-carlo-pi", "--reduce", "sum", "--description", "π by darts"], {
+    const elsewhere = spawn(process.execPath, [COLMEIA_BIN, "kernel", "publish", "kernel.ts", "--name", "monte-carlo-pi", "--reduce", "sum", "--description", "π by darts"], {
       cwd: join(root, "examples/monte-carlo-pi"),
       env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0] },
     });

@@ -1,65 +1,22 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countWords } from "../../shared/kernels/wordcount.ts";
 import { JobStatus } from "../../shared/schemas.ts";
+import { backgroundVolunteer, COLMEIA_BIN, runColmeia, type Run } from "../support/cli.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 // The real `colmeia` binary against a real local coordinator (npm start), with real Node volunteers.
 
-const bin = resolve(import.meta.dirname, "../../bin/colmeia.js");
 const work = mkdtempSync(join(tmpdir(), "colmeia-cli-"));
 let server: LocalServer;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function colmeia(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    // Decode as a stream: a multi-byte character may straddle two pipe reads.
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => ok({ code, stdout, stderr }));
-  });
-}
-
-/** A `colmeia volunteer` running in the background, and how to Ctrl-C it. */
-function volunteer(threads: number) {
-  const child: ChildProcess = spawn(process.execPath, [bin, "volunteer", "--threads", String(threads)], {
-    env: { ...process.env, COLMEIA_URL: server.url },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = new Promise<number | null>((ok) => child.on("exit", (code) => ok(code)));
-  const started = new Promise<void>((ok) => child.stderr!.on("data", () => stderr.includes("Volunteering") && ok()));
-  return {
-    started,
-    stderr: () => stderr,
-    /** Sends SIGINT `times` times, 50 ms apart, and resolves with the exit code. */
-    async interrupt(times = 1) {
-      for (let i = 0; i < times; i++) {
-        child.kill("SIGINT");
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return exited;
-    },
-  };
-}
+/** The CLI with this server and the first token; `env` adds or overrides variables. */
+const colmeia = (args: string[], env: Record<string, string> = {}) =>
+  runColmeia(args, { env: { COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], ...env } });
+const volunteer = (threads: number) => backgroundVolunteer(server.url, threads);
 
 async function fetchJson(path: string, token = server.tokens[0]): Promise<unknown> {
   const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -185,7 +142,7 @@ describe("colmeia against a local coordinator", () => {
   it("renders a live progress bar with rate and ETA on a terminal", async () => {
     const v = volunteer(2);
     await v.started;
-    const command = [process.execPath, bin, "submit", "primes.count", "--range", "0:20_000_000:200_000", "--replicas", "1", "--watch"]
+    const command = [process.execPath, COLMEIA_BIN, "submit", "primes.count", "--range", "0:20_000_000:200_000", "--replicas", "1", "--watch"]
       .map((a) => `'${a}'`)
       .join(" ");
     // util-linux `script` gives the command a pseudo-terminal; its output is what a user would see.

@@ -1,63 +1,30 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type ColmeiaClient } from "../../client/api/index.ts";
 import { aggregateRecords, type RecordsParams } from "../../shared/kernels/records.ts";
 import { countWords } from "../../shared/kernels/wordcount.ts";
 import { Dataset } from "../../shared/schemas.ts";
 import { launchBrowser } from "../support/browser.ts";
+import { backgroundVolunteer, COLMEIA_BIN, runColmeia, type RunOptions } from "../support/cli.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 // `colmeia dataset ...` and `colmeia submit --dataset` as a user runs them, against a real local
 // coordinator (npm start) with its local R2, and real Node volunteers reading the shards.
 
-const bin = resolve(import.meta.dirname, "../../bin/colmeia.js");
 const work = mkdtempSync(join(tmpdir(), "colmeia-datasets-"));
 const stateDir = join(work, "state");
 const MiB = 1024 * 1024;
 let server: LocalServer;
 let client: ColmeiaClient;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; with `interruptWhen` it gets a SIGINT once its stderr matches. */
-function colmeia(args: string[], opts: { nodeArgs?: string[]; interruptWhen?: RegExp; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, ...args], {
-      env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], COLMEIA_STATE_DIR: stateDir, ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let interrupted = false;
-    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d) => {
-      stderr += d;
-      if (opts.interruptWhen?.test(stderr) && !interrupted) (interrupted = true), child.kill("SIGINT");
-    });
-    child.on("close", (code) => ok({ code, stdout, stderr }));
-  });
-}
-
-/** A `colmeia volunteer` in the background, and how to Ctrl-C it. */
-function volunteer(threads: number) {
-  const child: ChildProcess = spawn(process.execPath, [bin, "volunteer", "--threads", String(threads)], {
-    env: { ...process.env, COLMEIA_URL: server.url },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (d) => (stderr += d));
-  const exited = new Promise<number | null>((ok) => child.on("exit", (code) => ok(code)));
-  const started = new Promise<void>((ok) => child.stderr!.on("data", () => stderr.includes("Volunteering") && ok()));
-  return { started, interrupt: () => (child.kill("SIGINT"), exited) };
-}
+/** The CLI with this server, the first token and this test's state folder. */
+const colmeia = (args: string[], opts: RunOptions = {}) =>
+  runColmeia(args, { ...opts, env: { COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], COLMEIA_STATE_DIR: stateDir, ...opts.env } });
+const volunteer = (threads: number) => backgroundVolunteer(server.url, threads);
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -233,7 +200,7 @@ globalThis.fetch = async (input, init) => {
   });
 
   it("renders a byte progress bar with rate and ETA on a terminal", async () => {
-    const command = [process.execPath, bin, "dataset", "upload", bigFile, "--name", "tty.txt", "--part-size", "5MiB"].map((a) => `'${a}'`).join(" ");
+    const command = [process.execPath, COLMEIA_BIN, "dataset", "upload", bigFile, "--name", "tty.txt", "--part-size", "5MiB"].map((a) => `'${a}'`).join(" ");
     const out = await new Promise<string>((ok) => {
       const child = spawn("script", ["-qfec", command, "/dev/null"], {
         env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0], COLMEIA_STATE_DIR: stateDir, COLUMNS: "120" },
