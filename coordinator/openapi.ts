@@ -2,6 +2,8 @@ import { z } from "zod";
 import { kernels } from "../shared/kernels/registry.ts";
 import { LIMITS } from "../shared/limits.ts";
 import * as S from "../shared/schemas.ts";
+import * as Session from "../shared/session.ts";
+import { SESSION_LIMITS, SESSION_PROTOCOL } from "../shared/session.ts";
 import { metricFamilies } from "./observe/families.ts";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
@@ -13,7 +15,9 @@ const operator = [{ operator: [] }, {}];
 
 /** The families `GET /metrics` exports: name, type and help. */
 const metricList = () =>
-  metricFamilies({ counters: {}, volunteersActive: 0, jobsRunning: 0, jobStorage: { total: 0, largest: 0 }, gridBytes: 0, at: 0 }, []).map(({ name, type, help }) => ({ name, type, help }));
+  metricFamilies({ counters: {}, volunteersActive: 0, jobsRunning: 0, jobStorage: { total: 0, largest: 0 }, gridBytes: 0, at: 0 }, []).map(
+    ({ name, type, help }) => ({ name, type, help }),
+  );
 
 const healthSchema = {
   type: "object",
@@ -31,12 +35,26 @@ const healthSchema = {
   },
 };
 
+/** How volunteer sessions work, for the document's description (the README says the same). */
+const SESSION_DESCRIPTION = [
+  "Volunteer sessions: GET /v1/session with Upgrade: websocket opens a WebSocket to the volunteer's gateway. Authenticate with",
+  `Authorization: Bearer <volunteer token>, or (browsers) offer the subprotocols "${SESSION_PROTOCOL}" and "bearer.<token>"; the server selects ${SESSION_PROTOCOL}.`,
+  'The server first sends {"type":"ready","volunteer"}. Each request is one JSON text message with an id (string or integer) the answer repeats:',
+  '{"type":"lease","id","max":1-64,"wait"?:bool} (POST /v1/leases), {"type":"results","id","results":[{leaseId, output|error}]} (POST /v1/results),',
+  '{"type":"heartbeat","id","leaseId"} and {"type":"release","id","leaseId"} (POST /v1/leases/:id/heartbeat, /release).',
+  'Each answer is {"type":"reply","id","status","body"}: status and body exactly as the HTTP call answers them (403 another volunteer\'s lease, 404, 409, 410, 400 with the field named).',
+  'A lease with wait:true that found nothing leaves the session waiting: when a job starts the server pushes {"type":"work","leases":[...]} (at most max), once; lease again after it.',
+  "A message that cannot be read is answered with id null: 400 invalid_json (also binary frames), 413 body_too_large over x-colmeia-session.limits.messageBytes,",
+  '429 rate_limited past messagesPerSecond (a session refused a burst\'s worth within 10 s is closed with 1008). Text "ping" is answered "pong" without waking anything.',
+  "Upgrades beyond sessionsPerVolunteer answer 429 too_many_sessions, beyond sessionsPerGateway 503 sessions_full (use HTTP).",
+].join(" ");
+
 /** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
 export function openApiDocument() {
   const op = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, responses: { ...errors }, ...extra });
   return {
     openapi: "3.1.0",
-    info: { title: "Colmeia coordinator", version: "1" },
+    info: { title: "Colmeia coordinator", version: "1", description: SESSION_DESCRIPTION },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer" },
@@ -44,6 +62,12 @@ export function openApiDocument() {
       },
     },
     "x-colmeia-limits": LIMITS,
+    "x-colmeia-session": {
+      protocol: SESSION_PROTOCOL,
+      limits: SESSION_LIMITS,
+      request: schema(Session.SessionRequest),
+      message: schema(Session.SessionMessage),
+    },
     "x-colmeia-metrics": metricList(),
     "x-colmeia-kernels": Object.fromEntries(
       [...kernels.values()].map((k) => [
@@ -74,8 +98,12 @@ export function openApiDocument() {
         delete: op("Cancel a job", { security: bearer, responses: { 200: ok("status", S.JobStatus), ...errors } }),
       },
       "/v1/jobs/{id}/result": { get: op("Merged result once done", { security: bearer, responses: { 200: ok("result"), ...errors } }) },
-      "/v1/jobs/{id}/shards": { get: op("Shards with their accepted outputs (?after=<index>&limit=1..1000)", { security: bearer, responses: { 200: ok("shards"), ...errors } }) },
-      "/v1/jobs/{id}/events": { get: op("Server-Sent Events of the job's status", { security: bearer, responses: { 200: ok("text/event-stream"), ...errors } }) },
+      "/v1/jobs/{id}/shards": {
+        get: op("Shards with their accepted outputs (?after=<index>&limit=1..1000)", { security: bearer, responses: { 200: ok("shards"), ...errors } }),
+      },
+      "/v1/jobs/{id}/events": {
+        get: op("Server-Sent Events of the job's status", { security: bearer, responses: { 200: ok("text/event-stream"), ...errors } }),
+      },
       "/v1/kernels": {
         post: op("Publish a kernel (js/1 source or wasm/1 module in base64); 201 new, 200 already published (same id)", {
           security: bearer,
@@ -86,7 +114,10 @@ export function openApiDocument() {
       },
       "/v1/kernels/{id}": { get: op("A kernel's manifest", { security: bearer, responses: { 200: ok("manifest", S.KernelManifest), ...errors } }) },
       "/v1/kernels/{id}/module": {
-        get: op("A published kernel's code, for volunteers (immutable; application/wasm or text/javascript)", { security: bearer, responses: { 200: ok("module bytes"), ...errors } }),
+        get: op("A published kernel's code, for volunteers (immutable; application/wasm or text/javascript)", {
+          security: bearer,
+          responses: { 200: ok("module bytes"), ...errors },
+        }),
       },
       "/v1/datasets": {
         post: op("Upload a dataset in one body (?name=<file name>; raw bytes with content-length, up to datasetBodyBytes)", {
@@ -121,7 +152,10 @@ export function openApiDocument() {
         }),
       },
       "/v1/datasets/uploads/{uploadId}/complete": {
-        post: op("Finish an upload once every part is in: the dataset is listed", { security: bearer, responses: { 201: ok("dataset", S.Dataset), ...errors } }),
+        post: op("Finish an upload once every part is in: the dataset is listed", {
+          security: bearer,
+          responses: { 201: ok("dataset", S.Dataset), ...errors },
+        }),
       },
       "/v1/leases/{id}/input": {
         get: op("A dataset lease's bytes (its `inputUrl`): exactly the records of the shard, for the lease's holder", {
@@ -138,10 +172,29 @@ export function openApiDocument() {
       },
       "/v1/volunteers/me": { get: op("This volunteer's credit", { security: bearer, responses: { 200: ok("credit"), ...errors } }) },
       "/v1/leases": { post: op("Lease shards", { security: bearer, requestBody: json(S.LeaseRequest), responses: { 200: ok("leases"), ...errors } }) },
-      "/v1/leases/{id}/result": { post: op("Submit one output", { security: bearer, requestBody: json(S.ResultSubmit), responses: { 202: ok("received"), ...errors } }) },
-      "/v1/results": { post: op("Submit outputs in a batch", { security: bearer, requestBody: json(S.BatchResults), responses: { 200: ok("per-lease statuses"), ...errors } }) },
+      "/v1/leases/{id}/result": {
+        post: op("Submit one output", { security: bearer, requestBody: json(S.ResultSubmit), responses: { 202: ok("received"), ...errors } }),
+      },
+      "/v1/results": {
+        post: op("Submit outputs in a batch", { security: bearer, requestBody: json(S.BatchResults), responses: { 200: ok("per-lease statuses"), ...errors } }),
+      },
       "/v1/leases/{id}/heartbeat": { post: op("Extend a lease", { security: bearer, responses: { 200: ok("new expiresAt"), ...errors } }) },
       "/v1/leases/{id}/release": { post: op("Give a lease back", { security: bearer, responses: { 200: ok("released"), ...errors } }) },
+      "/v1/session": {
+        get: op("Open a volunteer session: a WebSocket (Upgrade: websocket) speaking the protocol in info.description and x-colmeia-session", {
+          security: bearer,
+          parameters: [
+            {
+              name: "Sec-WebSocket-Protocol",
+              in: "header",
+              required: false,
+              description: `${SESSION_PROTOCOL}, and (instead of Authorization, for browsers) bearer.<volunteer token>`,
+              schema: { type: "string" },
+            },
+          ],
+          responses: { 101: { description: "switching protocols: the session is open" }, 426: ok("not a WebSocket upgrade", S.ErrorBody), ...errors },
+        }),
+      },
       "/v1/stats": { get: op("Grid-wide figures", { responses: { 200: ok("stats", S.Stats), ...errors } }) },
       "/healthz": { get: op("Liveness", { responses: { 200: ok("ok") } }) },
       "/metrics": {

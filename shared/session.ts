@@ -21,7 +21,7 @@ export const SESSION_PROTOCOL = "colmeia.v1";
 /** Browsers cannot set headers on a WebSocket: the volunteer token may travel as a second subprotocol. */
 export const sessionTokenProtocol = (token: string) => `bearer.${token}`;
 
-/** Bounds of sessions (published in `/openapi.json` under `x-colmeia-limits.session`). */
+/** Bounds of sessions (published in `/openapi.json` under `x-colmeia-session.limits`). */
 export const SESSION_LIMITS = {
   /** Largest message, in bytes of UTF-8 (the HTTP body limit). */
   messageBytes: LIMITS.bodyBytes,

@@ -62,7 +62,12 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp): Promi
 }
 
 /** Submits results grouped by job (one call per job object), answered in the caller's order. */
-async function submitResults(env: Env, volunteer: string, results: Extract<VolunteerOp, { type: "results" }>["results"], standing: Standing): Promise<BatchResultEntry[]> {
+async function submitResults(
+  env: Env,
+  volunteer: string,
+  results: Extract<VolunteerOp, { type: "results" }>["results"],
+  standing: Standing,
+): Promise<BatchResultEntry[]> {
   const answers: BatchResultEntry[] = new Array(results.length);
   const byJob = new Map<string, number[]>();
   results.forEach((r, i) => {
@@ -72,7 +77,11 @@ async function submitResults(env: Env, volunteer: string, results: Extract<Volun
   });
   await Promise.all(
     [...byJob].map(async ([job, idxs]) => {
-      const got = await jobStub(env, job).submit(volunteer, idxs.map((i) => results[i]!), standing);
+      const got = await jobStub(env, job).submit(
+        volunteer,
+        idxs.map((i) => results[i]!),
+        standing,
+      );
       idxs.forEach((i, n) => (answers[i] = got[n]!));
     }),
   );

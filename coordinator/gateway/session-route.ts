@@ -6,7 +6,6 @@ import { ApiError } from "../errors.ts";
 import { VOLUNTEER_HEADER } from "../objects/gateway-object.ts";
 import { limitAddress } from "../rate-limit.ts";
 import { signingSecret } from "../secret.ts";
-import { trustOf } from "../trust.ts";
 import { gatewayStub } from "./gateways.ts";
 
 /**
@@ -25,15 +24,15 @@ function sessionToken(authorization: string | undefined, protocols: string | und
 
 /**
  * `GET /v1/session`: a volunteer's WebSocket session (see shared/session.ts). Authenticated like
- * the HTTP volunteer calls (token, per-address rate limit, 403 for a blacklisted volunteer), then
- * handed to the volunteer's gateway, which accepts it with the hibernation API.
+ * the HTTP volunteer calls (token, per-address rate limit; a blacklisted volunteer's requests get
+ * 403 like its HTTP calls), then handed to the volunteer's gateway, which accepts it with the
+ * hibernation API.
  */
 export const sessionRoutes = new Hono<AppEnv>().get("/", async (c) => {
   await limitAddress(c);
   const token = sessionToken(c.req.header("authorization"), c.req.header("sec-websocket-protocol"));
   const volunteer = await verifyVolunteerToken(await signingSecret(c.env), token);
   c.set("volunteer", volunteer);
-  await trustOf(c.env, volunteer);
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "GET /v1/session opens a WebSocket: send Upgrade: websocket");
   }

@@ -1,6 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Lease } from "../../shared/schemas.ts";
-import { SESSION_LIMITS, SESSION_PING, SESSION_PROTOCOL, SessionRequest, type RequestId, type SessionReady, type SessionReply, type SessionWork } from "../../shared/session.ts";
+import {
+  SESSION_LIMITS,
+  SESSION_PING,
+  SESSION_PROTOCOL,
+  SessionRequest,
+  type RequestId,
+  type SessionReady,
+  type SessionReply,
+  type SessionWork,
+} from "../../shared/session.ts";
 import { describeIssues } from "../body.ts";
 import { anyRunning, invalidateRunning } from "../dispatch.ts";
 import { errorBody } from "../errors.ts";
@@ -61,10 +70,13 @@ export class GatewayObject extends DurableObject<Env> {
     const volunteer = request.headers.get(VOLUNTEER_HEADER);
     if (!volunteer) return Response.json(errorBody("unauthorized", "sessions are opened through GET /v1/session"), { status: 401 });
     if (this.ctx.getWebSockets(volunteer).length >= SESSION_LIMITS.sessionsPerVolunteer) {
-      return Response.json(errorBody("too_many_sessions", `this volunteer has ${SESSION_LIMITS.sessionsPerVolunteer} sessions open, the most it may; close one first`), {
-        status: 429,
-        headers: { "retry-after": "10" },
-      });
+      return Response.json(
+        errorBody("too_many_sessions", `this volunteer has ${SESSION_LIMITS.sessionsPerVolunteer} sessions open, the most it may; close one first`),
+        {
+          status: 429,
+          headers: { "retry-after": "10" },
+        },
+      );
     }
     if (this.ctx.getWebSockets().length >= SESSION_LIMITS.sessionsPerGateway) {
       return Response.json(errorBody("sessions_full", "this gateway holds all the sessions it may; use the HTTP endpoints or retry later"), {
@@ -213,7 +225,14 @@ export class GatewayObject extends DurableObject<Env> {
           if (!leases.length) return void (exhausted = true);
           if (send(ws, JSON.stringify({ type: "work", leases } satisfies SessionWork))) this.#setWaiting(ws, att.v, 0);
           // The session closed meanwhile: hand its shards straight back.
-          else await Promise.all(leases.map((l) => jobStub(this.env, jobOfLease(l.id)!).release(att.v, l.id).catch(() => undefined)));
+          else
+            await Promise.all(
+              leases.map((l) =>
+                jobStub(this.env, jobOfLease(l.id)!)
+                  .release(att.v, l.id)
+                  .catch(() => undefined),
+              ),
+            );
         }),
       );
     }

@@ -24,7 +24,6 @@ export const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {
 const NoBody = z.strictObject({});
 /** `POST /v1/volunteers`: no fields, or the operator's `key` to register a volunteer it vouches for. */
 
-
 /** VOLUNTEER_KEYS is an optional secret (comma-separated): without it no key is accepted. */
 type KeyedEnv = Env & { VOLUNTEER_KEYS?: string };
 
@@ -36,7 +35,10 @@ async function isVolunteerKey(env: KeyedEnv, key: string): Promise<boolean> {
   const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   const given = await digest(key);
   let matches = 0;
-  for (const k of (env.VOLUNTEER_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean)) {
+  for (const k of (env.VOLUNTEER_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean)) {
     const expected = await digest(k);
     let diff = 0;
     for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ given[i]!;
@@ -68,7 +70,9 @@ export const registerRoutes = new Hono<AppEnv>().post("/", addressLimit, ...json
 });
 
 /** The volunteer's own figures, credit and standing, from its own object (never the grid's). */
-export const meRoutes = new Hono<AppEnv>().use(volunteerAuth).get("/", async (c) => c.json(await volunteerStub(c.env, c.get("volunteer")).me(c.get("volunteer"))));
+export const meRoutes = new Hono<AppEnv>()
+  .use(volunteerAuth)
+  .get("/", async (c) => c.json(await volunteerStub(c.env, c.get("volunteer")).me(c.get("volunteer"))));
 
 /**
  * Runs a volunteer call at the volunteer's gateway (the same code its session requests run) and
@@ -102,7 +106,9 @@ export const leaseRoutes = new Hono<AppEnv>()
     const leaseId = c.req.param("id");
     const out = unwrap(await jobStub(c.env, leaseJob(leaseId)).leaseInput(c.get("volunteer"), leaseId));
     const { body } = await shardStream(c.env.BLOBS, out.dataset, out.offset, out.length);
-    return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "private, no-store" } });
+    return new Response(body, {
+      headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "private, no-store" },
+    });
   })
   .post("/:id/heartbeat", ...jsonBody(NoBody), async (c) => {
     const leaseId = c.req.param("id");

@@ -42,7 +42,8 @@ export class TestSession {
     for (;;) {
       const at = this.received.findIndex(pick);
       if (at >= 0) return this.received.splice(at, 1)[0] as T;
-      if (this.closed || Date.now() > deadline) throw new Error(`no such message (closed: ${JSON.stringify(this.closed)}; have ${JSON.stringify(this.received).slice(0, 300)})`);
+      if (this.closed || Date.now() > deadline)
+        throw new Error(`no such message (closed: ${JSON.stringify(this.closed)}; have ${JSON.stringify(this.received).slice(0, 300)})`);
       await new Promise<void>((r) => {
         this.#waiters.push(r);
         setTimeout(r, Math.max(0, deadline - Date.now()));

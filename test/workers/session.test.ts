@@ -3,7 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { afterEach, describe, expect, it } from "vitest";
 import { gatewayStub } from "../../coordinator/gateway/gateways.ts";
 import type { GatewayObject } from "../../coordinator/objects/gateway-object.ts";
-import { SESSION_LIMITS, SESSION_PROTOCOL, sessionTokenProtocol, type SessionReply } from "../../shared/session.ts";
+import { SESSION_LIMITS, SESSION_PROTOCOL, sessionTokenProtocol, type SessionMessage, type SessionReply } from "../../shared/session.ts";
 import { ALICE, call, callJson, honest, primesJob, status, volunteer, type Volunteer } from "./helpers.ts";
 import { openSession, TestSession, upgrade } from "./session-helpers.ts";
 
@@ -75,7 +75,7 @@ describe("volunteer sessions (GET /v1/session)", () => {
     expect(gone.status).toBe(410);
   });
 
-  it("refuses upgrades without a token, with a bad one, for a blacklisted volunteer, and plain GETs", async () => {
+  it("refuses upgrades without a token, with a bad one, and plain GETs; a blacklisted volunteer's requests get 403", async () => {
     expect((await upgrade({})).status).toBe(401);
     expect((await upgrade({ authorization: "Bearer v1.v_00.bad" })).status).toBe(401);
     expect((await upgrade({ "sec-websocket-protocol": `${SESSION_PROTOCOL}, bearer.v1.v_00.bad` })).status).toBe(401);
@@ -83,8 +83,16 @@ describe("volunteer sessions (GET /v1/session)", () => {
     const plain = await callJson("GET", "/v1/session", { token: v.token });
     expect({ status: plain.status, code: plain.body.error.code }).toEqual({ status: 426, code: "upgrade_required" });
     const caught = await volunteer();
-    await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(caught.id)) as unknown as { blacklist(id: string, r: string): Promise<unknown> }).blacklist(caught.id, "test");
-    expect((await upgrade({ authorization: `Bearer ${caught.token}` })).status).toBe(403);
+    await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(caught.id)) as unknown as { blacklist(id: string, r: string): Promise<unknown> }).blacklist(
+      caught.id,
+      "test",
+    );
+    const s = await session(caught);
+    const leased = s.request({ type: "lease", max: 1 });
+    const submitted = s.request({ type: "results", results: [{ leaseId: "j_aaaaaaaaaaaa.1.AAAAAAAAAAAA", output: { count: 1 } }] });
+    for (const r of [await leased, await submitted]) {
+      expect({ status: r.status, code: errorOf(r).code }).toEqual({ status: 403, code: "volunteer_blacklisted" });
+    }
   });
 
   it("takes the token as a subprotocol (browsers) and selects colmeia.v1", async () => {
@@ -94,7 +102,7 @@ describe("volunteer sessions (GET /v1/session)", () => {
     expect(res.headers.get("sec-websocket-protocol")).toBe(SESSION_PROTOCOL);
     const s = new TestSession(res.webSocket!);
     open.push(s);
-    expect(await s.take((m): m is any => m.type === "ready")).toEqual({ type: "ready", volunteer: v.id });
+    expect(await s.take((m): m is SessionMessage => m.type === "ready")).toEqual({ type: "ready", volunteer: v.id });
   });
 
   it("answers malformed, invalid, binary and oversized messages with the HTTP errors and changes nothing", async () => {
@@ -163,9 +171,17 @@ describe("volunteer sessions (GET /v1/session)", () => {
     const before = await runInDurableObject(gateway(v), (o: GatewayObject) => ({ ...o.served }));
     await new Promise((r) => setTimeout(r, 300));
     s.ws.send("ping"); // answered by the runtime, not the object
-    expect(await s.take((m): m is any => (m as { type: string }).type === "raw")).toEqual({ type: "raw", data: "pong" });
+    expect(await s.take((m): m is SessionMessage => (m as { type: string }).type === "raw")).toEqual({ type: "raw", data: "pong" });
     const after = await runInDurableObject(gateway(v), async (o: GatewayObject, state) => ({ ...o.served, alarm: await state.storage.getAlarm() }));
     expect(after).toEqual({ ...before, alarm: null });
+  });
+
+  it("is described in /openapi.json: the path, the protocol, the message schemas and the limits", async () => {
+    const doc = (await callJson("GET", "/openapi.json")).body;
+    expect(doc.paths["/v1/session"].get).toBeDefined();
+    expect(doc.info.description).toContain('{"type":"work","leases"');
+    expect(doc["x-colmeia-session"]).toMatchObject({ protocol: SESSION_PROTOCOL, request: expect.any(Object), message: expect.any(Object) });
+    expect(doc["x-colmeia-session"].limits).toEqual(SESSION_LIMITS);
   });
 
   it("finds the volunteer of a message after its gateway hibernated", async () => {
