@@ -1,26 +1,15 @@
 import { readFileSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { createClient, registerVolunteer, volunteerClient } from "../../client/api/index.ts";
 import { compute } from "../../shared/kernels/compute.ts";
-import { launchBrowser } from "../support/browser.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import { gridAndBrowser } from "../support/grid-and-browser.ts";
 
-let grid: LocalServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [grid, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await grid?.stop();
-});
+const local = gridAndBrowser();
 
 /** A volunteer through the typed client that computes every shard of job `jobId` with the built-in kernel. */
 async function complete(jobId: string, n: number): Promise<void> {
-  const volunteer = volunteerClient({ url: grid.url, token: (await registerVolunteer({ url: grid.url })).token });
+  const volunteer = volunteerClient({ url: local.grid.url, token: (await registerVolunteer({ url: local.grid.url })).token });
   let done = 0;
   for (let idle = 0; done < n; ) {
     const mine = (await volunteer.lease(8)).filter((l) => l.jobId === jobId);
@@ -47,7 +36,7 @@ const SHARDS = [
 const METRICS = { orders: { count: true }, revenue: { sum: "price_cents" }, largest: { max: "price_cents" } };
 
 async function submitAndFinish(token: string, label: string, groupBy: string[]): Promise<string> {
-  const job = await createClient({ url: grid.url, token }).submit({
+  const job = await createClient({ url: local.grid.url, token }).submit({
     kernel: "records.aggregate",
     label,
     params: { format: "jsonl", groupBy, metrics: METRICS, where: { status: "paid" } },
@@ -66,7 +55,7 @@ const cells = (page: Page, jobId: string) =>
 
 /** Opens the dashboard signed in with `token` and returns a job's card once it shows `done`. */
 async function doneJobCard(page: Page, token: string, jobId: string) {
-  await page.goto(`${grid.url}/dashboard`);
+  await page.goto(`${local.grid.url}/dashboard`);
   await page.getByLabel("Submitter token").fill(token);
   await page.getByLabel("Submitter token").press("Enter");
   const card = page.locator(`[data-testid=job][data-id="${jobId}"]`);
@@ -76,10 +65,10 @@ async function doneJobCard(page: Page, token: string, jobId: string) {
 
 describe("/dashboard: a records.aggregate result", () => {
   it("shows a done job's groups as a table, sorts it by a header, and downloads it as CSV", async () => {
-    const [token] = grid.tokens;
+    const [token] = local.grid.tokens;
     const id = await submitAndFinish(token, "revenue by category", ["category"]);
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await local.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     const row = await doneJobCard(page, token, id);
@@ -132,12 +121,12 @@ describe("/dashboard: a records.aggregate result", () => {
   });
 
   it("splits a key of several groupBy fields into a column each, and offers no table for other kernels", async () => {
-    const [token] = grid.tokens;
+    const [token] = local.grid.tokens;
     const id = await submitAndFinish(token, "by category and month", ["category", "month"]);
-    const primes = await createClient({ url: grid.url, token }).submit({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const primes = await createClient({ url: local.grid.url, token }).submit({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
     await complete(primes.id, 1);
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await local.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const row = await doneJobCard(page, token, id);
     await row.getByRole("button", { name: "Show result" }).click();
     await row.locator("table").waitFor();

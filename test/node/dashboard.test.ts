@@ -1,24 +1,13 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { Lease } from "../../shared/schemas.ts";
-import { launchBrowser } from "../support/browser.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import { gridAndBrowser } from "../support/grid-and-browser.ts";
 
-let grid: LocalServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [grid, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await grid?.stop();
-});
+const local = gridAndBrowser();
 
 async function post<T>(path: string, body: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${grid.url}${path}`, {
+  const res = await fetch(`${local.grid.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token && { authorization: `Bearer ${token}` }) },
     body: JSON.stringify(body),
@@ -53,20 +42,20 @@ async function figure(page: Page, selector: string): Promise<number> {
 
 describe("/dashboard", () => {
   it("shows a job's progress and the grid figures live while volunteers work, without reloading", async () => {
-    const [token] = grid.tokens;
+    const [token] = local.grid.tokens;
     const job = await post<{ id: string }>(
       "/v1/jobs",
       { kernel: "primes.count", label: "dashboard test", range: { start: 0, end: 30_000, step: 1000 }, replication: { replicas: 1, quorum: 1 } },
       token,
     );
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await local.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     let navigations = 0;
     page.on("framenavigated", (frame) => frame === page.mainFrame() && navigations++);
 
-    await page.goto(`${grid.url}/dashboard`);
+    await page.goto(`${local.grid.url}/dashboard`);
     expect(await page.getByRole("heading", { name: "Your jobs" }).isVisible()).toBe(true);
     // The token is entered once, by keyboard: type into the labelled field and press Enter.
     await page.getByLabel("Submitter token").fill(token);
@@ -105,9 +94,9 @@ describe("/dashboard", () => {
   });
 
   it("keeps the token across reloads until it is forgotten", async () => {
-    const [token] = grid.tokens;
-    const page = await browser.newPage();
-    await page.goto(`${grid.url}/dashboard`);
+    const [token] = local.grid.tokens;
+    const page = await local.browser.newPage();
+    await page.goto(`${local.grid.url}/dashboard`);
     await page.getByLabel("Submitter token").fill(token);
     await page.getByRole("button", { name: "Show my jobs" }).click();
     await page.locator("[data-testid=job]").first().waitFor();
@@ -127,14 +116,14 @@ describe("/dashboard", () => {
   });
 
   it("says so when the token is unknown, and shows another submitter none of these jobs", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${grid.url}/dashboard`);
+    const page = await local.browser.newPage();
+    await page.goto(`${local.grid.url}/dashboard`);
     await page.getByLabel("Submitter token").fill("not-a-token");
     await page.getByRole("button", { name: "Show my jobs" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/does not know that token/);
     expect(await page.getByLabel("Submitter token").getAttribute("aria-invalid")).toBe("true");
 
-    await page.getByLabel("Submitter token").fill(grid.tokens[1]);
+    await page.getByLabel("Submitter token").fill(local.grid.tokens[1]);
     await page.getByRole("button", { name: "Show my jobs" }).click();
     await page.locator("#jobs-empty").waitFor();
     expect(await page.locator("[data-testid=job]").count()).toBe(0);

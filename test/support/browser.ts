@@ -26,7 +26,6 @@ export function launchBrowser(opts: { args?: string[]; headless?: boolean } = {}
 
 /** Minimal submitter calls for browser tests (the submitter CLI/client is tested elsewhere). */
 export function gridClient(url: string, token: string) {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test helper over known JSON
   // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answers field by field
   const call = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(url + path, {

@@ -1,0 +1,27 @@
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { launchBrowser } from "./browser.ts";
+import { startLocalServer, type LocalServer, type LocalServerOptions } from "./local-server.ts";
+
+/** A local grid and a headless Chromium, set once the file's tests start. */
+export interface GridAndBrowser {
+  grid: LocalServer;
+  browser: Browser;
+}
+
+/**
+ * Starts a local grid and a headless Chromium before a test file's tests and stops both after
+ * them. Call at the top of the file; the fields are set by the time the tests run.
+ * @example const local = gridAndBrowser(); it("…", async () => { const page = await local.browser.newPage(); await page.goto(local.grid.url); });
+ */
+export function gridAndBrowser(opts: LocalServerOptions = {}): GridAndBrowser {
+  const held = {} as GridAndBrowser;
+  beforeAll(async () => {
+    [held.grid, held.browser] = await Promise.all([startLocalServer(opts), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await held.browser?.close();
+    await held.grid?.stop();
+  });
+  return held;
+}
