@@ -193,6 +193,19 @@ describe("createVolunteerLoop", () => {
     await until(() => loop.heldLeases().length === 0 && fake.outputs.size === 1);
   });
 
+  it("starts the next shard while the last one's result is still being stored", async () => {
+    const { fake, loop, outbox } = setup([1, 2]);
+    const stores: Array<() => void> = [];
+    const add = outbox.add;
+    outbox.add = async (r) => (await new Promise<void>((resolve) => stores.push(resolve)), add(r));
+    loop.start();
+    // One thread, and both kernels have run: the second did not wait for the first's store.
+    await until(() => stores.length === 2);
+    expect(loop.heldLeases().map((l) => l.shardId).sort()).toEqual(["s0", "s1"]);
+    stores.forEach((store) => store());
+    await until(() => fake.outputs.size === 2 && loop.heldLeases().length === 0);
+  });
+
   it("asks for bigger batches when lease calls are slow and shards quick, so threads do not run dry", async () => {
     const { fake, loop } = setup(Array.from({ length: 300 }, (_, i) => i), { behave: () => ({ output: { n: 1 }, ms: 2 }) });
     const lease = fake.api.lease;

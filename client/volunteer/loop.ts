@@ -92,6 +92,8 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   let leaserAlive = false;
   const book = createLeaseBook(now);
   const slots = new Map<number, Promise<void>>();
+  /** Shards whose kernel has returned but whose result is still being stored. */
+  const storing = new Set<Promise<number>>();
   const work = createNotifier();
   const leaseNeeded = createNotifier();
   let meanShardMs: number | undefined;
@@ -187,11 +189,25 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     emit({ type: "kernel-error", lease, reason, message, reported });
   }
 
-  /** Runs one shard and accounts for it; returns the compute time the throttle rests after. */
-  async function compute(held: HeldLease): Promise<number> {
+  /**
+   * Runs one shard; resolves with the compute time the throttle rests after as soon as its
+   * thread may take the next shard: when the kernel has returned an output (the result is
+   * stored meanwhile, the lease held until it is), else once the shard is fully accounted for.
+   */
+  function compute(held: HeldLease): Promise<number> {
+    let free!: (ms: number) => void;
+    const freed = new Promise<number>((resolve) => (free = resolve));
+    const finished = finish(held, free);
+    storing.add(finished);
+    void finished.finally(() => storing.delete(finished));
+    return Promise.race([freed, finished]);
+  }
+
+  /** Runs one shard to its end and accounts for it; returns the compute time the throttle rests after. */
+  async function finish(held: HeldLease, computed: (ms: number) => void): Promise<number> {
     const { lease } = held;
     changed();
-    const deps = { pool, outbox, modules: opts.modules, inputs, timeoutMs: opts.shardTimeoutMs, now };
+    const deps = { pool, outbox, modules: opts.modules, inputs, timeoutMs: opts.shardTimeoutMs, computed, now };
     const end = await runShard(held, deps).finally(() => {
       book.end(held);
       inputs.forget(lease.id);
@@ -291,7 +307,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     pause,
     async stop(graceMs = 2000) {
       pause();
-      await Promise.allSettled([...slots.values()]);
+      await Promise.allSettled([...slots.values(), ...storing]);
       if (counters.pending > 0) await Promise.race([submitter.drained(), sleep(graceMs)]);
       state = "stopped";
       alive = false;

@@ -34,6 +34,8 @@ export interface ShardDeps {
   inputs?: InputLoader;
   /** Time cap of a shard, ms; a published kernel's is also capped by its lease's lifetime. */
   timeoutMs?: number;
+  /** The kernel returned an output after `ms`: its worker is free while the result is being stored. */
+  computed?: (ms: number) => void;
   now: () => number;
 }
 
@@ -68,7 +70,7 @@ export async function runShard(held: HeldLease, deps: ShardDeps): Promise<ShardE
   );
   let result: Pick<PendingResult, "output" | "error">;
   let failure: { reason: KernelErrorReason; error: string } | undefined;
-  if (outcome.ok) result = { output: outcome.output };
+  if (outcome.ok) (result = { output: outcome.output }), deps.computed?.(outcome.ms);
   else {
     // A built-in whose worker died says nothing about the shard (it may not have started).
     if (outcome.reason === "unsupported" || (outcome.reason === "crash" && !module)) {
