@@ -18,7 +18,7 @@ describe("built-in kernels", () => {
   });
 
   it("counts primes like trial division around the small primes, segment edges and large starts", () => {
-    const segmentSpan = 2 * (1 << 18);
+    const segmentSpan = 2 * (1 << 20);
     const ranges: [number, number][] = [];
     for (let a = 0; a < 40; a++) for (const len of [1, 2, 5, 17, 30]) ranges.push([a, a + len]);
     for (const edge of [segmentSpan, 2 * segmentSpan]) ranges.push([edge - 3000, edge + 3000], [1, edge + 3]);
@@ -27,6 +27,14 @@ describe("built-in kernels", () => {
       let want = 0;
       for (let n = start; n < end; n++) if (isPrime(n)) want++;
       expect(countPrimes({ start, end }).count, `${start}..${end}`).toBe(want);
+    }
+  });
+
+  it("counts the same primes in one range as in its parts, wherever segments and words are cut", () => {
+    const start = 1e12 + 12_345;
+    const whole = countPrimes({ start, end: start + 5_000_077 }).count;
+    for (const cut of [1, 63, 64, 2_097_151, 2_097_152 + 31, 4_194_305]) {
+      expect(countPrimes({ start, end: start + cut }).count + countPrimes({ start: start + cut, end: start + 5_000_077 }).count, `cut at ${cut}`).toBe(whole);
     }
   });
 
