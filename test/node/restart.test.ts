@@ -15,7 +15,7 @@ afterAll(async () => {
   if (grid) rmSync(grid.stateDir, { recursive: true, force: true });
 });
 
-async function http<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function http<T = unknown>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${grid.url}${path}`, {
     method,
     headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { "content-type": "application/json" }) },
@@ -78,5 +78,47 @@ describe("restarting the local grid", () => {
     expect(await jobStatus(id)).toMatchObject({ state: "done", shards: { total: 40, done: 40, failed: 0 } });
     const result = await http("GET", `/v1/jobs/${id}/result`, grid.tokens[0]);
     expect(result).toEqual({ status: 200, body: { id, result: { count: 148_933 } } });
+  });
+});
+
+/** The ids a submitter list answers on `url` (`/v1/jobs` → jobs, `/v1/datasets` → datasets). */
+async function ids(url: string, path: "/v1/jobs" | "/v1/datasets"): Promise<string[]> {
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${grid.tokens[0]}` } });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as Record<string, { id: string }[]>;
+  return body[path.slice(4)]!.map((x) => x.id);
+}
+
+describe("npm start and npm run dev on one STATE_DIR", () => {
+  it("each finds the jobs and datasets the other one stored", async () => {
+    const job = await http<JobStatus>("POST", "/v1/jobs", grid.tokens[0], { kernel: "primes.count", range: { start: 0, end: 1_000, step: 100 } });
+    const dataset = await fetch(`${grid.url}/v1/datasets?name=a.txt`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${grid.tokens[0]}` },
+      body: "one line\n",
+    });
+    expect([job.status, dataset.status]).toEqual([201, 201]);
+    const datasetId = ((await dataset.json()) as { id: string }).id;
+    await grid.stop();
+
+    // The same port: the servers' COLMEIA_SECRET (test-secret-<port>) must match too.
+    const dev = await startLocalServer({ dev: true, port: grid.port, stateDir: grid.stateDir, tokens: grid.tokens });
+    let devJob: string;
+    try {
+      expect(await ids(dev.url, "/v1/jobs")).toContain(job.body.id);
+      expect(await ids(dev.url, "/v1/datasets")).toContain(datasetId);
+      const made = await fetch(`${dev.url}/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${grid.tokens[0]}`, "content-type": "application/json" },
+        body: JSON.stringify({ kernel: "primes.count", range: { start: 0, end: 1_000, step: 100 } }),
+      });
+      expect(made.status).toBe(201);
+      devJob = ((await made.json()) as { id: string }).id;
+    } finally {
+      await dev.stop();
+    }
+
+    await grid.restart();
+    expect(await ids(grid.url, "/v1/jobs")).toEqual(expect.arrayContaining([devJob, job.body.id]));
   });
 });

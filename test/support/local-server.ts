@@ -40,6 +40,10 @@ export interface LocalServerOptions {
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
   /** Extra environment for `npm start`, e.g. `{ LOG_LEVEL: "info", LOG_FORMAT: "json" }`. */
   env?: Record<string, string>;
+  /** `npm run dev` (wrangler dev) instead of `npm start`. */
+  dev?: boolean;
+  /** The submitter tokens to accept (default: two new ones), e.g. another server's on the same state. */
+  tokens?: [string, string];
 }
 
 /** Marks of servers started by this process and not yet stopped. */
@@ -56,7 +60,7 @@ process.once("exit", () => running.forEach(killMarkedNow));
 export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "colmeia-state-"));
-  const tokens: [string, string] = [`t1_${randomBytes(12).toString("hex")}`, `t2_${randomBytes(12).toString("hex")}`];
+  const tokens: [string, string] = opts.tokens ?? [`t1_${randomBytes(12).toString("hex")}`, `t2_${randomBytes(12).toString("hex")}`];
   const url = `http://127.0.0.1:${port}`;
   const mark = newMark();
   let child: ChildProcess | undefined;
@@ -67,6 +71,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       process.execPath,
       [
         join(root, "scripts/start.mjs"),
+        ...(opts.dev ? ["--dev"] : []),
         "--var",
         `SUBMIT_TOKENS:${tokens.join(",")}`,
         "--var",
