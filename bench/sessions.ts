@@ -109,7 +109,11 @@ const createJob = (http: JsonClient, token: string, shards: number, step = 10) =
     body: { kernel: "primes.count", range: { start: 0, end: shards * step, step }, replication: { replicas: 1, quorum: 1 }, leaseTtlMs: 60_000 },
   });
 
-const openAll = (server: LocalServer, tokens: string[]) => mapLimit(tokens, 64, (t) => Session.open(server.url, t));
+const openAll = (server: LocalServer, tokens: string[]) =>
+  mapLimit(tokens, 64, async (t, i) => {
+    if (i && i % 1000 === 0) console.log(`  ${i} sessions open`);
+    return Session.open(server.url, t);
+  });
 
 /** 956 session volunteers at 4 s per shard: request round trips and shards/s over the window. */
 async function busy(server: LocalServer, http: JsonClient, tokens: string[], quick: boolean): Promise<string[]> {
@@ -190,14 +194,22 @@ async function idleAndFirst(server: LocalServer, http: JsonClient, tokens: strin
   const bare = await measure();
   const t = performance.now();
   const sessions = await openAll(server, tokens.slice(0, 5_000));
+  const refused = new Map<string, number>();
   const waitAll = () =>
     mapLimit(sessions, 256, async (s) => {
-      const r = await s.request({ type: "lease", max: 1, wait: true });
-      if (r.status !== 200 || (r.body as { leases: Lease[] }).leases.length)
-        throw new Error(`a waiting session got ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const r = await s.request({ type: "lease", max: 1, wait: true });
+        if (r.status === 200 && !(r.body as { leases: Lease[] }).leases.length) return;
+        const key = `${r.status} ${JSON.stringify(r.body).slice(0, 120)}`;
+        refused.set(key, (refused.get(key) ?? 0) + 1);
+        await sleep(500);
+      }
     });
   await waitAll();
-  out.push(`idle: ${sessions.length} sessions opened and waiting in ${num((performance.now() - t) / 1000, 1)} s`);
+  out.push(
+    `idle: ${sessions.length} sessions opened and waiting in ${num((performance.now() - t) / 1000, 1)} s` +
+      (refused.size ? `; lease answers other than an empty list (retried): ${[...refused].map(([k, n]) => `${n}× ${k}`).join("; ")}` : ""),
+  );
   await sleep(2_500);
   const before = sessions.reduce((n, s) => n + s.received, 0);
   const held = await measure();
@@ -287,7 +299,11 @@ async function httpRuns(server: LocalServer, http: JsonClient, tokens: string[],
 async function main(): Promise<void> {
   console.log(`Colmeia session benchmark${args.quick ? " (--quick)" : ""}: ${only.join(", ")}`);
   console.log(hostLine());
-  const server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "1000000", SUBMIT_RATE_PER_MINUTE: "1000000" } });
+  const serverErrors: string[] = [];
+  const server = await startLocalServer({
+    vars: { REGISTRATIONS_PER_MINUTE: "1000000", SUBMIT_RATE_PER_MINUTE: "1000000" },
+    onOutput: (chunk) => serverErrors.push(...chunk.split("\n").filter((l) => /error|exception/i.test(l))),
+  });
   const stopServer = () => server.stop().finally(() => rmSync(server.stateDir, { recursive: true, force: true }));
   process.once("SIGINT", () => void stopServer().then(() => process.exit(130)));
   const http = new JsonClient(server.url);
@@ -302,6 +318,7 @@ async function main(): Promise<void> {
   } finally {
     http.close();
     await stopServer();
+    console.log(serverErrors.length ? `Server errors (${serverErrors.length}), first 5:\n${serverErrors.slice(0, 5).join("\n")}` : "Server errors: none.");
   }
 }
 

@@ -1,7 +1,8 @@
 import { LIMITS } from "../shared/limits.ts";
 import type { Lease } from "../shared/schemas.ts";
 import type { Standing } from "./objects/volunteer-object.ts";
-import { gridStub, jobStub } from "./stubs.ts";
+import { directCalls, type JobCalls, type LeaseAnswer } from "./gateway/job-calls.ts";
+import { gridStub } from "./stubs.ts";
 import { submitterWeights } from "./auth.ts";
 import { FairShare, groupByOwner } from "./fair-share.ts";
 import type { RunningJob } from "./objects/grid-object.ts";
@@ -63,7 +64,7 @@ export async function anyRunning(env: Env): Promise<boolean> {
  * once a second per isolate; the leases themselves come from the jobs' own objects, so leasing
  * scales with the number of jobs and never meets on one object.
  */
-export async function leaseWork(env: Env, volunteer: string, max: number, standing: Standing): Promise<Lease[]> {
+export async function leaseWork(env: Env, volunteer: string, max: number, standing: Standing, calls: JobCalls = directCalls(env)): Promise<Lease[]> {
   const now = Date.now();
   const leases: Lease[] = [];
   const weights = await submitterWeights(env);
@@ -75,9 +76,9 @@ export async function leaseWork(env: Env, volunteer: string, max: number, standi
       tried++;
       // Grid-wide cap: what it holds elsewhere (as reported to this isolate) limits what it gets here.
       const room = LIMITS.leasesPerVolunteer - heldElsewhere(volunteer, id, now) - leases.length;
-      let got: Awaited<ReturnType<ReturnType<typeof jobStub>["lease"]>>;
+      let got: LeaseAnswer;
       try {
-        got = await jobStub(env, id).lease(volunteer, Math.max(0, Math.min(max - leases.length, room)), standing);
+        got = await calls.lease(id, volunteer, Math.max(0, Math.min(max - leases.length, room)), standing);
       } catch (err) {
         // One failing job must not stop the grid: skip it for a moment and ask the next one.
         console.error(`lease from job ${id} failed`, err);

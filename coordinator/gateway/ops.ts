@@ -5,6 +5,7 @@ import type { Standing } from "../objects/volunteer-object.ts";
 import { describeError, log } from "../observe/log.ts";
 import { jobOfLease, jobStub } from "../stubs.ts";
 import { trustOf } from "../trust.ts";
+import { directCalls, type JobCalls } from "./job-calls.ts";
 
 /** A volunteer call as a gateway runs it: the work of one HTTP lease call or one session request. */
 export type VolunteerOp =
@@ -37,13 +38,13 @@ const failed = (f: Failure): Reply => ({ status: f.status, body: errorBody(f.cod
  * dispatch, results grouped by job (one call per job object), heartbeat and release at the
  * lease's job, which checks ownership (403), existence (404), state (409) and expiry (410).
  */
-export async function runOp(env: Env, volunteer: string, op: VolunteerOp): Promise<Reply> {
+export async function runOp(env: Env, volunteer: string, op: VolunteerOp, calls: JobCalls = directCalls(env)): Promise<Reply> {
   try {
     switch (op.type) {
       case "lease":
-        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer)) } };
+        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer), calls) } };
       case "results":
-        return { status: 200, body: { results: await submitResults(env, volunteer, op.results, await trustOf(env, volunteer)) } };
+        return { status: 200, body: { results: await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer)) } };
       case "heartbeat":
       case "release": {
         const job = jobOfLease(op.leaseId);
@@ -63,7 +64,7 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp): Promi
 
 /** Submits results grouped by job (one call per job object), answered in the caller's order. */
 async function submitResults(
-  env: Env,
+  calls: JobCalls,
   volunteer: string,
   results: Extract<VolunteerOp, { type: "results" }>["results"],
   standing: Standing,
@@ -77,7 +78,8 @@ async function submitResults(
   });
   await Promise.all(
     [...byJob].map(async ([job, idxs]) => {
-      const got = await jobStub(env, job).submit(
+      const got = await calls.submit(
+        job,
         volunteer,
         idxs.map((i) => results[i]!),
         standing,

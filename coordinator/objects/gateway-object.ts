@@ -13,6 +13,7 @@ import {
 import { describeIssues } from "../body.ts";
 import { anyRunning, invalidateRunning } from "../dispatch.ts";
 import { errorBody } from "../errors.ts";
+import { BatchedCalls } from "../gateway/job-calls.ts";
 import { runOp, type OpVars, type Reply, type VolunteerOp } from "../gateway/ops.ts";
 import { jobOfLease, jobStub } from "../stubs.ts";
 
@@ -56,11 +57,14 @@ export class GatewayObject extends DurableObject<Env> {
   #generation = 0;
   #waking: Promise<void> | undefined;
   #wakeAgain = false;
+  /** This gateway's calls to job objects, batched per job. */
+  readonly calls: BatchedCalls;
   /** What this instance did (tests and logs: idle sessions must cost none of it). */
   readonly served = { messages: 0, offers: 0, wakes: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.calls = new BatchedCalls(env);
     // Keep-alive probes are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SESSION_PING.request, SESSION_PING.response));
   }
@@ -100,7 +104,7 @@ export class GatewayObject extends DurableObject<Env> {
 
   /** One HTTP volunteer call, run here like a session's (with the calling Worker's settings, see OpVars). */
   async run(volunteer: string, op: VolunteerOp, vars: OpVars = {}): Promise<Reply> {
-    return runOp({ ...this.env, ...vars }, volunteer, op);
+    return runOp({ ...this.env, ...vars }, volunteer, op, this.calls);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -127,7 +131,7 @@ export class GatewayObject extends DurableObject<Env> {
     }
     const { id, ...op } = parsed.data;
     const generation = this.#generation;
-    const r = await runOp(this.env, att.v, op);
+    const r = await runOp(this.env, att.v, op, this.calls);
     if (op.type === "lease") {
       const empty = r.status === 200 && !(r.body as { leases: Lease[] }).leases.length;
       this.#setWaiting(ws, att.v, empty && op.wait ? op.max : 0);
@@ -219,7 +223,7 @@ export class GatewayObject extends DurableObject<Env> {
           const att = attachment(ws);
           if (exhausted || !att?.w) return;
           this.served.offers++;
-          const r = await runOp(this.env, att.v, { type: "lease", max: att.w });
+          const r = await runOp(this.env, att.v, { type: "lease", max: att.w }, this.calls);
           if (r.status !== 200) return this.#setWaiting(ws, att.v, 0); // e.g. blacklisted meanwhile: stop offering
           const leases = (r.body as { leases: Lease[] }).leases;
           if (!leases.length) return void (exhausted = true);

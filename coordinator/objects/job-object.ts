@@ -225,6 +225,26 @@ export class JobObject extends DurableObject<Env> {
     return { leases, available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
   }
 
+  /** Several volunteers' lease calls in one (a gateway's batch), each answered exactly as `lease` answers it alone, in turn. */
+  async leaseMany(calls: { volunteer: string; max: number; standing: Standing }[]): Promise<Awaited<ReturnType<JobObject["lease"]>>[]> {
+    const out = [];
+    for (const c of calls) out.push(await this.lease(c.volunteer, c.max, c.standing));
+    return out;
+  }
+
+  /** Several volunteers' result batches in one (a gateway's batch), each answered as `submit` answers it alone. */
+  async submitMany(calls: { volunteer: string; items: SubmittedItem[]; standing: Standing }[]): Promise<BatchResultEntry[][]> {
+    return Promise.all(
+      calls.map((c) =>
+        this.submit(c.volunteer, c.items, c.standing).catch((err) => {
+          // One volunteer's failure answers that volunteer's entries only, never the rest of the batch.
+          log("error", "submitting a result batch failed", { jobId: this.store.meta?.id, volunteerId: c.volunteer, ...describeError(err) });
+          return c.items.map((i) => ({ leaseId: i.leaseId, status: 500, error: { code: "internal", message: "internal error" } }));
+        }),
+      ),
+    );
+  }
+
   /** Records outputs for this job's leases; one entry per item, in order. */
   async submit(volunteer: string, items: SubmittedItem[], standing: Standing = UNTRUSTED): Promise<BatchResultEntry[]> {
     const meta = this.store.meta;
