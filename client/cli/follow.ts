@@ -1,10 +1,9 @@
 import type { ColmeiaClient, JobStatusAnswer } from "../api/index.ts";
 import { EXIT, ExitWith } from "./exit.ts";
-import { formatCount } from "./format.ts";
+import { formatCount, summariseResult } from "./format.ts";
 import { mergedResult } from "./merge.ts";
 import { interruptSignal, printJson } from "./options.ts";
 import { watchJobs } from "./progress.ts";
-import { summariseResult } from "./format.ts";
 
 /** What `--watch` prints when the jobs end: the final status, a verdict and the result, or only the ids. */
 export type FollowOutput = "json" | "human" | "quiet";

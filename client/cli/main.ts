@@ -1,7 +1,7 @@
 import { CommanderError } from "commander";
 import { ColmeiaError } from "../api/index.ts";
 import { EXIT, ExitWith, UsageError } from "./exit.ts";
-import { buildProgram, onSubcommand } from "./program.ts";
+import { buildProgram } from "./program.ts";
 
 /** One line about an error from the coordinator. */
 function describe(error: ColmeiaError): string {
@@ -14,9 +14,7 @@ function describe(error: ColmeiaError): string {
  * @example process.exitCode = await main(["status", "j_0123456789abcdef", "--json"]);
  */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  let command = "colmeia";
-  onSubcommand(program, (name) => void (command = name));
+  const { program, command } = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
@@ -28,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof ExitWith) return error.code;
     if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message} (see '${command} --help')\n`);
+      process.stderr.write(`error: ${error.message} (see '${command()} --help')\n`);
       return EXIT.usage;
     }
     if (error instanceof ColmeiaError) {

@@ -23,9 +23,10 @@ Exit status: 0 ok, 1 error, 2 bad usage, 3 a watched job failed or was cancelled
 /**
  * The `colmeia` command line. Errors never exit the process from inside commander: they are
  * thrown (`exitOverride`) so {@link main} decides the exit status, and printed as one line that
- * names the command whose `--help` explains it.
+ * names the command whose `--help` explains it. `command()` is the command about to run
+ * (`colmeia submit`, `colmeia kernel publish`), known before its options are parsed.
  */
-export function buildProgram(): Command {
+export function buildProgram(): { program: Command; command: () => string } {
   let current = "colmeia";
   const program = new Command("colmeia")
     .description("Submit work to a Colmeia volunteer compute grid, follow it, and volunteer compute.")
@@ -37,14 +38,14 @@ export function buildProgram(): Command {
     .addHelpText("after", FOOTER)
   for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, datasetCommand, volunteerCommand, doctorCommand]) add(program);
   onSubcommand(program, (name) => void (current = name));
-  return program;
+  return { program, command: () => current };
 }
 
 /**
  * Calls `seen` with the full name of the command about to run (`colmeia submit`, `colmeia kernel
  * publish`), before its options are parsed, so errors can point at the right `--help`.
  */
-export function onSubcommand(program: Command, seen: (name: string) => void): void {
+function onSubcommand(program: Command, seen: (name: string) => void): void {
   program.hook("preSubcommand", (_, sub) => seen(`colmeia ${sub.name()}`));
   // Command groups (`colmeia kernel ...`) dispatch once more; commander runs only their own hooks.
   for (const group of program.commands) group.hook("preSubcommand", (_, sub) => seen(`colmeia ${group.name()} ${sub.name()}`));

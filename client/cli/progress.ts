@@ -1,7 +1,7 @@
 import cliProgress from "cli-progress";
 import { FINAL_STATES, type ColmeiaClient, type JobStatusAnswer } from "../api/index.ts";
 import { formatCount, formatDuration, formatRate } from "./format.ts";
-import { createRateWindow } from "./rate.ts";
+import { createRateMeter } from "../volunteer/rate.ts";
 
 /** Options of {@link watchJobs}. */
 export interface WatchOptions {
@@ -32,7 +32,10 @@ function aggregate(statuses: Iterable<JobStatusAnswer>) {
 export async function watchJobs(client: ColmeiaClient, ids: readonly string[], options: WatchOptions): Promise<JobStatusAnswer[]> {
   const { stream } = options;
   const latest = new Map<string, JobStatusAnswer>();
-  const rate = createRateWindow();
+  // Shards per second over the last 15 s, so the rate (and the ETA made from it) follows the current speed.
+  const rate = createRateMeter(15_000);
+  // What was done when watching started is not part of the rate.
+  let counted: number | undefined;
   const started = Date.now();
   const tty = Boolean(stream.isTTY);
   const bar = new cliProgress.SingleBar(
@@ -75,7 +78,9 @@ export async function watchJobs(client: ColmeiaClient, ids: readonly string[], o
   const onProgress = (status: JobStatusAnswer) => {
     latest.set(status.id, status);
     if (latest.size < ids.length) return;
-    rate.add(aggregate(latest.values()).done);
+    const { done } = aggregate(latest.values());
+    if (counted !== undefined) rate.add(done - counted);
+    counted = done;
     render();
   };
   // Between events the rate (and ETA) still move: a stalled grid should look stalled.

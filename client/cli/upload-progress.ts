@@ -1,7 +1,7 @@
 import cliProgress from "cli-progress";
 import { formatDuration } from "./format.ts";
 import { formatSize } from "./input/size.ts";
-import { createRateWindow } from "./rate.ts";
+import { createRateMeter } from "../volunteer/rate.ts";
 
 /** Bytes sent so far, as a live bar; {@link byteProgress} makes one. */
 export interface ByteProgress {
@@ -20,7 +20,9 @@ export const formatByteRate = (perSecond: number) => (Number.isFinite(perSecond)
  */
 export function byteProgress(total: number, options: { stream: NodeJS.WriteStream; quiet?: boolean }): ByteProgress {
   if (options.quiet || !options.stream.isTTY) return { update() {}, stop() {} };
-  const rate = createRateWindow(10_000);
+  const rate = createRateMeter(10_000);
+  // What a resumed upload had sent before is not part of the rate.
+  let counted: number | undefined;
   const bar = new cliProgress.SingleBar(
     {
       stream: options.stream,
@@ -50,7 +52,11 @@ export function byteProgress(total: number, options: { stream: NodeJS.WriteStrea
     update(sent) {
       last = sent;
       // Sampled at most 10 times a second: bodies are read in 64 KiB pieces.
-      if (Date.now() - sampledAt >= 100 || sent >= total) (rate.add(sent), (sampledAt = Date.now()));
+      if (Date.now() - sampledAt >= 100 || sent >= total) {
+        if (counted !== undefined) rate.add(sent - counted);
+        counted = sent;
+        sampledAt = Date.now();
+      }
       bar.update(sent, payload(sent));
     },
     stop() {
