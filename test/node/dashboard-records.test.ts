@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { createClient, registerVolunteer, volunteerClient } from "../../client/api/index.ts";
 import { compute } from "../../shared/kernels/compute.ts";
-import { gridAndBrowser } from "../support/grid-and-browser.ts";
+import { gridAndBrowser } from "../support/per-file.ts";
 
 const local = gridAndBrowser();
 

@@ -2,7 +2,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { Lease } from "../../shared/schemas.ts";
-import { gridAndBrowser } from "../support/grid-and-browser.ts";
+import { gridAndBrowser } from "../support/per-file.ts";
 
 const local = gridAndBrowser();
 

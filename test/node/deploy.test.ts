@@ -1,8 +1,7 @@
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compute } from "../../shared/kernels/compute.ts";
 import { JobStatus, type Lease } from "../../shared/schemas.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import { localGrid } from "../support/per-file.ts";
 
 /**
  * What a `wrangler deploy` does to a running grid, played on this machine: the Worker and every
@@ -10,16 +9,7 @@ import { startLocalServer, type LocalServer } from "../support/local-server.ts";
  * new version is a stop and start of the whole server on the same state folder, which is harsher
  * than a deploy (nothing overlaps), so what holds here holds there.
  */
-let grid: LocalServer;
-
-beforeAll(async () => {
-  grid = await startLocalServer();
-});
-
-afterAll(async () => {
-  await grid?.stop();
-  if (grid) rmSync(grid.stateDir, { recursive: true, force: true });
-});
+const local = localGrid();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +20,7 @@ const seen = { statuses: [] as number[], unreachable: 0 };
 async function call<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T } | undefined> {
   let res: Response;
   try {
-    res = await fetch(`${grid.url}${path}`, {
+    res = await fetch(`${local.grid.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { "content-type": "application/json" }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -62,13 +52,13 @@ async function volunteer(token: string, until: () => boolean): Promise<void> {
 }
 
 async function jobStatus(id: string): Promise<JobStatus | undefined> {
-  const res = await call<JobStatus>("GET", `/v1/jobs/${id}`, grid.tokens[0]);
+  const res = await call<JobStatus>("GET", `/v1/jobs/${id}`, local.grid.tokens[0]);
   return res?.status === 200 ? JobStatus.parse(res.body) : undefined;
 }
 
 describe("a new version of the grid started on the same state mid-job (what `wrangler deploy` does)", () => {
   it("finishes the job exactly, and no volunteer sees a 5xx", async () => {
-    const created = await call<JobStatus>("POST", "/v1/jobs", grid.tokens[0], {
+    const created = await call<JobStatus>("POST", "/v1/jobs", local.grid.tokens[0], {
       kernel: "primes.count",
       range: { start: 0, end: 2_000_000, step: 25_000 },
       replication: { replicas: 2, quorum: 2 },
@@ -93,7 +83,7 @@ describe("a new version of the grid started on the same state mid-job (what `wra
     expect(before).toMatchObject({ state: "running" });
     expect(before!.shards.done).toBeLessThan(80);
     const answeredBefore = seen.statuses.length;
-    await grid.restart();
+    await local.grid.restart();
     const answeredAtRestart = seen.statuses.length;
 
     let after: JobStatus | undefined;
@@ -105,7 +95,7 @@ describe("a new version of the grid started on the same state mid-job (what `wra
     await Promise.all(working);
 
     expect(after).toMatchObject({ state: "done", shards: { total: 80, done: 80, failed: 0 } });
-    const result = await call("GET", `/v1/jobs/${id}/result`, grid.tokens[0]);
+    const result = await call("GET", `/v1/jobs/${id}/result`, local.grid.tokens[0]);
     expect(result).toEqual({ status: 200, body: { id, result: { count: 148_933 } } });
     // Volunteers worked on both sides of the restart (some calls met no server while it was down),
     // and none of their calls answered a 5xx.

@@ -1,22 +1,13 @@
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compute } from "../../shared/kernels/compute.ts";
 import { JobStatus, type Lease } from "../../shared/schemas.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import { startLocalServer } from "../support/local-server.ts";
+import { localGrid } from "../support/per-file.ts";
 
-let grid: LocalServer;
-
-beforeAll(async () => {
-  grid = await startLocalServer();
-});
-
-afterAll(async () => {
-  await grid?.stop();
-  if (grid) rmSync(grid.stateDir, { recursive: true, force: true });
-});
+const local = localGrid();
 
 async function http<T = unknown>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${grid.url}${path}`, {
+  const res = await fetch(`${local.grid.url}${path}`, {
     method,
     headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -38,14 +29,14 @@ async function leaseAndSubmit(token: string, max: number): Promise<number> {
 }
 
 async function jobStatus(id: string): Promise<JobStatus> {
-  const res = await http<JobStatus>("GET", `/v1/jobs/${id}`, grid.tokens[0]);
+  const res = await http<JobStatus>("GET", `/v1/jobs/${id}`, local.grid.tokens[0]);
   expect(res.status).toBe(200);
   return JobStatus.parse(res.body);
 }
 
 describe("restarting the local grid", () => {
   it("keeps a half-done job across a restart and finishes it with new leases", async () => {
-    const created = await http<JobStatus>("POST", "/v1/jobs", grid.tokens[0], {
+    const created = await http<JobStatus>("POST", "/v1/jobs", local.grid.tokens[0], {
       kernel: "primes.count",
       range: { start: 0, end: 2_000_000, step: 50_000 },
       replication: { replicas: 2, quorum: 2 },
@@ -63,10 +54,10 @@ describe("restarting the local grid", () => {
     const before = await jobStatus(id);
     expect(before).toMatchObject({ state: "running", shards: { total: 40, done: 20, failed: 0 } });
 
-    await grid.restart();
+    await local.grid.restart();
 
     expect(await jobStatus(id)).toEqual(before);
-    const listed = await http<{ jobs: JobStatus[] }>("GET", "/v1/jobs", grid.tokens[0]);
+    const listed = await http<{ jobs: JobStatus[] }>("GET", "/v1/jobs", local.grid.tokens[0]);
     expect(listed.body.jobs.map((j) => j.id)).toContain(id);
 
     const [c, d] = [await register(), await register()];
@@ -76,14 +67,14 @@ describe("restarting the local grid", () => {
       if (!got) await new Promise((r) => setTimeout(r, 200));
     }
     expect(await jobStatus(id)).toMatchObject({ state: "done", shards: { total: 40, done: 40, failed: 0 } });
-    const result = await http("GET", `/v1/jobs/${id}/result`, grid.tokens[0]);
+    const result = await http("GET", `/v1/jobs/${id}/result`, local.grid.tokens[0]);
     expect(result).toEqual({ status: 200, body: { id, result: { count: 148_933 } } });
   });
 });
 
 /** The ids a submitter list answers on `url` (`/v1/jobs` → jobs, `/v1/datasets` → datasets). */
 async function ids(url: string, path: "/v1/jobs" | "/v1/datasets"): Promise<string[]> {
-  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${grid.tokens[0]}` } });
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${local.grid.tokens[0]}` } });
   expect(res.status).toBe(200);
   const body = (await res.json()) as Record<string, { id: string }[]>;
   return body[path.slice(4)]!.map((x) => x.id);
@@ -91,25 +82,25 @@ async function ids(url: string, path: "/v1/jobs" | "/v1/datasets"): Promise<stri
 
 describe("npm start and npm run dev on one STATE_DIR", () => {
   it("each finds the jobs and datasets the other one stored", async () => {
-    const job = await http<JobStatus>("POST", "/v1/jobs", grid.tokens[0], { kernel: "primes.count", range: { start: 0, end: 1_000, step: 100 } });
-    const dataset = await fetch(`${grid.url}/v1/datasets?name=a.txt`, {
+    const job = await http<JobStatus>("POST", "/v1/jobs", local.grid.tokens[0], { kernel: "primes.count", range: { start: 0, end: 1_000, step: 100 } });
+    const dataset = await fetch(`${local.grid.url}/v1/datasets?name=a.txt`, {
       method: "POST",
-      headers: { authorization: `Bearer ${grid.tokens[0]}` },
+      headers: { authorization: `Bearer ${local.grid.tokens[0]}` },
       body: "one line\n",
     });
     expect([job.status, dataset.status]).toEqual([201, 201]);
     const datasetId = ((await dataset.json()) as { id: string }).id;
-    await grid.stop();
+    await local.grid.stop();
 
     // The same port: the servers' COLMEIA_SECRET (test-secret-<port>) must match too.
-    const dev = await startLocalServer({ dev: true, port: grid.port, stateDir: grid.stateDir, tokens: grid.tokens });
+    const dev = await startLocalServer({ dev: true, port: local.grid.port, stateDir: local.grid.stateDir, tokens: local.grid.tokens });
     let devJob: string;
     try {
       expect(await ids(dev.url, "/v1/jobs")).toContain(job.body.id);
       expect(await ids(dev.url, "/v1/datasets")).toContain(datasetId);
       const made = await fetch(`${dev.url}/v1/jobs`, {
         method: "POST",
-        headers: { authorization: `Bearer ${grid.tokens[0]}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${local.grid.tokens[0]}`, "content-type": "application/json" },
         body: JSON.stringify({ kernel: "primes.count", range: { start: 0, end: 1_000, step: 100 } }),
       });
       expect(made.status).toBe(201);
@@ -118,7 +109,7 @@ describe("npm start and npm run dev on one STATE_DIR", () => {
       await dev.stop();
     }
 
-    await grid.restart();
-    expect(await ids(grid.url, "/v1/jobs")).toEqual(expect.arrayContaining([devJob, job.body.id]));
+    await local.grid.restart();
+    expect(await ids(local.grid.url, "/v1/jobs")).toEqual(expect.arrayContaining([devJob, job.body.id]));
   });
 });

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { launchBrowser } from "./browser.ts";
@@ -22,6 +23,22 @@ export function gridAndBrowser(opts: LocalServerOptions = {}): GridAndBrowser {
   afterAll(async () => {
     await held.browser?.close();
     await held.grid?.stop();
+  });
+  return held;
+}
+
+/**
+ * Starts a local grid before a test file's tests and, after them, stops it and deletes its
+ * state folder. Call at the top of the file; `grid` is set by the time the tests run.
+ */
+export function localGrid(opts: LocalServerOptions = {}): { grid: LocalServer } {
+  const held = {} as { grid: LocalServer };
+  beforeAll(async () => {
+    held.grid = await startLocalServer(opts);
+  });
+  afterAll(async () => {
+    await held.grid?.stop();
+    if (held.grid) rmSync(held.grid.stateDir, { recursive: true, force: true });
   });
   return held;
 }
