@@ -1,4 +1,3 @@
-import { randomHex } from "../shared/canonical.ts";
 import type { GridObject } from "./objects/grid-object.ts";
 import type { JobObject } from "./objects/job-object.ts";
 import type { RateLimiterObject } from "./objects/rate-limiter-object.ts";
@@ -25,20 +24,3 @@ export const submitterStub = (env: Env, submitter: string) =>
 export const gridStub = (env: Env) => env.GRID.get(env.GRID.idFromName("grid")) as unknown as GridApi;
 export const volunteerStub = (env: Env, id: string) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as VolunteerApi;
 export const limiterStub = (env: Env, key: string) => env.LIMITER.get(env.LIMITER.idFromName(key)) as unknown as LimiterApi;
-
-/** Job id a lease id belongs to (lease ids are `<jobId>.<shard>.<nonce>`), or undefined if malformed. */
-export function jobOfLease(leaseId: string): string | undefined {
-  const m = /^(j_[A-Za-z0-9]{10,40})\.\d{1,12}\.[A-Za-z0-9_-]{8,24}$/.exec(leaseId);
-  return m?.[1];
-}
-
-/** A fresh job id. */
-export function newJobId(): string {
-  const alphabet = "abcdefghijkmnopqrstuvwxyz23456789";
-  return `j_${[...crypto.getRandomValues(new Uint8Array(16))].map((b) => alphabet[b % alphabet.length]).join("")}`;
-}
-
-/** A fresh volunteer id. */
-export function newVolunteerId(): string {
-  return `v_${randomHex(12)}`;
-}

@@ -3,7 +3,8 @@ import { leaseWork } from "../dispatch.ts";
 import { ApiError, errorBody, type Failure } from "../errors.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
 import { describeError, log } from "../observe/log.ts";
-import { jobOfLease, jobStub } from "../stubs.ts";
+import { jobOfLease } from "../ids.ts";
+import { jobStub } from "../stubs.ts";
 import { trustOf } from "../trust.ts";
 import { directCalls, type JobCalls } from "./job-calls.ts";
 

@@ -15,7 +15,8 @@ import { anyRunning, invalidateRunning } from "../dispatch.ts";
 import { errorBody } from "../errors.ts";
 import { BatchedCalls } from "../gateway/job-calls.ts";
 import { runOp, type OpVars, type Reply, type VolunteerOp } from "../gateway/ops.ts";
-import { jobOfLease, jobStub } from "../stubs.ts";
+import { jobOfLease } from "../ids.ts";
+import { jobStub } from "../stubs.ts";
 
 /** Header the Worker sets on a session upgrade it authenticated: the volunteer's id. */
 export const VOLUNTEER_HEADER = "x-colmeia-volunteer";

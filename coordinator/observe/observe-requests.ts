@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../env.ts";
-import { jobOfLease } from "../stubs.ts";
+import { jobOfLease } from "../ids.ts";
 import { flushDue, flushRequests, recordRequest } from "./http-metrics.ts";
 import { log, type LogFields } from "./log.ts";
 

@@ -13,7 +13,8 @@ import { firstRecord } from "../datasets/lines.ts";
 import { QUOTED_NEWLINES_MAX } from "../datasets/scan.ts";
 import { notifyUrlProblem, webhookHttpHosts } from "../net/notify-url.ts";
 import { planJob } from "../job/plan.ts";
-import { gridStub, jobStub, newJobId, submitterStub } from "../stubs.ts";
+import { newJobId } from "../ids.ts";
+import { gridStub, jobStub, submitterStub } from "../stubs.ts";
 
 const JOB_ID = /^j_[a-z0-9]{16}$/;
 const ShardsQuery = z.strictObject({

@@ -12,7 +12,8 @@ import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
 import { shardStream } from "../datasets/lines.ts";
 import { addressLimit, limitAddress, limitRegistration } from "../rate-limit.ts";
-import { gridStub, jobOfLease, jobStub, newVolunteerId, volunteerStub } from "../stubs.ts";
+import { jobOfLease, newVolunteerId } from "../ids.ts";
+import { gridStub, jobStub, volunteerStub } from "../stubs.ts";
 
 /** Requires a volunteer token, within the caller's per-address rate limit; sets `volunteer` to its id. */
 export const volunteerAuth = createMiddleware<AppEnv>(async (c, next) => {

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { IDEMPOTENCY, type SubmitterObject } from "../../coordinator/objects/submitter-object.ts";
-import { newJobId } from "../../coordinator/stubs.ts";
+import { newJobId } from "../../coordinator/ids.ts";
 import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
 import type { JobStatus } from "../../shared/schemas.ts";
 import { ALICE, BOB, call, callJson, expectError } from "./helpers.ts";
