@@ -12,6 +12,7 @@ import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
 import { shardStream } from "../datasets/lines.ts";
 import { addressLimit, limitAddress, limitRegistration } from "../rate-limit.ts";
+import { timingSafeEqual } from "../crypto.ts";
 import { jobOfLease, newVolunteerId } from "../ids.ts";
 import { gridStub, jobStub, volunteerStub } from "../stubs.ts";
 
@@ -29,23 +30,13 @@ const NoBody = z.strictObject({});
 type KeyedEnv = Env & { VOLUNTEER_KEYS?: string };
 
 /**
- * Whether `key` is one of VOLUNTEER_KEYS. Digests are compared in constant time, against every
- * key whatever matched, so the answer's timing reveals neither a key nor which one matched.
+ * Whether `key` is one of VOLUNTEER_KEYS. Compared in constant time against every key whatever
+ * matched, so the answer's timing reveals neither a key nor which one matched.
  */
 async function isVolunteerKey(env: KeyedEnv, key: string): Promise<boolean> {
-  const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  const given = await digest(key);
-  let matches = 0;
-  for (const k of (env.VOLUNTEER_KEYS ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter(Boolean)) {
-    const expected = await digest(k);
-    let diff = 0;
-    for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ given[i]!;
-    matches += diff === 0 ? 1 : 0;
-  }
-  return matches > 0;
+  const keys = (env.VOLUNTEER_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  const matches = await Promise.all(keys.map((k) => timingSafeEqual(key, k)));
+  return matches.includes(true);
 }
 
 /** The job a lease id names, or the contract's 404 for a lease id that cannot exist. */
