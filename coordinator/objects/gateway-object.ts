@@ -225,7 +225,9 @@ export class GatewayObject extends DurableObject<Env> {
           if (exhausted || !att?.w) return;
           this.served.offers++;
           const r = await runOp(this.env, att.v, { type: "lease", max: att.w }, this.calls);
-          if (r.status !== 200) return this.#setWaiting(ws, att.v, 0); // e.g. blacklisted meanwhile: stop offering
+          // Blacklisted meanwhile: stop offering. Any other failure ends this pass; the re-offer tries again.
+          if (r.status === 403) return this.#setWaiting(ws, att.v, 0);
+          if (r.status !== 200) return void (exhausted = true);
           const leases = (r.body as { leases: Lease[] }).leases;
           if (!leases.length) return void (exhausted = true);
           if (send(ws, JSON.stringify({ type: "work", leases } satisfies SessionWork))) this.#setWaiting(ws, att.v, 0);
