@@ -1,7 +1,7 @@
 import { MergeConflict } from "../../shared/reduce.ts";
 import type { JobKernel } from "./kernel.ts";
 import type { JobStore } from "./store.ts";
-import { readBlob, writeBlob } from "./tables.ts";
+import { readBlob, SHARD, writeBlob } from "./tables.ts";
 
 /**
  * Accepted shards refolded per step of a rebuild: a step parses and merges this many outputs,
@@ -86,7 +86,7 @@ export class Accumulator {
       .exec<{ idx: number; output: string; seq: number }>(
         `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
            JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
-         WHERE s.accept_seq > ? AND s.state = 1 GROUP BY s.idx ORDER BY s.accept_seq LIMIT ?`,
+         WHERE s.accept_seq > ? AND s.state = ${SHARD.accepted} GROUP BY s.idx ORDER BY s.accept_seq LIMIT ?`,
         meta.accSeq,
         limit,
       )
@@ -118,7 +118,7 @@ export class Accumulator {
     this.#lastSize = saved?.length ?? 0;
     const replay = this.store.sql.exec<{ idx: number; output: string }>(
       `SELECT s.idx AS idx, r.output AS output, MIN(r.at) FROM shards s JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
-       WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = 1 GROUP BY s.idx ORDER BY s.accept_seq`,
+       WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = ${SHARD.accepted} GROUP BY s.idx ORDER BY s.accept_seq`,
       saved === undefined ? 0 : meta.accSeq,
       before,
     );

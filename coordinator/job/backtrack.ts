@@ -42,21 +42,21 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
   const accepted = store.sql
     .exec<{ idx: number; hash: string }>(
       `SELECT DISTINCT s.idx AS idx, s.accepted_hash AS hash FROM replicas r JOIN shards s ON s.idx = r.idx
-       WHERE r.volunteer = ? AND r.state = 1 AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash
+       WHERE r.volunteer = ? AND r.state = ${REPLICA.submitted} AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash
          AND s.verified = 0`,
       volunteer,
     )
     .toArray();
   const touched = store.sql
-    .exec<{ idx: number }>(`SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (0, 1) AND ringer = 0`, volunteer)
+    .exec<{ idx: number }>(`SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.leased}, ${REPLICA.submitted}) AND ringer = 0`, volunteer)
     .toArray()
     .map((r) => r.idx);
   for (const { lease, idx } of store.sql
-    .exec<{ lease: string; idx: number }>("SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = 0", volunteer)
+    .exec<{ lease: string; idx: number }>(`SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer)
     .toArray()) {
     returnLease(store, lease, idx, REPLICA.rejected);
   }
-  store.sql.exec("UPDATE replicas SET state = ? WHERE volunteer = ? AND state = 1", REPLICA.rejected, volunteer);
+  store.sql.exec("UPDATE replicas SET state = ? WHERE volunteer = ? AND state = ?", REPLICA.rejected, volunteer, REPLICA.submitted);
 
   const agreedWith = new Set<string>();
   const proven: string[] = [];
@@ -73,7 +73,7 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
       }
       proven.push(...rejectWrong(store, idx, right));
     } else {
-      for (const r of store.sql.exec<{ volunteer: string }>("SELECT volunteer FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 AND hash = ?", idx, hash)) {
+      for (const r of store.sql.exec<{ volunteer: string }>(`SELECT volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND hash = ?`, idx, hash)) {
         agreedWith.add(r.volunteer);
       }
     }

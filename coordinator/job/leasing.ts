@@ -160,7 +160,7 @@ function pickRingers(store: JobStore, volunteer: string, max: number, trusted: b
 export function expireLeases(store: JobStore, now: number): number {
   const expired = store.sql
     .exec<{ lease: string; idx: number }>(
-      "SELECT lease, idx FROM replicas WHERE state = 0 AND expires_at <= ? ORDER BY expires_at LIMIT 5000",
+      `SELECT lease, idx FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT 5000`,
       now,
     )
     .toArray();
@@ -193,7 +193,7 @@ export function compactReturned(store: JobStore, now: number): number {
 /** Earliest deadline of any outstanding lease, if any. */
 export function nextExpiry(store: JobStore): number | undefined {
   const row = store.sql
-    .exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM replicas WHERE state = 0")
+    .exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM replicas WHERE state = ${REPLICA.leased}`)
     .toArray()[0];
   return row?.at ?? undefined;
 }

@@ -83,7 +83,7 @@ export class JobStore {
   groups(idx: number): { hash: string; count: number }[] {
     return this.sql
       .exec<{ hash: string; count: number }>(
-        "SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = 1 AND ringer = 0 GROUP BY hash",
+        `SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 GROUP BY hash`,
         idx,
       )
       .toArray();
@@ -110,7 +110,7 @@ export class JobStore {
     const meta = this.#meta;
     if (meta?.state !== "running") return false;
     if (meta.next < meta.total) return true;
-    return this.sql.exec("SELECT 1 FROM shards WHERE state = 0 AND deficit > 0 LIMIT 1").toArray().length > 0;
+    return this.sql.exec(`SELECT 1 FROM shards WHERE state = ${SHARD.open} AND deficit > 0 LIMIT 1`).toArray().length > 0;
   }
 
   /** The input of shard `idx`. */

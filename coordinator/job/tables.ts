@@ -1,3 +1,7 @@
+/** The states a shard and a replica (one lease of a shard) go through, as stored. */
+export const SHARD = { open: 0, accepted: 1, failed: 2 } as const;
+export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3, rejected: 4, superseded: 5 } as const;
+
 /** SQLite layout of one job's Durable Object. Shard rows exist only once a shard was first leased. */
 export const JOB_TABLES = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -17,8 +21,8 @@ CREATE TABLE IF NOT EXISTS shards (
   hold_until INTEGER                     -- a stranger's uncheckable result: only trusted volunteers confirm it before then
 );
 CREATE INDEX IF NOT EXISTS shards_verified ON shards(idx) WHERE verified = 1;
-CREATE INDEX IF NOT EXISTS shards_open ON shards(idx) WHERE state = 0;
-CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = 0 AND deficit > 0;
+CREATE INDEX IF NOT EXISTS shards_open ON shards(idx) WHERE state = ${SHARD.open};
+CREATE INDEX IF NOT EXISTS shards_wanting ON shards(idx) WHERE state = ${SHARD.open} AND deficit > 0;
 CREATE INDEX IF NOT EXISTS shards_accepted ON shards(accept_seq) WHERE accept_seq IS NOT NULL;
 CREATE TABLE IF NOT EXISTS replicas (
   lease TEXT PRIMARY KEY,
@@ -33,10 +37,10 @@ CREATE TABLE IF NOT EXISTS replicas (
   output TEXT,
   at INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS replicas_held ON replicas(idx, volunteer) WHERE state <= 1;
+CREATE UNIQUE INDEX IF NOT EXISTS replicas_held ON replicas(idx, volunteer) WHERE state <= ${REPLICA.submitted};
 CREATE INDEX IF NOT EXISTS replicas_shard ON replicas(idx, state);
-CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = 0;
-CREATE INDEX IF NOT EXISTS replicas_returned ON replicas(expires_at) WHERE state IN (2, 3);
+CREATE INDEX IF NOT EXISTS replicas_expiry ON replicas(expires_at) WHERE state = ${REPLICA.leased};
+CREATE INDEX IF NOT EXISTS replicas_returned ON replicas(expires_at) WHERE state IN (${REPLICA.expired}, ${REPLICA.released});
 CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
 -- Grid statistics not yet acknowledged by the grid: 'pending' (still counting) and 'inflight' (being sent).
@@ -51,8 +55,6 @@ CREATE INDEX IF NOT EXISTS contrib_unreported ON contrib(volunteer) WHERE report
 CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (name, part));
 `;
 
-export const SHARD = { open: 0, accepted: 1, failed: 2 } as const;
-export const REPLICA = { leased: 0, submitted: 1, expired: 2, released: 3, rejected: 4, superseded: 5 } as const;
 
 /** Columns added after the first release: [table, column, declaration]. */
 const ADDED_COLUMNS = [

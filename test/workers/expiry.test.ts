@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { REPLICA, SHARD } from "../../coordinator/job/tables.ts";
 import { call, expectError, honest, jobRows, lease, leaseEventually, primesJob, result, sleep, status, submit, volunteer } from "./helpers.ts";
 
 describe("lease expiry", () => {
@@ -10,8 +11,8 @@ describe("lease expiry", () => {
 
     // Nothing is asked of the coordinator while the lease runs out: the job's alarm must expire it.
     await sleep(1600);
-    expect(await jobRows(job.id, "SELECT state FROM replicas WHERE lease = ?", l!.id)).toEqual([{ state: 2 }]);
-    expect(await jobRows(job.id, "SELECT state, deficit, active FROM shards")).toEqual([{ state: 0, deficit: 1, active: 0 }]);
+    expect(await jobRows(job.id, "SELECT state FROM replicas WHERE lease = ?", l!.id)).toEqual([{ state: REPLICA.expired }]);
+    expect(await jobRows(job.id, "SELECT state, deficit, active FROM shards")).toEqual([{ state: SHARD.open, deficit: 1, active: 0 }]);
 
     const [again] = await leaseEventually(b);
     expect(again).toMatchObject({ jobId: job.id, shardId: l!.shardId, input: l!.input });
@@ -40,7 +41,7 @@ describe("lease expiry", () => {
       await sleep(300);
       expect((await call("POST", `/v1/leases/${l!.id}/heartbeat`, { token: a.token })).status).toBe(200);
     }
-    expect(await jobRows(job.id, "SELECT state FROM replicas")).toEqual([{ state: 0 }]);
+    expect(await jobRows(job.id, "SELECT state FROM replicas")).toEqual([{ state: REPLICA.leased }]);
     expect((await submit(a, l!.id, honest(l!))).status).toBe(202);
   });
 });

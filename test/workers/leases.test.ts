@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../coordinator/app.ts";
+import { REPLICA } from "../../coordinator/job/tables.ts";
 import { call, callJson, createJob, expectError, jobRows, lease, leaseEventually, primesJob, sleep, volunteer } from "./helpers.ts";
 
 describe("volunteer registration", () => {
@@ -106,7 +107,7 @@ describe("heartbeat and release", () => {
     expect(again!.id).not.toBe(l!.id);
     await expectError(call("POST", `/v1/leases/${l!.id}/result`, { token: a.token, body: { output: { count: 4 } } }), 410);
     const rows = await jobRows<{ lease: string; state: number }>(job.id, "SELECT lease, state FROM replicas ORDER BY state");
-    expect(rows).toEqual([{ lease: again!.id, state: 0 }, { lease: l!.id, state: 3 }]);
+    expect(rows).toEqual([{ lease: again!.id, state: REPLICA.leased }, { lease: l!.id, state: REPLICA.released }]);
   });
 
   it("answers 403 to heartbeat and release of another volunteer's lease", async () => {
@@ -115,6 +116,6 @@ describe("heartbeat and release", () => {
     const [l] = await lease(a);
     await expectError(call("POST", `/v1/leases/${l!.id}/heartbeat`, { token: b.token }), 403);
     await expectError(call("POST", `/v1/leases/${l!.id}/release`, { token: b.token }), 403);
-    expect(await jobRows(job.id, "SELECT state, expires_at FROM replicas")).toEqual([{ state: 0, expires_at: l!.expiresAt }]);
+    expect(await jobRows(job.id, "SELECT state, expires_at FROM replicas")).toEqual([{ state: REPLICA.leased, expires_at: l!.expiresAt }]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { REPLICA } from "../../coordinator/job/tables.ts";
 import { call, callJson, createJob, expectError, honest, jobRows, lease, primesJob, status, submit, volunteer } from "./helpers.ts";
 
 const replicaStates = (jobId: string) => jobRows<{ lease: string; state: number; hash: string | null }>(jobId, "SELECT lease, state, hash FROM replicas ORDER BY lease");
@@ -28,7 +29,7 @@ describe("submitting one result", () => {
     const [a, b] = await Promise.all([volunteer(), volunteer()]);
     const [l] = await lease(a);
     await expectError(submit(b, l!.id, honest(l!)), 403);
-    expect(await replicaStates(job.id)).toEqual([{ lease: l!.id, state: 0, hash: null }]);
+    expect(await replicaStates(job.id)).toEqual([{ lease: l!.id, state: REPLICA.leased, hash: null }]);
     expect((await submit(a, l!.id, honest(l!))).status).toBe(202);
   });
 

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { compactReturned } from "../../coordinator/job/leasing.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
+import { REPLICA } from "../../coordinator/job/tables.ts";
 import { call, createJob, honest, jobObject, jobRows, lease, leaseEventually, submit, volunteer } from "./helpers.ts";
 
 describe("storage that cannot run out", () => {
@@ -17,7 +18,7 @@ describe("storage that cannot run out", () => {
     await submit(c, lc!.id, honest(lc!));
     const rows = await jobRows<{ lease: string; state: number; output: string | null; hash: string | null }>(job.id, "SELECT lease, state, output, hash FROM replicas");
     const lost = rows.find((r) => r.lease === la!.id)!;
-    expect(lost).toMatchObject({ state: 4, output: null, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(lost).toMatchObject({ state: REPLICA.rejected, output: null, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(rows.filter((r) => r.output !== null)).toHaveLength(2);
   });
 

@@ -6,6 +6,7 @@ import {
   ALICE, call, callJson, createJob, expectError, honest, jobRows, lease, leaseEventually, result, runVolunteers, sleep, status, submit, submitAll, volunteer, type Volunteer,
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
+import { SHARD } from "../../coordinator/job/tables.ts";
 
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
 const adaptiveJob = (n: number, step = 1000) => createJob({ kernel: "primes.count", range: { start: 0, end: n * step, step } });
@@ -150,12 +151,12 @@ describe("adaptive trust policy", () => {
     const verified = async () =>
       (await jobRows<{ state: number; verified: number }>(job.id, "SELECT state, verified FROM shards WHERE idx = ?", Number(la!.shardId)))[0]!;
     // A newcomer's lone result on a cheap shard: the coordinator confirmed it by computing it.
-    expect(await verified()).toEqual({ state: 1, verified: 1 });
+    expect(await verified()).toEqual({ state: SHARD.accepted, verified: 1 });
 
     await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(a.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(a.id, "test: caught elsewhere");
     await until("a's outputs are rejected here", async () =>
       (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", a.id)).every((r) => r.state === 4));
-    expect(await verified()).toEqual({ state: 1, verified: 1 });
+    expect(await verified()).toEqual({ state: SHARD.accepted, verified: 1 });
     expect((await status(job.id)).shards.done).toBe(1);
     expect(await profile(b)).toMatchObject({ blacklisted: false });
   });
@@ -208,7 +209,9 @@ describe("adaptive trust policy", () => {
     expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
   });
   it("keeps grid statistics in the job's storage until the grid acknowledged them", async () => {
-    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 200, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    // Three shards, two done: the job runs on, so its figures wait for the next once-a-second batch
+    // (a job's end sends them at once).
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 300, step: 100 }, replication: { replicas: 1, quorum: 1 } });
     const v = await volunteer();
     await submitAll(v, await lease(v, 2));
     const pending = await jobRows<{ k: string; delta: string }>(job.id, "SELECT k, delta FROM stats_outbox");
