@@ -66,7 +66,7 @@ if (!values["no-page"]) {
         const got = await runPage(browser, { url: server.url, token: server.tokens[0], threads: THREADS, job, bundles });
         if ((got.result as { count: number }).count !== tuned.count) throw new Error(`the page counted ${JSON.stringify(got.result)}, expected ${tuned.count}`);
         const idle = got.threads.map((t) => `${num(t.idleMs)} (${num(t.busyMs)}, ${num(t.maxGapMs)})`).join(" / ");
-        rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), idle]);
+        rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), num(got.startupMs), idle]);
       }
     }
   } finally {
@@ -74,5 +74,5 @@ if (!values["no-page"]) {
     await server.stop();
   }
   console.log(`\nthe page, ${THREADS} Web Workers, ${SHARDS} shards; vs 2 x one Node thread (plain sieve ${num(ideal.plain)} ms, the kernel ${num(ideal.kernel)} ms)`);
-  console.log(table(["page build", "run", "ms", "vs plain", "vs kernel", "per thread: idle ms between shards (busy ms, longest gap ms)"], rows));
+  console.log(table(["page build", "run", "ms", "vs plain", "vs kernel", "to 1st shard", "per thread: idle ms between shards (busy ms, longest gap ms)"], rows));
 }

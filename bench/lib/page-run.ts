@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { gridClient } from "../../test/support/browser.ts";
-import { idleBetweenShards, workerActivity } from "./page-trace.ts";
+import { firstRequest, idleBetweenShards, workerActivity } from "./page-trace.ts";
 
 export interface PageRunOptions {
   url: string;
@@ -25,6 +25,8 @@ export interface PageRun {
   ms: number;
   result: unknown;
   threads: ReturnType<typeof idleBetweenShards>;
+  /** From the first lease call to the first shard's compute starting on a worker, ms. */
+  startupMs: number | undefined;
 }
 
 export async function runPage(browser: Browser, opts: PageRunOptions): Promise<PageRun> {
@@ -48,13 +50,16 @@ export async function runPage(browser: Browser, opts: PageRunOptions): Promise<P
     const id = await grid.submit(opts.job);
     await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
     await page.goto(`${opts.url}/?autostart=1&threads=${opts.threads}`);
-    await grid.waitDone(id, 600_000);
+    await grid.waitDone(id, 120_000);
     const done = performance.now();
     const trace = JSON.parse((await browser.stopTracing()).toString("utf8"));
     if (opts.bundles && swapped < 2) throw new Error(`the page loaded ${swapped} of the 2 swapped bundles: the comparison would be void`);
     // The last results response may land after waitDone's poll noticed: never past `done`.
     const end = Math.min(last || done, done);
-    return { ms: end - (first ?? end), result: (await grid.result(id)).result, threads: idleBetweenShards(workerActivity(trace)) };
+    const threads = idleBetweenShards(workerActivity(trace));
+    const leased = firstRequest(trace, "/v1/leases");
+    const startupMs = leased === undefined || !threads.length ? undefined : Math.min(...threads.map((t) => t.first)) - leased;
+    return { ms: end - (first ?? end), result: (await grid.result(id)).result, threads, startupMs };
   } finally {
     await context.close();
     await grid.cancelAll();

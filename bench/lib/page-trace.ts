@@ -11,7 +11,7 @@ interface TraceEvent {
   tid: number;
   ts: number;
   dur?: number;
-  args?: { name?: string };
+  args?: { name?: string; data?: { url?: string } };
 }
 
 /** One worker thread's busy spells, in ms on the trace clock. */
@@ -58,4 +58,11 @@ export function idleBetweenShards(activity: WorkerActivity[]) {
       const gaps = spells.slice(1).map((s, i) => s.start - spells[i]!.end);
       return { thread, busyMs: busy, idleMs: span - busy, maxGapMs: Math.max(0, ...gaps), first: spells[0]!.start, last: spells.at(-1)!.end };
     });
+}
+
+/** When (trace clock, ms) the page first sent a request to a URL ending in `suffix`. */
+export function firstRequest(trace: { traceEvents: TraceEvent[] } | TraceEvent[], suffix: string): number | undefined {
+  const events = Array.isArray(trace) ? trace : trace.traceEvents;
+  const sent = events.filter((e) => e.name === "ResourceSendRequest" && e.args?.data?.url?.endsWith(suffix)).map((e) => e.ts / 1000);
+  return sent.length ? Math.min(...sent) : undefined;
 }

@@ -287,6 +287,8 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     runCtl = new AbortController();
     if (!leaserAlive) startLeaser(runCtl.signal);
     else leaseNeeded.notify();
+    // Workers load while the first lease call is on its way, not after it.
+    pool.warm();
     spawnSlots();
     changed();
   }
@@ -317,7 +319,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     setThreads(n) {
       threads = Math.max(1, Math.floor(n));
       pool.resize(threads);
-      if (state === "running") spawnSlots();
+      if (state === "running") (pool.warm(), spawnSlots());
       work.notify();
       leaseNeeded.notify();
       changed();

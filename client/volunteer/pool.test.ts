@@ -13,6 +13,16 @@ describe("createKernelPool", () => {
     expect(stats).toEqual({ spawned: 1, terminated: 0 });
   });
 
+  it("starts its workers ahead of the first tasks when warmed, and runs those tasks on them", async () => {
+    const { spawn, stats } = fakeWorkers(() => ({ output: 1, ms: 5 }));
+    const pool = createKernelPool({ spawn, size: 2 });
+    pool.warm();
+    expect(stats.spawned).toBe(2);
+    await Promise.all([pool.run(task(1)), pool.run(task(2))]);
+    pool.warm();
+    expect(stats).toEqual({ spawned: 2, terminated: 0 });
+  });
+
   it("runs concurrent tasks on distinct workers", async () => {
     const { spawn, stats } = fakeWorkers(() => ({ output: 1, ms: 20 }));
     const pool = createKernelPool({ spawn, size: 3 });

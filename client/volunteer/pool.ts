@@ -27,6 +27,8 @@ export interface KernelPool {
   run(task: KernelTask, opts?: { timeoutMs?: number }): Promise<RunOutcome>;
   /** Keep at most `n` idle workers warm. */
   resize(n: number): void;
+  /** Starts workers until there are as many as the pool's size, so the first shards do not wait for one to load. */
+  warm(): void;
   /** Terminates every worker. */
   close(): void;
 }
@@ -127,6 +129,9 @@ export function createKernelPool(opts: KernelPoolOptions): KernelPool {
       if (key !== undefined) owner.set(worker, key);
       giveBack(worker);
       return { ok: true, output: reply.output, ms };
+    },
+    warm() {
+      while (!closed && idle.length + busy.size < size) idle.push(opts.spawn());
     },
     resize(n) {
       size = Math.max(1, n);
