@@ -1,6 +1,6 @@
 import type { StartUpload } from "../../shared/schemas.ts";
 import { pathId, type ConnectionOptions, type Rpc } from "./connection.ts";
-import { AnyAnswer, DatasetAnswer, DatasetListAnswer, DeletedAnswer, UploadAnswer } from "./responses.ts";
+import type { DatasetAnswer, DatasetListAnswer, DeletedAnswer, UploadAnswer } from "./responses.ts";
 import { readJson, transportSend } from "./transport.ts";
 import { bodyLength, uploadInit, type UploadOptions, type UploadSource } from "./upload-body.ts";
 
@@ -37,13 +37,13 @@ export function datasetCalls(api: Rpc, options: ConnectionOptions, token: string
     uploadDataset: async (name: string, body: UploadSource, opts: UploadOptions = {}) => {
       const url = new URL(api.v1.datasets.$url());
       url.searchParams.set("name", name);
-      return readJson(await sendRaw("POST", url, body, opts), DatasetAnswer);
+      return readJson<DatasetAnswer>(await sendRaw("POST", url, body, opts));
     },
     /**
      * `POST /v1/datasets/uploads`: starts a multipart upload of `bytes` in parts of `partBytes`
      * (5 to 95 MiB; every part but the last exactly that long). Answers the upload, `received: 0`.
      */
-    startUpload: async (spec: StartUpload) => readJson(await uploads.$post({ json: spec }), UploadAnswer),
+    startUpload: async (spec: StartUpload) => readJson<UploadAnswer>(await uploads.$post({ json: spec })),
     /**
      * `PUT /v1/datasets/uploads/:uploadId/parts/:part`: sends part `part` (1-based). Parts go in
      * order (the coordinator hashes the dataset as it arrives): anything but `received + 1` is a
@@ -52,19 +52,19 @@ export function datasetCalls(api: Rpc, options: ConnectionOptions, token: string
     uploadPart: async (uploadId: string, part: number, body: UploadSource, opts: UploadOptions = {}) => {
       if (!Number.isSafeInteger(part) || part < 1) throw new Error(`part numbers start at 1, got ${part}`);
       const url = upload.parts[":part"].$url({ param: { uploadId: pathId(uploadId, "upload id"), part: String(part) } });
-      return readJson(await sendRaw("PUT", url, body, opts), UploadAnswer);
+      return readJson<UploadAnswer>(await sendRaw("PUT", url, body, opts));
     },
     /** `GET /v1/datasets/uploads/:uploadId`: where an upload stands; resume with part `received + 1`. */
-    uploadStatus: async (uploadId: string) => readJson(await upload.$get(uploadParam(uploadId)), UploadAnswer),
+    uploadStatus: async (uploadId: string) => readJson<UploadAnswer>(await upload.$get(uploadParam(uploadId))),
     /** `POST /v1/datasets/uploads/:uploadId/complete`: once every part is in; answers the dataset. */
-    completeUpload: async (uploadId: string) => readJson(await upload.complete.$post(uploadParam(uploadId)), DatasetAnswer),
+    completeUpload: async (uploadId: string) => readJson<DatasetAnswer>(await upload.complete.$post(uploadParam(uploadId))),
     /** `DELETE /v1/datasets/uploads/:uploadId`: drops an unfinished upload and its parts. */
-    abortUpload: async (uploadId: string) => readJson(await upload.$delete(uploadParam(uploadId)), AnyAnswer),
+    abortUpload: async (uploadId: string) => readJson<unknown>(await upload.$delete(uploadParam(uploadId)), "any"),
     /** `GET /v1/datasets`: this token's datasets. */
-    datasets: async () => readJson(await api.v1.datasets.$get(), DatasetListAnswer),
+    datasets: async () => readJson<DatasetListAnswer>(await api.v1.datasets.$get()),
     /** `GET /v1/datasets/:id`: one dataset. */
-    dataset: async (id: string) => readJson(await api.v1.datasets[":id"].$get(datasetParam(id)), DatasetAnswer),
+    dataset: async (id: string) => readJson<DatasetAnswer>(await api.v1.datasets[":id"].$get(datasetParam(id))),
     /** `DELETE /v1/datasets/:id`: answers `{deleted: true}`; a `409 dataset_in_use` while a running job reads it. */
-    deleteDataset: async (id: string) => readJson(await api.v1.datasets[":id"].$delete(datasetParam(id)), DeletedAnswer),
+    deleteDataset: async (id: string) => readJson<DeletedAnswer>(await api.v1.datasets[":id"].$delete(datasetParam(id))),
   };
 }

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { PublishKernel } from "../../shared/schemas.ts";
 import { pathId, type Rpc } from "./connection.ts";
-import { KernelAnswer, KernelListAnswer, KernelManifestAnswer } from "./responses.ts";
+import type { KernelAnswer, KernelListAnswer, KernelManifestAnswer } from "./responses.ts";
 import { readJson } from "./transport.ts";
 
 /** A kernel as `POST /v1/kernels` takes it: a `js/1` source or a `wasm/1` module in base64, with its `reduce`. */
@@ -26,13 +26,13 @@ export function kernelCalls(api: Rpc) {
      */
     publishKernel: async (spec: KernelSpec): Promise<PublishedKernel> => {
       const res = await api.v1.kernels.$post({ json: spec as PublishKernel });
-      return { created: res.status === 201, kernel: await readJson(res, KernelManifestAnswer) };
+      return { created: res.status === 201, kernel: await readJson<KernelManifestAnswer>(res) };
     },
 
     /** `GET /v1/kernels`: the built-in kernels (`builtin: true`, named by their id) and this token's own. */
-    listKernels: async () => readJson(await api.v1.kernels.$get(), KernelListAnswer),
+    listKernels: async () => readJson<KernelListAnswer>(await api.v1.kernels.$get()),
 
     /** `GET /v1/kernels/:id`: one kernel's manifest (a built-in's entry for a built-in name). */
-    getKernel: async (id: string) => readJson(await api.v1.kernels[":id"].$get({ param: { id: pathId(id, "kernel id") } }), KernelAnswer),
+    getKernel: async (id: string) => readJson<KernelAnswer>(await api.v1.kernels[":id"].$get({ param: { id: pathId(id, "kernel id") } })),
   };
 }

@@ -3,12 +3,7 @@ import type { CreateJob } from "../../shared/schemas.ts";
 import { pathId, rpc, type ConnectionOptions } from "./connection.ts";
 import { datasetCalls } from "./datasets.ts";
 import { kernelCalls } from "./kernels.ts";
-import {
-  JobCreatedAnswer,
-  JobListAnswer,
-  JobResultAnswer,
-  JobStatusAnswer,
-} from "./responses.ts";
+import type { JobCreatedAnswer, JobListAnswer, JobResultAnswer, JobStatusAnswer } from "./responses.ts";
 import { readJson } from "./transport.ts";
 import { waitForJob, type WaitOptions } from "./wait.ts";
 
@@ -37,13 +32,13 @@ export function createClient(options: ClientOptions) {
   const api = rpc(options, options.token);
   const job = api.v1.jobs[":id"];
 
-  const status = async (id: string) => readJson(await job.$get({ param: { id: pathId(id) } }), JobStatusAnswer);
+  const status = async (id: string) => readJson<JobStatusAnswer>(await job.$get({ param: { id: pathId(id) } }));
 
   return {
     /** `POST /v1/jobs`: creates a job; answers `{id, state, shards}`. */
     // The route's declared input is the body *after* defaults (params, leaseTtlMs); the server
     // fills those in, so the spec goes as the caller wrote it.
-    submit: async (spec: JobSpec) => readJson(await api.v1.jobs.$post({ json: spec as CreateJob }), JobCreatedAnswer),
+    submit: async (spec: JobSpec) => readJson<JobCreatedAnswer>(await api.v1.jobs.$post({ json: spec as CreateJob })),
 
     /** `GET /v1/jobs/:id`: the job's status. */
     status,
@@ -66,13 +61,13 @@ export function createClient(options: ClientOptions) {
       ),
 
     /** `GET /v1/jobs/:id/result`: `{id, result}` once done (a `409` error before). */
-    result: async (id: string) => readJson(await job.result.$get({ param: { id: pathId(id) } }), JobResultAnswer),
+    result: async (id: string) => readJson<JobResultAnswer>(await job.result.$get({ param: { id: pathId(id) } })),
 
     /** `DELETE /v1/jobs/:id`: cancels the job; answers its status (now `cancelled`). */
-    cancel: async (id: string) => readJson(await job.$delete({ param: { id: pathId(id) } }), JobStatusAnswer),
+    cancel: async (id: string) => readJson<JobStatusAnswer>(await job.$delete({ param: { id: pathId(id) } })),
 
     /** `GET /v1/jobs`: this token's jobs. */
-    list: async () => readJson(await api.v1.jobs.$get(), JobListAnswer),
+    list: async () => readJson<JobListAnswer>(await api.v1.jobs.$get()),
 
     ...kernelCalls(api),
     ...datasetCalls(api, options, options.token),

@@ -1,6 +1,5 @@
-import type { z } from "zod";
-import { ErrorBody } from "../../shared/schemas.ts";
 import { ColmeiaError } from "./errors.ts";
+import { isErrorBody, isObject } from "./guards.ts";
 
 /** How the client talks HTTP: which fetch to use and how long to honour `retry-after`. */
 export interface TransportOptions {
@@ -19,13 +18,13 @@ const sleep = (ms: number, signal?: AbortSignal | null) =>
     signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
 
-/** Milliseconds a `retry-after` header asks for (seconds or an HTTP date); 1 s when absent. */
-export function retryAfterMs(header: string | null, now = Date.now()): number {
-  if (!header) return 1000;
+/** Milliseconds a `retry-after` header asks for (seconds or an HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (!header?.trim()) return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(header);
-  return Number.isNaN(date) ? 1000 : Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**
@@ -57,7 +56,7 @@ export function transportSend(options: TransportOptions = {}) {
       }
       const retryable = res.status === 429 || (res.status === 503 && res.headers.has("retry-after"));
       if (!retryable || attempt >= retries) return res;
-      const wait = retryAfterMs(res.headers.get("retry-after"));
+      const wait = parseRetryAfter(res.headers.get("retry-after")) ?? 1000;
       if (wait > maxWait) return res;
       await res.body?.cancel();
       await sleep(wait, init?.signal);
@@ -75,42 +74,39 @@ function unreachable(input: RequestInfo | URL, error: unknown): ColmeiaError {
 export type Answer = Pick<Response, "ok" | "status" | "statusText" | "url" | "headers" | "text" | "body">;
 
 /**
- * The body of a successful answer, checked against `schema` and returned exactly as sent, or a {@link ColmeiaError} carrying the
- * contract's `{"error": {code, message}}` for any other status.
+ * The body of a successful answer, exactly as sent, typed as the contract says it is (`T`), or a
+ * {@link ColmeiaError} carrying the contract's `{"error": {code, message}}` for any other status.
+ * The body must be a JSON object unless `shape` is `"any"` (an answer whose body is of no interest);
+ * its fields are not checked at run time (the types come from the schemas the coordinator answers
+ * with), so no schema library is bundled with the client.
  */
-export async function readJson<S extends z.ZodType>(res: Answer, schema: S): Promise<z.output<S>> {
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
+export async function readJson<T>(res: Answer, shape: "object" | "any" = "object"): Promise<T> {
+  const body = parseBody(await res.text());
   if (!res.ok) throw errorFrom(res, body);
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const where = res.url ? ` from ${new URL(res.url).origin}` : "";
-    throw new ColmeiaError(res.status, "bad_response", `unexpected answer${where} (is it a Colmeia coordinator?)`);
+  if (shape === "object" && !isObject(body)) {
+    throw new ColmeiaError(res.status, "bad_response", `unexpected answer${from(res)} (is it a Colmeia coordinator?)`);
   }
-  // The schemas here only check (no defaults, no transforms), so the body as sent *is* their
-  // output; handing it back untouched keeps nested extra fields and key order, which `--json` prints.
-  return body as z.output<S>;
+  return body as T;
 }
 
 /** Checks an answer that carries no body of interest (e.g. a `202`); throws like {@link readJson}. */
 export async function expectOk(res: Answer): Promise<void> {
   if (res.ok) return void (await res.body?.cancel());
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {}
-  throw errorFrom(res, body);
+  throw errorFrom(res, parseBody(await res.text()));
 }
 
+function parseBody(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const from = (res: Answer) => (res.url ? ` from ${new URL(res.url).origin}` : "");
+
 function errorFrom(res: Answer, body: unknown): ColmeiaError {
-  const error = ErrorBody.safeParse(body);
-  if (error.success) return new ColmeiaError(res.status, error.data.error.code, error.data.error.message);
-  const where = res.url ? ` from ${new URL(res.url).origin}` : "";
-  return new ColmeiaError(res.status, "http_error", `HTTP ${res.status}${where} ${res.statusText}`.trim());
+  const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+  if (isErrorBody(body)) return new ColmeiaError(res.status, body.error.code, body.error.message, retryAfter);
+  return new ColmeiaError(res.status, "http_error", `HTTP ${res.status}${from(res)} ${res.statusText}`.trim(), retryAfter);
 }

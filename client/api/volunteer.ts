@@ -1,12 +1,5 @@
 import { pathId, rpc, type ConnectionOptions } from "./connection.ts";
-import {
-  AnyAnswer,
-  BatchResultsAnswer,
-  HeartbeatAnswer,
-  LeasesAnswer,
-  VolunteerAnswer,
-  type LeaseAnswer,
-} from "./responses.ts";
+import type { BatchResultsAnswer, HeartbeatAnswer, LeaseAnswer, LeasesAnswer, VolunteerAnswer } from "./responses.ts";
 import { expectOk, readJson } from "./transport.ts";
 
 /** One computed output, for {@link VolunteerClient.submitResults}. */
@@ -20,7 +13,7 @@ export interface ShardResult {
  * @example const me = await registerVolunteer({ url }); const v = volunteerClient({ url, token: me.token });
  */
 export async function registerVolunteer(options: ConnectionOptions) {
-  return readJson(await rpc(options).v1.volunteers.$post({ json: {} }), VolunteerAnswer);
+  return readJson<VolunteerAnswer>(await rpc(options).v1.volunteers.$post({ json: {} }));
 }
 
 /**
@@ -35,7 +28,7 @@ export function volunteerClient(options: ConnectionOptions & { token: string }) 
   return {
     /** `POST /v1/leases`: up to `max` (1..64) leases; an empty list means no work now. */
     lease: async (max = 1): Promise<LeaseAnswer[]> =>
-      (await readJson(await api.v1.leases.$post({ json: { max } }), LeasesAnswer)).leases,
+      (await readJson<LeasesAnswer>(await api.v1.leases.$post({ json: { max } }))).leases,
 
     /** `POST /v1/leases/:id/result`: one output (answer `202`). */
     submitResult: async (leaseId: string, output: unknown) =>
@@ -43,14 +36,14 @@ export function volunteerClient(options: ConnectionOptions & { token: string }) 
 
     /** `POST /v1/results`: up to 64 outputs at once; one status per entry, in order. */
     submitResults: async (results: ShardResult[]) =>
-      readJson(await api.v1.results.$post({ json: { results } }), BatchResultsAnswer),
+      readJson<BatchResultsAnswer>(await api.v1.results.$post({ json: { results } })),
 
     /** `POST /v1/leases/:id/heartbeat`: extends the lease; answers its new `expiresAt`. */
-    heartbeat: async (leaseId: string) => readJson(await lease.heartbeat.$post(param(leaseId)), HeartbeatAnswer),
+    heartbeat: async (leaseId: string) => readJson<HeartbeatAnswer>(await lease.heartbeat.$post(param(leaseId))),
 
     /** `POST /v1/leases/:id/release`: gives the shard back to the queue. */
     release: async (leaseId: string, init: { keepalive?: boolean } = {}) =>
-      readJson(await lease.release.$post(param(leaseId), { init }), AnyAnswer),
+      readJson<unknown>(await lease.release.$post(param(leaseId), { init }), "any"),
   };
 }
 

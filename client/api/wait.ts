@@ -1,5 +1,6 @@
 import { ColmeiaError } from "./errors.ts";
-import { FINAL_STATES, JobStatusAnswer } from "./responses.ts";
+import { isJobStatus } from "./guards.ts";
+import { FINAL_STATES, type JobStatusAnswer } from "./responses.ts";
 import { readSse } from "./sse.ts";
 import type { Answer } from "./transport.ts";
 
@@ -51,10 +52,11 @@ export async function waitForJob(source: WaitSource, options: WaitOptions = {}):
       }
       for await (const event of readSse(res.body)) {
         lastEventId = event.id ?? lastEventId;
-        const parsed = JobStatusAnswer.safeParse(safeJson(event.data));
-        if (!parsed.success) continue;
+        // An event this client cannot read (another coordinator version, a proxy's garbage) is skipped.
+        const status = safeJson(event.data);
+        if (!isJobStatus(status)) continue;
         failures = 0;
-        last = parsed.data;
+        last = status;
         onProgress?.(last);
         // The final answer is fetched once more so callers get exactly what `GET /v1/jobs/:id` says.
         if (FINAL_STATES.has(last.state)) return await source.status();

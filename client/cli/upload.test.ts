@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ColmeiaError, type ColmeiaClient, type DatasetAnswer, type UploadAnswer, type UploadSource } from "../api/index.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import { UsageError } from "./exit.ts";
 import { fileRange, uploadHash } from "./file-parts.ts";
@@ -10,6 +11,7 @@ import { formatSize, parseSize, sizeFlag } from "./input/size.ts";
 import { jobSpecs } from "./job-spec.ts";
 import { partRange, uploadPlan } from "./upload-plan.ts";
 import { stateDir, uploadKey, uploadState, type SavedUpload } from "./upload-state.ts";
+import { uploadFile } from "./upload.ts";
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), "colmeia-upload-"));
@@ -135,5 +137,72 @@ describe("jobSpecs with --dataset", () => {
   ])("refuses %j with a usage error", (flags, message) => {
     expect(() => jobSpecs("wordcount", flags)).toThrow(UsageError);
     expect(() => jobSpecs("wordcount", flags)).toThrow(message);
+  });
+});
+
+describe("uploadFile in parts", () => {
+  const bytes = Buffer.from("0123456789");
+  const file = join(work, "ten.bin");
+  writeFileSync(file, bytes);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+
+  /** A coordinator that takes parts in order and fails the calls listed in `failures` first. */
+  function fakeClient(failures: { part?: ColmeiaError[]; complete?: ColmeiaError[] }) {
+    const calls: string[] = [];
+    let received = 0;
+    const upload = (): UploadAnswer => ({ uploadId: "u_1", name: "ten.bin", bytes: 10, partBytes: 5, parts: 2, received, expiresAt: 0 });
+    const client = {
+      startUpload: async () => upload(),
+      uploadStatus: async () => (calls.push("status"), upload()),
+      uploadPart: async (_id: string, part: number, source: UploadSource) => {
+        calls.push(`part ${part}`);
+        for await (const chunk of (source as () => AsyncIterable<Uint8Array>)()) void chunk;
+        const failure = failures.part?.shift();
+        if (failure) throw failure;
+        received = part;
+        return upload();
+      },
+      completeUpload: async (): Promise<DatasetAnswer> => {
+        calls.push("complete");
+        const failure = failures.complete?.shift();
+        if (failure) throw failure;
+        return { id: "d_1", name: "ten.bin", bytes: 10, sha256, createdAt: 0 };
+      },
+    };
+    return { client: client as unknown as ColmeiaClient, calls };
+  }
+
+  const run = (client: ColmeiaClient, dir: string) =>
+    uploadFile({
+      client,
+      url: "http://grid.test",
+      file,
+      name: "ten.bin",
+      partBytes: 5,
+      state: uploadState(join(work, dir)),
+      progress: () => ({ update() {}, stop() {} }),
+      log: () => {},
+      signal: new AbortController().signal,
+    });
+
+  it("retries what the client calls retryable after the coordinator's retry-after, parts and completion alike", async () => {
+    const { client, calls } = fakeClient({
+      part: [new ColmeiaError(503, "unavailable", "busy", 20)],
+      complete: [new ColmeiaError(429, "rate_limited", "slow down", 10), new ColmeiaError(502, "http_error", "HTTP 502", 5)],
+    });
+    const started = Date.now();
+    expect(await run(client, "retry")).toMatchObject({ id: "d_1", sha256 });
+    expect(calls).toEqual(["part 1", "status", "part 1", "part 2", "complete", "complete", "complete"]);
+    // The waits were the coordinator's 20, 10 and 5 ms, not the backoff's 1 s and more.
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it("gives up at once on an error that trying again cannot fix", async () => {
+    const { client, calls } = fakeClient({ part: [new ColmeiaError(400, "bad_part", "no")], complete: [new ColmeiaError(410, "upload_gone", "gone")] });
+    await expect(run(client, "refused")).rejects.toMatchObject({ status: 400, retryable: false });
+    expect(calls).toEqual(["part 1"]);
+    const again = fakeClient({ complete: [new ColmeiaError(403, "forbidden", "no")] });
+    await expect(run(again.client, "refused-complete")).rejects.toMatchObject({ status: 403 });
+    expect(again.calls).toEqual(["part 1", "part 2", "complete"]);
   });
 });

@@ -42,13 +42,17 @@ function fileVersion(file: string): FileVersion {
   return { file: resolve(file), bytes: info.size, mtimeMs: info.mtimeMs };
 }
 
-/** Failures after which the same part may well go through: the network, the server, a race on the order. */
-function worthRetrying(error: unknown): boolean {
-  if (!(error instanceof ColmeiaError)) return false;
-  return error.status === 0 || error.status >= 500 || error.status === 429 || error.status === 409 || error.code === "body_length_mismatch";
+/**
+ * Failures after which the same part may well go through: whatever the client calls retryable
+ * (the network, `429`, `5xx`), and for parts also a race on the order (`409`) or a body cut short.
+ */
+function worthRetrying(error: unknown): error is ColmeiaError {
+  return error instanceof ColmeiaError && (error.retryable || error.status === 409 || error.code === "body_length_mismatch");
 }
 
-const backoff = (failures: number, signal: AbortSignal) => delay(Math.min(500 * 2 ** failures, 8000), undefined, { signal });
+/** Waits before another attempt: as long as the coordinator asked (up to a minute), else longer after each failure. */
+const backoff = (failures: number, error: ColmeiaError, signal: AbortSignal) =>
+  delay(error.retryAfterMs === undefined ? Math.min(500 * 2 ** failures, 8000) : Math.min(error.retryAfterMs, 60_000), undefined, { signal });
 
 /** The dataset, once its SHA-256 at the coordinator is the file's own. */
 function verified(dataset: DatasetAnswer, hash: UploadHash, file: string): DatasetAnswer {
@@ -157,7 +161,7 @@ async function parts(run: UploadRun, version: FileVersion, upload: UploadAnswer)
         failures = 0;
       } catch (error) {
         if (run.signal.aborted || !worthRetrying(error) || ++failures >= ATTEMPTS) throw error;
-        await backoff(failures, run.signal);
+        await backoff(failures, error, run.signal);
         // The part may have arrived with its answer lost: go on from where the coordinator stands.
         received = (await run.client.uploadStatus(uploadId)).received;
         await hash.catchUp(version.file, Math.min(received * partBytes, version.bytes));
@@ -189,9 +193,8 @@ async function complete(run: UploadRun, uploadId: string, version: FileVersion, 
         const found = (await run.client.datasets()).datasets.find((d) => d.sha256 === hash.hex() && d.bytes === version.bytes);
         if (found) return found;
       }
-      const transient = error instanceof ColmeiaError && (error.status === 0 || error.status >= 500);
-      if (run.signal.aborted || !transient || attempt >= ATTEMPTS) throw error;
-      await backoff(attempt, run.signal);
+      if (run.signal.aborted || !(error instanceof ColmeiaError) || !error.retryable || attempt >= ATTEMPTS) throw error;
+      await backoff(attempt, error, run.signal);
     }
   }
 }

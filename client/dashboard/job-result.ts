@@ -1,6 +1,6 @@
 import type { JobStatusAnswer } from "../api/responses.ts";
 import { add, make, setText } from "./dom.ts";
-import { RecordsResult } from "./records-data.ts";
+import { isRecordsResult } from "./records-data.ts";
 import { createRecordsTable } from "./records-table.ts";
 
 /** Fetches a done job's merged result (`GET /v1/jobs/:id/result`'s `result`). */
@@ -45,9 +45,9 @@ export function createResultToggle(item: HTMLElement, load: LoadResult | undefin
     status.setAttribute("role", "status");
     area.replaceChildren(status);
     try {
-      const parsed = RecordsResult.safeParse(await load(id));
-      if (!parsed.success) return setText(status, "This result is not a records table.");
-      shown = createRecordsTable(parsed.data, id);
+      const result = await load(id);
+      if (!isRecordsResult(result)) return setText(status, "This result is not a records table.");
+      shown = createRecordsTable(result, id);
       area.replaceChildren(shown);
     } catch (error) {
       setText(status, `Could not load the result (${error instanceof Error ? error.message : String(error)}). Close and open to try again.`);

@@ -1,15 +1,17 @@
-import * as z from "zod";
+import type { RecordsOutput } from "../../shared/kernels/records.ts";
+import { hasNumbers, isObject } from "../api/guards.ts";
 
 /**
  * A `records.aggregate` result as the dashboard reads it: `{groups: {key: {metric: n}}, records,
- * skipped}`. Loose, so fields a newer coordinator adds do not break the table.
+ * skipped}`, and maybe fields a newer coordinator adds.
  */
-export const RecordsResult = z.looseObject({
-  groups: z.record(z.string(), z.record(z.string(), z.number())),
-  records: z.number(),
-  skipped: z.number(),
-});
-export type RecordsResult = z.output<typeof RecordsResult>;
+export type RecordsResult = RecordsOutput & { [key: string]: unknown };
+
+/** Whether a job's result is a records table (a result is whatever the job's kernel merged: check before showing it as one). */
+export function isRecordsResult(value: unknown): value is RecordsResult {
+  if (!isObject(value) || !hasNumbers(value, "records", "skipped") || !isObject(value.groups)) return false;
+  return Object.values(value.groups).every((group) => isObject(group) && Object.values(group).every((n) => typeof n === "number"));
+}
 
 /** One column of the result table: a part of the group key (text) or a metric (number). */
 export interface Column {

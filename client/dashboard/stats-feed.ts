@@ -1,4 +1,5 @@
-import { Stats } from "../../shared/schemas.ts";
+import type { Stats } from "../../shared/schemas.ts";
+import { hasNumbers, isArrayOf, isObject } from "../api/guards.ts";
 
 /** Where the grid-wide stream stands, for the header's live indicator. */
 export type Liveness = "connecting" | "live" | "reconnecting";
@@ -6,6 +7,21 @@ export type Liveness = "connecting" | "live" | "reconnecting";
 export interface StatsFeedHandlers {
   onStats(stats: Stats): void;
   onLiveness(state: Liveness): void;
+}
+
+/** Whether a stats event carries every figure the dashboard shows (one from another coordinator version may not). */
+export function isStats(value: unknown): value is Stats {
+  return (
+    isObject(value) &&
+    hasNumbers(value, "volunteersActive", "volunteersRegistered", "jobsRunning", "jobsTotal", "shardsCompleted", "shardsFailed", "resultsAccepted", "at") &&
+    isObject(value.throughput) &&
+    hasNumbers(value.throughput, "shardsPerSecond", "windowSeconds") &&
+    isArrayOf(value.history, (h): h is Stats["history"][number] => isObject(h) && hasNumbers(h, "t", "shards")) &&
+    isArrayOf(
+      value.topContributors,
+      (c): c is Stats["topContributors"][number] => isObject(c) && typeof c.volunteer === "string" && hasNumbers(c, "credit", "results"),
+    )
+  );
 }
 
 /** After this long without an event (they come every second) the figures are called stale. */
@@ -30,11 +46,11 @@ export function followStats(handlers: StatsFeedHandlers, url = "/v1/stats/events
     source = new EventSource(url);
     source.addEventListener("open", () => handlers.onLiveness("live"));
     source.addEventListener("stats", (event) => {
-      const parsed = Stats.safeParse(parseJson((event as MessageEvent<string>).data));
-      if (!parsed.success) return;
+      const stats = parseJson((event as MessageEvent<string>).data);
+      if (!isStats(stats)) return;
       handlers.onLiveness("live");
       stale();
-      handlers.onStats(parsed.data);
+      handlers.onStats(stats);
     });
     source.addEventListener("error", () => {
       handlers.onLiveness("reconnecting");
