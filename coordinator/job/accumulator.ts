@@ -1,7 +1,6 @@
 import { MergeConflict } from "../../shared/reduce.ts";
 import type { JobKernel } from "./kernel.ts";
 import type { JobStore } from "./store.ts";
-import { readBlob, SHARD, writeBlob } from "./tables.ts";
 
 /**
  * Accepted shards refolded per step of a rebuild: a step parses and merges this many outputs,
@@ -54,7 +53,7 @@ export class Accumulator {
   checkpoint(seq: number): void {
     const text = JSON.stringify(this.value);
     this.#lastSize = text.length;
-    writeBlob(this.store.sql, "acc", text);
+    this.store.saveBlob("acc", text);
     this.store.saveMeta({ ...this.store.meta!, accSeq: seq });
   }
 
@@ -68,7 +67,7 @@ export class Accumulator {
    * dropped and {@link step} folds the accepted outputs in accept order, a bounded batch at a time.
    */
   rebuild(): void {
-    this.store.sql.exec("DELETE FROM blobs WHERE name = 'acc'");
+    this.store.deleteBlob("acc");
     this.store.saveMeta({ ...this.store.meta!, accSeq: 0, rebuilding: true });
     this.#value = undefined;
   }
@@ -80,17 +79,9 @@ export class Accumulator {
   step(limit = REBUILD_STEP): { finished: boolean; conflicts: { idx: number; message: string }[] } {
     const meta = this.store.meta!;
     if (!meta.rebuilding) return { finished: true, conflicts: [] };
-    const saved = readBlob(this.store.sql, "acc");
+    const saved = this.store.blob("acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
-    const rows = this.store.sql
-      .exec<{ idx: number; output: string; seq: number }>(
-        `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
-           JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
-         WHERE s.accept_seq > ? AND s.state = ${SHARD.accepted} GROUP BY s.idx ORDER BY s.accept_seq LIMIT ?`,
-        meta.accSeq,
-        limit,
-      )
-      .toArray();
+    const rows = [...this.store.shards.acceptedOutputs(meta.accSeq, Number.MAX_SAFE_INTEGER, limit)];
     const conflicts: { idx: number; message: string }[] = [];
     for (const row of rows) {
       try {
@@ -103,7 +94,7 @@ export class Accumulator {
     const finished = rows.length < limit;
     const text = JSON.stringify(value);
     this.#lastSize = text.length;
-    writeBlob(this.store.sql, "acc", text);
+    this.store.saveBlob("acc", text);
     const { rebuilding: _, ...rest } = this.store.meta!;
     this.store.saveMeta({ ...rest, accSeq: rows.at(-1)?.seq ?? meta.accSeq, ...(!finished && { rebuilding: true }) });
     if (finished) this.#value = value;
@@ -113,15 +104,10 @@ export class Accumulator {
   /** Checkpoint plus every shard accepted after it and before `before`. */
   #load(before = Number.MAX_SAFE_INTEGER): unknown {
     const meta = this.store.meta!;
-    const saved = readBlob(this.store.sql, "acc");
+    const saved = this.store.blob("acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
     this.#lastSize = saved?.length ?? 0;
-    const replay = this.store.sql.exec<{ idx: number; output: string }>(
-      `SELECT s.idx AS idx, r.output AS output, MIN(r.at) FROM shards s JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
-       WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = ${SHARD.accepted} GROUP BY s.idx ORDER BY s.accept_seq`,
-      saved === undefined ? 0 : meta.accSeq,
-      before,
-    );
+    const replay = this.store.shards.acceptedOutputs(saved === undefined ? 0 : meta.accSeq, before, -1);
     for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
     return value;
   }

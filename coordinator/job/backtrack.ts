@@ -11,7 +11,7 @@ function requeue(store: JobStore, idx: number): void {
   const need = shard.need ?? meta.quorum;
   const d = decide({ groups: store.groups(idx), quorum: need, maxReplicas: Number.MAX_SAFE_INTEGER, active: shard.active, deficit: shard.deficit });
   const add = d.kind === "wait" ? d.addDeficit : shard.active + shard.deficit > 0 ? 0 : 1;
-  if (add > 0) store.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", add, idx);
+  if (add > 0) store.shards.addDeficit(idx, add);
 }
 
 /** What backtracking a caught volunteer did in one job. */
@@ -38,25 +38,11 @@ export interface Backtracked {
  */
 export function backtrack(store: JobStore, volunteer: string, truth?: Checker): Backtracked {
   const meta = store.meta!;
-  store.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
-  const accepted = store.sql
-    .exec<{ idx: number; hash: string }>(
-      `SELECT DISTINCT s.idx AS idx, s.accepted_hash AS hash FROM replicas r JOIN shards s ON s.idx = r.idx
-       WHERE r.volunteer = ? AND r.state = ${REPLICA.submitted} AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash
-         AND s.verified = 0`,
-      volunteer,
-    )
-    .toArray();
-  const touched = store.sql
-    .exec<{ idx: number }>(`SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.leased}, ${REPLICA.submitted}) AND ringer = 0`, volunteer)
-    .toArray()
-    .map((r) => r.idx);
-  for (const { lease, idx } of store.sql
-    .exec<{ lease: string; idx: number }>(`SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer)
-    .toArray()) {
-    returnLease(store, lease, idx, REPLICA.rejected);
-  }
-  store.sql.exec("UPDATE replicas SET state = ? WHERE volunteer = ? AND state = ?", REPLICA.rejected, volunteer, REPLICA.submitted);
+  store.volunteers.ban(volunteer);
+  const accepted = store.shards.acceptedOnWordOf(volunteer);
+  const touched = store.replicas.shardsTouchedBy(volunteer);
+  for (const { lease, idx } of store.replicas.leasedBy(volunteer)) returnLease(store, lease, idx, REPLICA.rejected);
+  store.replicas.rejectAllOf(volunteer);
 
   const agreedWith = new Set<string>();
   const proven: string[] = [];
@@ -66,28 +52,19 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
     const right = truth?.(idx);
     if (right !== undefined) {
       checks++;
-      const output = store.sql.exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? AND output IS NOT NULL LIMIT 1", idx, hash).one().output;
-      if (output === right) {
-        store.sql.exec("UPDATE shards SET verified = 1 WHERE idx = ?", idx);
+      if (store.replicas.anyOutput(idx, hash) === right) {
+        store.shards.verify(idx);
         continue;
       }
       proven.push(...rejectWrong(store, idx, right));
     } else {
-      for (const r of store.sql.exec<{ volunteer: string }>(`SELECT volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND hash = ?`, idx, hash)) {
-        agreedWith.add(r.volunteer);
-      }
+      for (const r of store.replicas.agreeing(idx, hash)) agreedWith.add(r.volunteer);
     }
     reopened++;
-    store.sql.exec(
-      "UPDATE shards SET state = ?, accepted_hash = NULL, accept_seq = NULL, verified = 0, need = ? WHERE idx = ?",
-      SHARD.open,
-      meta.adaptive ? 2 : null,
-      idx,
-    );
+    store.shards.reopen(idx, meta.adaptive ? 2 : null);
   }
   for (const idx of touched) if (store.shard(idx)?.state === SHARD.open) requeue(store, idx);
-  const revoked = store.sql.exec<{ credit: number }>("SELECT credit FROM contrib WHERE volunteer = ?", volunteer).toArray()[0]?.credit ?? 0;
-  store.sql.exec("DELETE FROM contrib WHERE volunteer = ?", volunteer);
+  const revoked = store.volunteers.revoke(volunteer);
   if (reopened) {
     const reopen = meta.state === "done";
     store.saveMeta({ ...meta, done: meta.done - reopened, ...(reopen && { state: "running" }), updatedAt: Date.now() });

@@ -3,8 +3,9 @@ import { LIMITS } from "../../shared/limits.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
 import type { JobKernel } from "./kernel.ts";
+import type { ReplicaState } from "./replica-table.ts";
 import type { JobStore } from "./store.ts";
-import { REPLICA, SHARD } from "./tables.ts";
+import { REPLICA } from "./tables.ts";
 
 /** Random opaque suffix for lease ids. */
 const nonce = (): string => encodeBase64Url(crypto.getRandomValues(new Uint8Array(9)).buffer);
@@ -21,7 +22,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
   const trustedAnywhere = standing.trusted || standing.trustedUncheckable;
   const picked: number[] = store.wanting(volunteer, max - ringers.length, now, trustedAnywhere);
   for (const idx of picked) {
-    store.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
+    store.shards.leased(idx);
   }
   let next = meta.next;
   while (picked.length + ringers.length < max && next < meta.total) {
@@ -34,14 +35,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
     const checkable = kernel.checkable(input);
     const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [checkable ? 0 : 1, 2]) : [meta.replicas - 1, null];
     const hold = meta.adaptive && !trustedAnywhere && !checkable ? now + CONFIRM_HOLD_MS : null;
-    store.sql.exec(
-      "INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)",
-      next,
-      SHARD.open,
-      deficit,
-      need,
-      hold,
-    );
+    store.shards.start(next, deficit, need, hold);
     picked.push(next++);
   }
   if (next !== meta.next) store.saveMeta({ ...meta, next });
@@ -54,16 +48,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
   }
   return order.map(({ idx, ringer }) => {
     const id = `${meta.id}.${idx}.${nonce()}`;
-    store.sql.exec(
-      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at, deadline, ringer) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      id,
-      idx,
-      volunteer,
-      REPLICA.leased,
-      expiresAt,
-      now + LIMITS.leaseHardTtls * meta.leaseTtlMs,
-      ringer,
-    );
+    store.replicas.lease(id, idx, volunteer, expiresAt, now + LIMITS.leaseHardTtls * meta.leaseTtlMs, ringer === 1);
     return {
       id,
       jobId: meta.id,
@@ -87,32 +72,19 @@ export function trustedFor(kernel: JobKernel, input: unknown, standing: Standing
 const RETURNS_TOLERATED = 8;
 const RETURNS_BOUND = 256;
 
+/** Leases `volunteer` holds in this job now (at most the per-job cap: counted with a bound). */
+export function leasesHeld(store: JobStore, volunteer: string): number {
+  return store.replicas.countOf(volunteer, [REPLICA.leased], LIMITS.leasesPerVolunteerPerJob);
+}
+
 /**
  * How many more leases of this job `volunteer` may take now: never past the per-job cap, and one
  * at a time for a volunteer that lets more leases expire or releases more than it completes, so
  * identities that hoard and drop work cannot hold a job hostage.
  */
-/** Leases `volunteer` holds in this job now (at most the per-job cap: counted with a bound). */
-export function leasesHeld(store: JobStore, volunteer: string): number {
-  return store.sql
-    .exec<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased} LIMIT ?)`,
-      volunteer,
-      LIMITS.leasesPerVolunteerPerJob,
-    )
-    .one().n;
-}
-
 export function leaseAllowance(store: JobStore, volunteer: string, max: number): number {
   // Counted with bounds, so the cost stays small however much a volunteer did in this job.
-  const count = (states: readonly number[], bound: number) =>
-    store.sql
-      .exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ?)`,
-        volunteer,
-        bound,
-      )
-      .one().n;
+  const count = (states: readonly number[], bound: number) => store.replicas.countOf(volunteer, states, bound);
   const room = LIMITS.leasesPerVolunteerPerJob - count([REPLICA.leased], LIMITS.leasesPerVolunteerPerJob);
   const allowed = Math.max(0, Math.min(room, max));
   const returned = count([REPLICA.expired, REPLICA.released], RETURNS_BOUND);
@@ -141,16 +113,7 @@ function pickRingers(store: JobStore, volunteer: string, max: number, trusted: b
   let wanted = 0;
   for (let i = 0; i < max; i++) if (Math.random() < rate) wanted++;
   if (!wanted) return [];
-  const pool = store.sql
-    .exec<{ idx: number }>(
-      `SELECT idx FROM shards s WHERE verified = 1
-         AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?)
-       ORDER BY idx DESC LIMIT ?`,
-      volunteer,
-      RINGER_POOL,
-    )
-    .toArray()
-    .map((r) => r.idx);
+  const pool = store.shards.verifiedUnseenBy(volunteer, RINGER_POOL);
   const out: number[] = [];
   while (out.length < wanted && pool.length) out.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!);
   return out;
@@ -158,25 +121,17 @@ function pickRingers(store: JobStore, volunteer: string, max: number, trusted: b
 
 /** Marks leases past their deadline expired and puts their shards back in the queue; returns how many. */
 export function expireLeases(store: JobStore, now: number): number {
-  const expired = store.sql
-    .exec<{ lease: string; idx: number }>(
-      `SELECT lease, idx FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT 5000`,
-      now,
-    )
-    .toArray();
+  const expired = store.replicas.overdue(now, 5000);
   for (const { lease, idx } of expired) returnLease(store, lease, idx, REPLICA.expired);
   return expired.length;
 }
 
 /** Ends a lease without output (expired or released) and re-queues its replica. */
-export function returnLease(store: JobStore, lease: string, idx: number, state: number): void {
-  const ringer = store.sql.exec<{ ringer: number }>("SELECT ringer FROM replicas WHERE lease = ?", lease).one().ringer;
-  store.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", state, lease);
-  if (ringer) return;
-  store.sql.exec(
-    `UPDATE shards SET active = active - 1, deficit = deficit + (CASE WHEN state = ${SHARD.open} THEN 1 ELSE 0 END) WHERE idx = ?`,
-    idx,
-  );
+export function returnLease(store: JobStore, lease: string, idx: number, state: ReplicaState): void {
+  const ringer = store.replica(lease)!.ringer;
+  store.replicas.setState(lease, state);
+  // A ringer is a spot-check, not one of the shard's replicas: nothing to issue again.
+  if (!ringer) store.shards.returned(idx);
 }
 
 /** Expired and released leases are kept this long (to answer 410 for them), then compacted away. */
@@ -184,16 +139,5 @@ export const RETURNED_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /** Deletes a bounded batch of leases that ended without output more than a day ago; returns how many. */
 export function compactReturned(store: JobStore, now: number): number {
-  return store.sql.exec(
-    `DELETE FROM replicas WHERE lease IN (SELECT lease FROM replicas WHERE state IN (${REPLICA.expired}, ${REPLICA.released}) AND expires_at < ? LIMIT 1000)`,
-    now - RETURNED_KEPT_MS,
-  ).rowsWritten;
-}
-
-/** Earliest deadline of any outstanding lease, if any. */
-export function nextExpiry(store: JobStore): number | undefined {
-  const row = store.sql
-    .exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM replicas WHERE state = ${REPLICA.leased}`)
-    .toArray()[0];
-  return row?.at ?? undefined;
+  return store.replicas.deleteReturned(now - RETURNED_KEPT_MS, 1000);
 }

@@ -1,6 +1,7 @@
 import type { JobStatus } from "../../shared/schemas.ts";
 import type { JobMeta } from "./meta.ts";
 import type { JobStore } from "./store.ts";
+import { SHARD } from "./tables.ts";
 
 /** One shard as `GET /v1/jobs/:id/shards` shows it. */
 export interface ShardView {
@@ -15,19 +16,12 @@ const SHARD_STATES = ["open", "accepted", "failed"] as const;
 
 /** Shards after index `after` (only those ever leased exist), with accepted outputs. */
 export function listShards(store: JobStore, after: number, limit: number): ShardView[] {
-  return store.sql
-    .exec<{ idx: number; state: number; output: string | null; error: string | null }>(
-      `SELECT s.idx AS idx, s.state AS state, r.output AS output, s.error AS error, MIN(r.at) FROM shards s
-       LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
-       WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
-      after,
-      limit,
-    )
-    .toArray()
+  return store.shards
+    .list(after, limit)
     .map((r) => ({
       shard: String(r.idx),
       state: SHARD_STATES[r.state]!,
-      ...(r.state === 1 && r.output !== null && { output: JSON.parse(r.output) }),
+      ...(r.state === SHARD.accepted && r.output !== null && { output: JSON.parse(r.output) }),
       ...(r.error !== null && { error: r.error }),
     }));
 }

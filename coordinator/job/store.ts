@@ -1,5 +1,8 @@
 import { datasetInput, rangeInput, type JobMeta } from "./meta.ts";
-import { JOB_TABLES, migrate, REPLICA, SHARD } from "./tables.ts";
+import { ReplicaTable } from "./replica-table.ts";
+import { ShardTable } from "./shard-table.ts";
+import { JOB_TABLES, migrate, readBlob, REPLICA, SHARD, writeBlob } from "./tables.ts";
+import { VolunteerTable } from "./volunteer-table.ts";
 
 export type ShardRow = {
   idx: number;
@@ -31,11 +34,22 @@ export type ReplicaRow = {
  */
 const WANTING_POOL = 256;
 
-/** Typed access to one job's SQLite tables, with the meta row cached in memory. */
+/**
+ * Typed access to one job's SQLite tables, with the meta row cached in memory. Each table with
+ * rules of its own has a class (`shards`, `replicas`, `volunteers`); the job/* modules state the
+ * rules and call these named methods, never SQL. `sql` stays public for tests whose subject is
+ * storage itself.
+ */
 export class JobStore {
   #meta: JobMeta | undefined;
+  readonly shards: ShardTable;
+  readonly replicas: ReplicaTable;
+  readonly volunteers: VolunteerTable;
 
   constructor(readonly sql: SqlStorage) {
+    this.shards = new ShardTable(sql);
+    this.replicas = new ReplicaTable(sql);
+    this.volunteers = new VolunteerTable(sql);
     // Tables exist only once a job was created: a request naming a made-up id stores nothing.
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
     if (!exists) return;
@@ -100,17 +114,36 @@ export class JobStore {
       .one().n;
   }
 
-  /** Whether this volunteer was caught and backtracked here (its isolate may not know yet). */
-  banned(volunteer: string): boolean {
-    return this.sql.exec("SELECT 1 FROM banned WHERE volunteer = ?", volunteer).toArray().length > 0;
-  }
-
   /** Whether any volunteer could be given work now. O(1): cursor check plus one indexed probe. */
   hasWork(): boolean {
     const meta = this.#meta;
     if (meta?.state !== "running") return false;
     if (meta.next < meta.total) return true;
     return this.sql.exec(`SELECT 1 FROM shards WHERE state = ${SHARD.open} AND deficit > 0 LIMIT 1`).toArray().length > 0;
+  }
+
+  /** Stores the inputs of explicit shards (JSON text each) and a CSV dataset's quoted newlines. */
+  saveInputs(inputs: readonly string[] = [], quoted: readonly number[] = []): void {
+    inputs.forEach((text, idx) => this.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
+    quoted.forEach((pos) => this.sql.exec("INSERT OR IGNORE INTO quoted (pos) VALUES (?)", pos));
+  }
+
+  /** Positions of quoted newlines from `from` on, in order (at most `limit`). */
+  quotedFrom(from: number, limit: number): number[] {
+    return this.sql.exec<{ pos: number }>("SELECT pos FROM quoted WHERE pos >= ? ORDER BY pos LIMIT ?", from, limit).toArray().map((r) => r.pos);
+  }
+
+  /** A named text of any length (the merged result's checkpoint), or undefined. */
+  blob(name: string): string | undefined {
+    return readBlob(this.sql, name);
+  }
+
+  saveBlob(name: string, text: string): void {
+    writeBlob(this.sql, name, text);
+  }
+
+  deleteBlob(name: string): void {
+    this.sql.exec("DELETE FROM blobs WHERE name = ?", name);
   }
 
   /** The input of shard `idx`. */

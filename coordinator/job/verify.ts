@@ -55,7 +55,7 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
   if (!row) return fail(404, "lease_not_found", `no lease ${lease}`);
   if (row.volunteer !== volunteer) return fail(403, "forbidden", "this lease belongs to another volunteer");
   if (row.state === REPLICA.submitted) return fail(409, "already_submitted", "a result for this lease was already submitted");
-  if (row.state === REPLICA.rejected || store.banned(volunteer)) return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
+  if (row.state === REPLICA.rejected || store.volunteers.banned(volunteer)) return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
   if (meta.state === "cancelled") return fail(410, "job_cancelled", "the job was cancelled");
   if (meta.state === "failed") return fail(410, "job_failed", "the job failed");
   if (row.state === REPLICA.released) return fail(410, "lease_released", "this lease was released");
@@ -87,25 +87,13 @@ export function checker(store: JobStore, kernel: JobKernel, budget: number, text
   };
 }
 
-/** Rejects the submitted outputs of `idx` whose `column` differs from `value`; returns their volunteers. */
-function rejectDiffering(store: JobStore, idx: number, column: "output" | "hash", value: string): string[] {
-  const wrong = store.sql
-    .exec<{ lease: string; volunteer: string }>(
-      `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${column} != ?`,
-      idx,
-      value,
-    )
-    .toArray();
-  // A settled output that lost keeps its hash, not its text: junk outputs cannot pile up.
-  for (const w of wrong) store.sql.exec("UPDATE replicas SET state = ?, output = NULL WHERE lease = ?", REPLICA.rejected, w.lease);
-  return wrong.map((w) => w.volunteer);
-}
+// A settled output that lost keeps its hash, not its text: junk outputs cannot pile up.
 
-/** Rejects the submitted outputs of `idx` that differ from the coordinator's own `truthText` (proof). */
-export const rejectWrong = (store: JobStore, idx: number, truthText: string) => rejectDiffering(store, idx, "output", truthText);
+/** Rejects the submitted outputs of `idx` that differ from the coordinator's own `truthText` (proof); returns their volunteers. */
+export const rejectWrong = (store: JobStore, idx: number, truthText: string) => store.replicas.rejectDiffering(idx, "output", truthText);
 
-/** Rejects the submitted outputs of `idx` that lost the vote to `hash` (no proof). */
-const outvote = (store: JobStore, idx: number, hash: string) => rejectDiffering(store, idx, "hash", hash);
+/** Rejects the submitted outputs of `idx` that lost the vote to `hash` (no proof); returns their volunteers. */
+const outvote = (store: JobStore, idx: number, hash: string) => store.replicas.rejectDiffering(idx, "hash", hash);
 
 /**
  * The hash an output is grouped under. Without a tolerance it is its own; with one (`compare`),
@@ -114,21 +102,14 @@ const outvote = (store: JobStore, idx: number, hash: string) => rejectDiffering(
  */
 function classify(store: JobStore, kernel: JobKernel, idx: number, out: PreparedOutput): string {
   if (out.hash === ERROR_HASH || !kernel.compare) return out.hash;
-  const known = store.sql
-    .exec<{ hash: string; output: string }>(
-      `SELECT hash, output FROM replicas WHERE idx = ? AND state IN (${REPLICA.submitted}, ${REPLICA.rejected}) AND output IS NOT NULL
-         AND hash != ? GROUP BY hash ORDER BY MIN(at)`,
-      idx,
-      ERROR_HASH,
-    )
-    .toArray();
+  const known = store.replicas.distinctOutputs(idx, ERROR_HASH);
   return known.find((k) => kernel.agrees(k.output, out.text))?.hash ?? out.hash;
 }
 
 /** Fails a shard for good: it no longer holds up the job, which reports it (and ends `failed`). */
 function failShard(store: JobStore, idx: number, reason: string, now: number): Effect["failed"] {
   const meta = store.meta!;
-  store.sql.exec("UPDATE shards SET state = ?, deficit = 0, error = ? WHERE idx = ?", SHARD.failed, reason, idx);
+  store.shards.fail(idx, reason);
   store.saveMeta({ ...meta, failed: meta.failed + 1, ...(meta.error === undefined && { error: reason }), updatedAt: now });
   return { idx, reason };
 }
@@ -158,15 +139,12 @@ export function recordOutput(
   const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
   const hash = classify(store, kernel, row.idx, out);
   // A ringer's output is judged by its hash at once; its text is never needed.
-  store.sql.exec(
-    "UPDATE replicas SET state = ?, hash = ?, output = ?, at = ?, standing = ? WHERE lease = ?",
-    REPLICA.submitted, hash, row.ringer ? null : out.text, now, level, lease,
-  );
+  store.replicas.submit(lease, hash, row.ringer ? null : out.text, now, level);
   let shard = store.shard(row.idx)!;
   const effect: Effect = { uncheckable };
   // A kernel failure on a ringer proves nothing either way (a slow machine times out honestly).
   if (row.ringer) return hash === ERROR_HASH ? effect : { ...effect, ringer: { passed: shard.verified === 1 && hash === shard.accepted_hash } };
-  store.sql.exec("UPDATE shards SET active = active - 1 WHERE idx = ?", row.idx);
+  store.shards.submitted(row.idx);
   if (shard.state !== SHARD.open) {
     // A late replica of a settled shard that disagrees with the accepted output lost the vote.
     const lost = shard.state === SHARD.accepted && hash !== shard.accepted_hash;
@@ -188,7 +166,7 @@ export function recordOutput(
   const confirm = hash === ERROR_HASH ? need < 2 : meta.adaptive && need === 1 && lone && (!trusted || roll < AUDIT_RATE);
   if (confirm) {
     need = 2;
-    store.sql.exec("UPDATE shards SET need = 2 WHERE idx = ?", row.idx);
+    store.shards.require(row.idx, 2);
   }
   // A newcomer's lone output on a shard the coordinator can compute: confirm it here rather than
   // wait for a second volunteer (who may not exist), within the request's budget.
@@ -210,7 +188,7 @@ export function recordOutput(
     ? { kind: "accept", hash }
     : decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
   if (decision.kind === "wait") {
-    if (decision.addDeficit > 0) store.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", decision.addDeficit, row.idx);
+    if (decision.addDeficit > 0) store.shards.addDeficit(row.idx, decision.addDeficit);
     return effect;
   }
   if (decision.kind === "fail") {
@@ -218,38 +196,22 @@ export function recordOutput(
       return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${decision.reason} in ${MAX_ROUNDS} rounds`, now) };
     }
     // No quorum this round: discard it and vote again among volunteers who have not seen the shard.
-    store.sql.exec(
-      `UPDATE replicas SET state = ?, output = NULL WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`,
-      REPLICA.superseded,
-      row.idx,
-    );
-    store.sql.exec("UPDATE shards SET rounds = rounds + 1, deficit = MAX(0, ? - active) WHERE idx = ?", need, row.idx);
+    store.replicas.supersede(row.idx);
+    store.shards.newRound(row.idx, need);
     return effect;
   }
 
   const outvoted = outvote(store, row.idx, decision.hash);
   if (outvoted.length) effect.outvoted = outvoted;
-  const output = store.sql
-    .exec<{ output: string }>(
-      `SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = ${REPLICA.submitted} AND output IS NOT NULL ORDER BY at LIMIT 1`,
-      row.idx,
-      decision.hash,
-    )
-    .one().output;
-  const agreeing = store.sql
-    .exec<{ volunteer: string; standing: number }>(
-      `SELECT volunteer, standing FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND hash = ?`,
-      row.idx,
-      decision.hash,
-    )
-    .toArray();
+  const output = store.replicas.firstSubmitted(row.idx, decision.hash);
+  const agreeing = store.replicas.agreeing(row.idx, decision.hash);
   if (decision.hash === ERROR_HASH) {
     // Independent volunteers agree that the kernel fails on this shard: it fails, and says why.
     const message = (JSON.parse(output) as { error: { message: string } }).error.message;
     return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${message}`, now) };
   }
 
-  let verified = confirmed ? 1 : 0;
+  let verified = confirmed;
   if (confirmed) effect.confirmed = true;
   const spotCheck = !confirmed && meta.adaptive && (meta.seq < VERIFY_FIRST || Math.random() < VERIFY_RATE);
   const right = spotCheck ? check(row.idx) : undefined;
@@ -258,13 +220,13 @@ export function recordOutput(
     if (right !== output) {
       // Colluders agreed on a wrong output: reject them all and start the shard afresh.
       const proven = rejectWrong(store, row.idx, right);
-      store.sql.exec("UPDATE shards SET need = 2, deficit = deficit + 2 WHERE idx = ?", row.idx);
+      store.shards.require(row.idx, 2, 2);
       return { ...effect, proven: [...(effect.proven ?? []), ...proven] };
     }
-    verified = 1;
+    verified = true;
   } else if (uncheckable && agreeing.filter((a) => a.standing > 0).length >= 2) {
     // Confirmed by independent volunteers each trusted on some work: a ringer source for uncheckable work.
-    verified = 1;
+    verified = true;
   }
   const seq = meta.seq + 1;
   const done = meta.done + 1;
@@ -275,10 +237,7 @@ export function recordOutput(
     acc.forget();
     return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${err.message}`, now) };
   }
-  store.sql.exec(
-    "UPDATE shards SET state = ?, deficit = 0, accepted_hash = ?, accept_seq = ?, verified = ? WHERE idx = ?",
-    SHARD.accepted, decision.hash, seq, verified, row.idx,
-  );
+  store.shards.accept(row.idx, decision.hash, seq, verified);
   // The merge may have checkpointed (moving accSeq): build on the meta as it is now.
   store.saveMeta({ ...store.meta!, done, seq, updatedAt: now });
   return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer) } };

@@ -8,10 +8,11 @@ import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, nextExpiry, returnLease, trustedFor } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, returnLease, trustedFor } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { shardText, type StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
+import type { WaitingOutput } from "../job/shard-table.ts";
 import { REPLICA, SHARD } from "../job/tables.ts";
 import { AUDIT_RATE, checker, checkLease, ERROR_HASH, recordOutput, VERIFY_FIRST, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
@@ -143,8 +144,7 @@ export class JobObject extends DurableObject<Env> {
     const until = this.#retainedUntil();
     const meta = this.store.meta;
     if (!meta || until === undefined || now < until || meta.notify?.state === "pending") return false;
-    const owed = this.store.sql.exec("SELECT 1 FROM catches UNION ALL SELECT 1 FROM contrib WHERE reported = 0 LIMIT 1").toArray().length;
-    if (owed) return false;
+    if (this.store.volunteers.owed()) return false;
     await this.ctx.storage.deleteAll();
     this.ctx.storage.sql.exec("CREATE TABLE tomb (owner TEXT NOT NULL, at INTEGER NOT NULL)");
     this.ctx.storage.sql.exec("INSERT INTO tomb (owner, at) VALUES (?, ?)", meta.owner, now);
@@ -159,8 +159,7 @@ export class JobObject extends DurableObject<Env> {
   async create(meta: JobMeta, inputs?: string[], quoted?: number[]): Promise<JobStatus> {
     if (this.store.meta) throw new Error(`job ${meta.id} exists already`);
     this.store.init();
-    inputs?.forEach((text, idx) => this.store.sql.exec("INSERT INTO inputs (idx, input) VALUES (?, ?)", idx, text));
-    quoted?.forEach((pos) => this.store.sql.exec("INSERT OR IGNORE INTO quoted (pos) VALUES (?)", pos));
+    this.store.saveInputs(inputs, quoted);
     this.store.saveMeta(meta);
     if (meta.total === 0) this.#finish(meta.createdAt);
     else {
@@ -212,7 +211,7 @@ export class JobObject extends DurableObject<Env> {
   ): Promise<{ leases: Lease[]; available: boolean; running: boolean; held?: number }> {
     const meta = this.store.meta;
     if (meta?.state !== "running") return { leases: [], available: false, running: false };
-    if (this.store.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
+    if (this.store.volunteers.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
     if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
     const now = Date.now();
     const allowed = leaseAllowance(this.store, volunteer, max);
@@ -288,9 +287,7 @@ export class JobObject extends DurableObject<Env> {
   /** The job's dataset as shard reading needs it, with the quoted newlines from `from` on (a CSV job's). */
   #dataset(from: number): StoredDataset {
     const ds = this.store.meta!.dataset!;
-    const quoted = ds.csv
-      ? this.store.sql.exec<{ pos: number }>("SELECT pos FROM quoted WHERE pos >= ? ORDER BY pos LIMIT 4096", from - 1).toArray().map((r) => r.pos)
-      : undefined;
+    const quoted = ds.csv ? this.store.quotedFrom(from - 1, 4096) : undefined;
     return { key: ds.key, bytes: ds.bytes, ...(quoted && { quoted }) };
   }
 
@@ -345,20 +342,9 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     if (this.#confirmAt === undefined || this.#confirmAt > now || !meta?.dataset || meta.state !== "running") return;
     this.#confirmAt = undefined;
-    type Waiting = { idx: number; lease: string; volunteer: string; output: string; hash: string; standing: number };
-    const waiting = this.store.sql
-      .exec<Waiting>(
-        `SELECT r.idx AS idx, r.lease AS lease, r.volunteer AS volunteer, r.output AS output, r.hash AS hash, r.standing AS standing
-           FROM shards s JOIN replicas r ON r.idx = s.idx
-         WHERE s.state = ${SHARD.open} AND s.active = 0 AND s.need >= 2 AND r.state = ${REPLICA.submitted} AND r.ringer = 0
-           AND r.output IS NOT NULL AND r.hash != ?
-           AND (SELECT COUNT(*) FROM replicas o WHERE o.idx = s.idx AND o.state = ${REPLICA.submitted} AND o.ringer = 0) = 1
-         LIMIT 64`,
-        ERROR_HASH,
-      )
-      .toArray();
+    const waiting = this.store.shards.waitingAlone(ERROR_HASH, 64);
     const kernel = this.#kernel;
-    const picked: Waiting[] = [];
+    const picked: WaitingOutput[] = [];
     let bytes = 0;
     for (const w of waiting) {
       const input = datasetInput(meta.dataset, w.idx);
@@ -379,8 +365,8 @@ export class JobObject extends DurableObject<Env> {
       const row = this.store.replica(w.lease);
       const shard = this.store.shard(w.idx);
       if (!texts.has(w.idx) || row?.state !== REPLICA.submitted || shard?.state !== SHARD.open || shard.active !== 0) continue;
-      this.store.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", REPLICA.leased, w.lease);
-      this.store.sql.exec("UPDATE shards SET active = active + 1 WHERE idx = ?", w.idx);
+      this.store.replicas.setState(w.lease, REPLICA.leased);
+      this.store.shards.resumed(w.idx);
       const standing: Standing = { trusted: w.standing === 2, trustedUncheckable: w.standing >= 1 };
       const effect = recordOutput(this.store, kernel, this.#accumulator, check, w.lease, { text: w.output, hash: w.hash }, now, standing, 1);
       checks += effect.checks ?? 0;
@@ -394,9 +380,9 @@ export class JobObject extends DurableObject<Env> {
     const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
     if (problem) return problem;
     // Heartbeats extend a lease up to its hard deadline, never past it.
-    const { deadline } = this.store.sql.exec<{ deadline: number | null }>("SELECT deadline FROM replicas WHERE lease = ?", leaseId).one();
+    const deadline = this.store.replicas.deadline(leaseId);
     const expiresAt = Math.min(now + this.store.meta!.leaseTtlMs, deadline ?? Number.MAX_SAFE_INTEGER);
-    this.store.sql.exec("UPDATE replicas SET expires_at = ? WHERE lease = ?", expiresAt, leaseId);
+    this.store.replicas.extend(leaseId, expiresAt);
     this.#stats.seen(volunteer);
     return { ok: true, expiresAt };
   }
@@ -442,7 +428,7 @@ export class JobObject extends DurableObject<Env> {
     const { finished, conflicts } = this.#accumulator.step();
     for (const { idx, message } of conflicts) {
       const reason = `shard ${idx}: ${message}`;
-      this.store.sql.exec("UPDATE shards SET state = ?, deficit = 0, error = ? WHERE idx = ?", SHARD.failed, reason, idx);
+      this.store.shards.fail(idx, reason);
       const m = this.store.meta!;
       this.store.saveMeta({ ...m, done: m.done - 1, failed: m.failed + 1, ...(m.error === undefined && { error: reason }), updatedAt: now });
     }
@@ -472,17 +458,15 @@ export class JobObject extends DurableObject<Env> {
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
     // After an eviction the in-memory hint is gone: the table itself says what is pending.
-    if (this.store.meta && (this.#catchesAt !== undefined || this.store.sql.exec("SELECT 1 FROM catches LIMIT 1").toArray().length)) {
+    if (this.store.meta && (this.#catchesAt !== undefined || this.store.volunteers.hasCatches())) {
       await this.#deliverCatches();
     }
     await this.#confirmWaiting(now);
     await this.#notify(now);
     if (this.#retryReportsAt !== undefined && this.#retryReportsAt <= now || this.store.meta?.state === "running") {
       this.#retryReportsAt = undefined;
-      const unreported = this.store.meta
-        ? this.store.sql.exec<{ volunteer: string }>("SELECT volunteer FROM contrib WHERE reported = 0 LIMIT 50").toArray()
-        : [];
-      for (const { volunteer } of unreported) await this.#reportContribution(volunteer);
+      const unreported = this.store.meta ? this.store.volunteers.unreported(50) : [];
+      for (const volunteer of unreported) await this.#reportContribution(volunteer);
     }
     await this.#schedule();
   }
@@ -522,13 +506,8 @@ export class JobObject extends DurableObject<Env> {
       this.#stats.accepted(effect.accepted.agreeing);
       this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
       for (const v of effect.accepted.agreeing) {
-        const first = !this.store.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", v).toArray().length;
-        this.store.sql.exec(
-          "INSERT INTO contrib (volunteer, results, credit) VALUES (?, 1, 1) ON CONFLICT(volunteer) DO UPDATE SET results = results + 1, credit = credit + 1",
-          v,
-        );
         // The volunteer's own record lists this job, so backtracking can find it later.
-        if (first) this.ctx.waitUntil(this.#reportContribution(v));
+        if (this.store.volunteers.credit(v)) this.ctx.waitUntil(this.#reportContribution(v));
       }
     }
     // A failed shard fails alone (its reason is in the status); the job ends once every shard is settled.
@@ -550,7 +529,7 @@ export class JobObject extends DurableObject<Env> {
   async #reportContribution(volunteer: string): Promise<void> {
     try {
       await volunteerStub(this.env, volunteer).contributed(volunteer, this.store.meta!.id);
-      this.store.sql.exec("UPDATE contrib SET reported = 1 WHERE volunteer = ?", volunteer);
+      this.store.volunteers.reported(volunteer);
     } catch {
       this.#retryReportsAt = Date.now() + 5000;
       await this.#schedule();
@@ -564,8 +543,7 @@ export class JobObject extends DurableObject<Env> {
    * the alarm until its record acknowledges it.
    */
   #caught(volunteer: string, reason: string): void {
-    this.store.sql.exec("INSERT OR IGNORE INTO catches (volunteer, reason, at) VALUES (?, ?, ?)", volunteer, reason, Date.now());
-    this.store.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
+    this.store.volunteers.caught(volunteer, reason, Date.now());
     this.#catchesAt = Date.now();
     this.ctx.waitUntil(this.#deliverCatches());
   }
@@ -575,18 +553,18 @@ export class JobObject extends DurableObject<Env> {
     if (this.#delivering) return;
     this.#delivering = true;
     try {
-      const pending = this.store.sql.exec<{ volunteer: string; reason: string }>("SELECT volunteer, reason FROM catches LIMIT 20").toArray();
+      const pending = this.store.volunteers.catches(20);
       for (const { volunteer, reason } of pending) {
         try {
           const { fresh } = await volunteerStub(this.env, volunteer).blacklist(volunteer, reason);
           if (fresh) this.#stats.count("volunteersBlacklisted");
           await this.backtrack(volunteer);
-          this.store.sql.exec("DELETE FROM catches WHERE volunteer = ?", volunteer);
+          this.store.volunteers.delivered(volunteer);
         } catch (err) {
           log("error", "delivering a catch failed; retrying", { jobId: this.store.meta?.id, volunteerId: volunteer, ...describeError(err) });
         }
       }
-      const left = this.store.sql.exec("SELECT 1 FROM catches LIMIT 1").toArray().length > 0;
+      const left = this.store.volunteers.hasCatches();
       this.#catchesAt = left ? Date.now() + 5000 : undefined;
     } finally {
       this.#delivering = false;
@@ -645,7 +623,7 @@ export class JobObject extends DurableObject<Env> {
     const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
     const rebuildAt = meta.rebuilding ? Date.now() : undefined;
     const confirmAt = meta.state === "running" ? this.#confirmAt : undefined;
-    const times = [nextExpiry(this.store), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, rebuildAt, confirmAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
+    const times = [this.store.replicas.nextExpiry(), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, rebuildAt, confirmAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
       (t): t is number => t !== undefined,
     );
     if (!times.length) return;

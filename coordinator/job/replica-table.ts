@@ -1,0 +1,168 @@
+import { REPLICA } from "./tables.ts";
+
+/** The stored states of a replica that ended without output, or that no longer count. */
+export type ReplicaState = (typeof REPLICA)[keyof typeof REPLICA];
+
+/** A submitted output as the rules read it back. */
+export type SubmittedOutput = {
+  lease: string;
+  volunteer: string;
+  /** At submission: 0 untrusted, 1 trusted on other work, 2 trusted on this class of work. */
+  standing: number;
+};
+
+/** The `replicas` table of one job: every lease of a shard and the output it brought back. */
+export class ReplicaTable {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Records a new lease of shard `idx`; `deadline` is the hard end heartbeats never extend past. */
+  lease(lease: string, idx: number, volunteer: string, expiresAt: number, deadline: number, ringer: boolean): void {
+    this.sql.exec(
+      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at, deadline, ringer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      lease,
+      idx,
+      volunteer,
+      REPLICA.leased,
+      expiresAt,
+      deadline,
+      ringer ? 1 : 0,
+    );
+  }
+
+  /** Leases `volunteer` has in any of `states`, counted up to `bound` (the cost stays small however much it did). */
+  countOf(volunteer: string, states: readonly number[], bound: number): number {
+    return this.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ?)`,
+        volunteer,
+        bound,
+      )
+      .one().n;
+  }
+
+  setState(lease: string, state: ReplicaState): void {
+    this.sql.exec("UPDATE replicas SET state = ? WHERE lease = ?", state, lease);
+  }
+
+  /** Outstanding leases past their deadline, oldest first (at most `limit`). */
+  overdue(now: number, limit: number): { lease: string; idx: number }[] {
+    return this.sql
+      .exec<{ lease: string; idx: number }>(
+        `SELECT lease, idx FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+        now,
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Deletes up to `limit` leases that ended without output before `before`; returns how many. */
+  deleteReturned(before: number, limit: number): number {
+    return this.sql.exec(
+      `DELETE FROM replicas WHERE lease IN (SELECT lease FROM replicas WHERE state IN (${REPLICA.expired}, ${REPLICA.released}) AND expires_at < ? LIMIT ?)`,
+      before,
+      limit,
+    ).rowsWritten;
+  }
+
+  /** Earliest deadline of any outstanding lease, if any. */
+  nextExpiry(): number | undefined {
+    const row = this.sql.exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM replicas WHERE state = ${REPLICA.leased}`).toArray()[0];
+    return row?.at ?? undefined;
+  }
+
+  /** The hard deadline of a lease (null for leases issued before there were any). */
+  deadline(lease: string): number | null {
+    return this.sql.exec<{ deadline: number | null }>("SELECT deadline FROM replicas WHERE lease = ?", lease).one().deadline;
+  }
+
+  extend(lease: string, expiresAt: number): void {
+    this.sql.exec("UPDATE replicas SET expires_at = ? WHERE lease = ?", expiresAt, lease);
+  }
+
+  /** Stores a submitted output (`text` null: a ringer's, judged by its hash alone). */
+  submit(lease: string, hash: string, text: string | null, at: number, standing: number): void {
+    this.sql.exec(
+      "UPDATE replicas SET state = ?, hash = ?, output = ?, at = ?, standing = ? WHERE lease = ?",
+      REPLICA.submitted, hash, text, at, standing, lease,
+    );
+  }
+
+  /** Earlier outputs of shard `idx` (submitted or rejected, not failures), one per hash, oldest first. */
+  distinctOutputs(idx: number, errorHash: string): { hash: string; output: string }[] {
+    return this.sql
+      .exec<{ hash: string; output: string }>(
+        `SELECT hash, output FROM replicas WHERE idx = ? AND state IN (${REPLICA.submitted}, ${REPLICA.rejected}) AND output IS NOT NULL
+           AND hash != ? GROUP BY hash ORDER BY MIN(at)`,
+        idx,
+        errorHash,
+      )
+      .toArray();
+  }
+
+  /** Rejects the counted submitted outputs of `idx` whose `column` differs from `value`, dropping their text; returns their volunteers. */
+  rejectDiffering(idx: number, column: "output" | "hash", value: string): string[] {
+    const wrong = this.sql
+      .exec<{ lease: string; volunteer: string }>(
+        `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${column} != ?`,
+        idx,
+        value,
+      )
+      .toArray();
+    for (const w of wrong) this.sql.exec("UPDATE replicas SET state = ?, output = NULL WHERE lease = ?", REPLICA.rejected, w.lease);
+    return wrong.map((w) => w.volunteer);
+  }
+
+  /** Discards a voting round: the counted submitted outputs of `idx` are superseded, their text dropped. */
+  supersede(idx: number): void {
+    this.sql.exec(
+      `UPDATE replicas SET state = ?, output = NULL WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`,
+      REPLICA.superseded,
+      idx,
+    );
+  }
+
+  /** The first submitted output of `idx` under `hash` (the one a shard accepts). */
+  firstSubmitted(idx: number, hash: string): string {
+    return this.sql
+      .exec<{ output: string }>(
+        `SELECT output FROM replicas WHERE idx = ? AND hash = ? AND state = ${REPLICA.submitted} AND output IS NOT NULL ORDER BY at LIMIT 1`,
+        idx,
+        hash,
+      )
+      .one().output;
+  }
+
+  /** Any stored output of `idx` under `hash`. */
+  anyOutput(idx: number, hash: string): string {
+    return this.sql.exec<{ output: string }>("SELECT output FROM replicas WHERE idx = ? AND hash = ? AND output IS NOT NULL LIMIT 1", idx, hash).one().output;
+  }
+
+  /** The counted submitted outputs of `idx` under `hash`: who agreed, and their standing then. */
+  agreeing(idx: number, hash: string): SubmittedOutput[] {
+    return this.sql
+      .exec<SubmittedOutput>(
+        `SELECT lease, volunteer, standing FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND hash = ?`,
+        idx,
+        hash,
+      )
+      .toArray();
+  }
+
+  /** Shards `volunteer` holds a counted lease or output of. */
+  shardsTouchedBy(volunteer: string): number[] {
+    return this.sql
+      .exec<{ idx: number }>(`SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.leased}, ${REPLICA.submitted}) AND ringer = 0`, volunteer)
+      .toArray()
+      .map((r) => r.idx);
+  }
+
+  /** The outstanding leases of `volunteer`. */
+  leasedBy(volunteer: string): { lease: string; idx: number }[] {
+    return this.sql.exec<{ lease: string; idx: number }>(`SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer).toArray();
+  }
+
+  /** Rejects every submitted output of `volunteer`. */
+  rejectAllOf(volunteer: string): void {
+    this.sql.exec("UPDATE replicas SET state = ? WHERE volunteer = ? AND state = ?", REPLICA.rejected, volunteer, REPLICA.submitted);
+  }
+}

@@ -1,0 +1,164 @@
+import { REPLICA, SHARD } from "./tables.ts";
+
+/** An accepted shard's output, in accept order. */
+export type AcceptedOutput = {
+  idx: number;
+  output: string;
+  seq: number;
+};
+
+/** A lone submitted output on an open shard that waits for a second opinion. */
+export type WaitingOutput = {
+  idx: number;
+  lease: string;
+  volunteer: string;
+  output: string;
+  hash: string;
+  standing: number;
+};
+
+/**
+ * The `shards` table of one job: a row per shard once first leased, with its replica counts and
+ * verdict. Reads that join a shard's replicas (its accepted output, who touched it) live here too.
+ */
+export class ShardTable {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** A fresh shard from the cursor, with its first lease out. */
+  start(idx: number, deficit: number, need: number | null, holdUntil: number | null): void {
+    this.sql.exec(
+      "INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)",
+      idx,
+      SHARD.open,
+      deficit,
+      need,
+      holdUntil,
+    );
+  }
+
+  /** One more lease of a started shard is out. */
+  leased(idx: number): void {
+    this.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
+  }
+
+  /** A lease came back with an output (or is being judged again): one fewer out. */
+  submitted(idx: number): void {
+    this.sql.exec("UPDATE shards SET active = active - 1 WHERE idx = ?", idx);
+  }
+
+  /** A submitted output goes back to being judged, as if its lease were still out. */
+  resumed(idx: number): void {
+    this.sql.exec("UPDATE shards SET active = active + 1 WHERE idx = ?", idx);
+  }
+
+  /** A lease ended without output: one fewer out, and its replica is to be issued again while the shard is open. */
+  returned(idx: number): void {
+    this.sql.exec(
+      `UPDATE shards SET active = active - 1, deficit = deficit + (CASE WHEN state = ${SHARD.open} THEN 1 ELSE 0 END) WHERE idx = ?`,
+      idx,
+    );
+  }
+
+  addDeficit(idx: number, n: number): void {
+    this.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", n, idx);
+  }
+
+  /** The shard now needs `need` agreeing outputs, with `more` replicas to issue on top of those planned. */
+  require(idx: number, need: number, more = 0): void {
+    this.sql.exec("UPDATE shards SET need = ?, deficit = deficit + ? WHERE idx = ?", need, more, idx);
+  }
+
+  /** Starts a fresh voting round needing `need` outputs, minus the leases still out. */
+  newRound(idx: number, need: number): void {
+    this.sql.exec("UPDATE shards SET rounds = rounds + 1, deficit = MAX(0, ? - active) WHERE idx = ?", need, idx);
+  }
+
+  accept(idx: number, hash: string, seq: number, verified: boolean): void {
+    this.sql.exec(
+      "UPDATE shards SET state = ?, deficit = 0, accepted_hash = ?, accept_seq = ?, verified = ? WHERE idx = ?",
+      SHARD.accepted, hash, seq, verified ? 1 : 0, idx,
+    );
+  }
+
+  fail(idx: number, reason: string): void {
+    this.sql.exec("UPDATE shards SET state = ?, deficit = 0, error = ? WHERE idx = ?", SHARD.failed, reason, idx);
+  }
+
+  /** Its accepted output is known right: a ringer source. */
+  verify(idx: number): void {
+    this.sql.exec("UPDATE shards SET verified = 1 WHERE idx = ?", idx);
+  }
+
+  /** An accepted shard opens again, needing `need` agreeing outputs (null: the job's quorum). */
+  reopen(idx: number, need: number | null): void {
+    this.sql.exec("UPDATE shards SET state = ?, accepted_hash = NULL, accept_seq = NULL, verified = 0, need = ? WHERE idx = ?", SHARD.open, need, idx);
+  }
+
+  /** The newest verified shards `volunteer` never had a lease of (at most `limit`). */
+  verifiedUnseenBy(volunteer: string, limit: number): number[] {
+    return this.sql
+      .exec<{ idx: number }>(
+        `SELECT idx FROM shards s WHERE verified = 1
+           AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?)
+         ORDER BY idx DESC LIMIT ?`,
+        volunteer,
+        limit,
+      )
+      .toArray()
+      .map((r) => r.idx);
+  }
+
+  /** Accepted, unverified shards that took `volunteer`'s counted output, with the accepted hash. */
+  acceptedOnWordOf(volunteer: string): { idx: number; hash: string }[] {
+    return this.sql
+      .exec<{ idx: number; hash: string }>(
+        `SELECT DISTINCT s.idx AS idx, s.accepted_hash AS hash FROM replicas r JOIN shards s ON s.idx = r.idx
+         WHERE r.volunteer = ? AND r.state = ${REPLICA.submitted} AND r.ringer = 0 AND s.state = ${SHARD.accepted} AND r.hash = s.accepted_hash
+           AND s.verified = 0`,
+        volunteer,
+      )
+      .toArray();
+  }
+
+  /** Shards after index `after` with their state, accepted output and error (at most `limit`). */
+  list(after: number, limit: number): { idx: number; state: number; output: string | null; error: string | null }[] {
+    return this.sql
+      .exec<{ idx: number; state: number; output: string | null; error: string | null }>(
+        `SELECT s.idx AS idx, s.state AS state, r.output AS output, s.error AS error, MIN(r.at) FROM shards s
+         LEFT JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
+         WHERE s.idx > ? GROUP BY s.idx ORDER BY s.idx LIMIT ?`,
+        after,
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Outputs of the shards accepted after sequence `after` and before `before`, in accept order (at most `limit`; -1: all). */
+  acceptedOutputs(after: number, before: number, limit: number): Iterable<AcceptedOutput> {
+    return this.sql
+      .exec<AcceptedOutput>(
+        `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
+           JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
+         WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = ${SHARD.accepted} GROUP BY s.idx ORDER BY s.accept_seq LIMIT ?`,
+        after,
+        before,
+        limit,
+      );
+  }
+
+  /** Open shards with no lease out whose only counted output (not a failure) waits for confirmation (at most `limit`). */
+  waitingAlone(errorHash: string, limit: number): WaitingOutput[] {
+    return this.sql
+      .exec<WaitingOutput>(
+        `SELECT r.idx AS idx, r.lease AS lease, r.volunteer AS volunteer, r.output AS output, r.hash AS hash, r.standing AS standing
+           FROM shards s JOIN replicas r ON r.idx = s.idx
+         WHERE s.state = ${SHARD.open} AND s.active = 0 AND s.need >= 2 AND r.state = ${REPLICA.submitted} AND r.ringer = 0
+           AND r.output IS NOT NULL AND r.hash != ?
+           AND (SELECT COUNT(*) FROM replicas o WHERE o.idx = s.idx AND o.state = ${REPLICA.submitted} AND o.ringer = 0) = 1
+         LIMIT ?`,
+        errorHash,
+        limit,
+      )
+      .toArray();
+  }
+}
