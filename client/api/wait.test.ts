@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ColmeiaError } from "./errors.ts";
 import type { JobStatusAnswer } from "./responses.ts";
 import { waitForJob } from "./wait.ts";
 
@@ -36,5 +37,21 @@ describe("waitForJob", () => {
     );
     expect(seen).toEqual([0, 1, 2]);
     expect(final).toEqual(status("done", 2));
+  });
+
+  it("reconnects after a retryable failure of the stream and gives up on any other", async () => {
+    const failures = [new ColmeiaError(0, "unreachable", "cannot reach the coordinator")];
+    const final = await waitForJob({
+      status: async () => status(failures.length ? "running" : "done", failures.length ? 0 : 2),
+      events: async () => {
+        const failure = failures.shift();
+        if (failure) throw failure;
+        return stream(JSON.stringify(status("done", 2)));
+      },
+    });
+    expect(final.state).toBe("done");
+
+    const gone = new ColmeiaError(404, "job_not_found", "no such job");
+    await expect(waitForJob({ status: async () => status("running", 0), events: () => Promise.reject(gone) })).rejects.toBe(gone);
   });
 });

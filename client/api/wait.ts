@@ -63,7 +63,8 @@ export async function waitForJob(source: WaitSource, options: WaitOptions = {}):
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      if (error instanceof ColmeiaError && error.status !== 0) throw error;
+      // A network failure (or a busy coordinator) is worth reconnecting for; anything else is the caller's.
+      if (error instanceof ColmeiaError && !error.retryable) throw error;
     }
     // The stream ended (or dropped) before the job did: reconnect, a little later each time.
     failures++;
