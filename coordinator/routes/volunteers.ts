@@ -34,7 +34,10 @@ type KeyedEnv = Env & { VOLUNTEER_KEYS?: string };
  * matched, so the answer's timing reveals neither a key nor which one matched.
  */
 async function isVolunteerKey(env: KeyedEnv, key: string): Promise<boolean> {
-  const keys = (env.VOLUNTEER_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  const keys = (env.VOLUNTEER_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
   const matches = await Promise.all(keys.map((k) => timingSafeEqual(key, k)));
   return matches.includes(true);
 }
