@@ -7,8 +7,11 @@
  *    few rounds: ms per shard for each and the speed-up.
  * 2. The volunteer page in headless Chromium with 2 Web Workers on the same job through a local
  *    grid, from its first lease call to its last result, against 2 x one Node thread (the plain
- *    sieve: the issue's figure; the kernel itself: what scheduling costs), and each kernel
- *    worker's idle time between its shards, read from a Chromium trace.
+ *    sieve: the issue's figure; this tree's kernel: what scheduling costs), against 2 Node
+ *    threads running this tree's kernel on the same shards just before each page run (what the
+ *    machine gives two threads at that moment, other load included), the time from the first
+ *    lease call to the first compute on a worker, and each kernel worker's idle time between
+ *    its first and last busy spell, read from a Chromium trace.
  */
 import { parseArgs } from "node:util";
 import { countPrimes } from "../shared/kernels/primes.ts";
@@ -18,6 +21,7 @@ import { bundlesAt } from "./lib/bundles-at.ts";
 import { hostLine } from "./lib/cpu.ts";
 import { runPage } from "./lib/page-run.ts";
 import { countPrimes as plain } from "./lib/plain-sieve.ts";
+import { sieveOnThreads } from "./lib/sieve-threads.ts";
 import { num, table } from "./lib/table.ts";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-page": { type: "boolean" }, landed: { type: "string" }, runs: { type: "string" } } });
@@ -62,11 +66,13 @@ if (!values["no-page"]) {
     // Alternate builds run by run, so a change in the machine's load hits both alike.
     for (let r = 1; r <= RUNS; r++) {
       for (const [name, bundles] of builds) {
-        step(`page run ${r}/${RUNS} (${name})`);
+        step(`page run ${r}/${RUNS} (${name}), after 2 Node threads on the same shards`);
+        const node = await sieveOnThreads(START, STEP, SHARDS, THREADS);
+        if (node.count !== tuned.count) throw new Error(`2 Node threads counted ${node.count}, expected ${tuned.count}`);
         const got = await runPage(browser, { url: server.url, token: server.tokens[0], threads: THREADS, job, bundles });
         if ((got.result as { count: number }).count !== tuned.count) throw new Error(`the page counted ${JSON.stringify(got.result)}, expected ${tuned.count}`);
         const idle = got.threads.map((t) => `${num(t.idleMs)} (${num(t.busyMs)}, ${num(t.maxGapMs)})`).join(" / ");
-        rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), num(got.startupMs), idle]);
+        rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), num(node.ms), num(node.ms / got.ms, 2), num(got.startupMs), idle]);
       }
     }
   } finally {
@@ -74,5 +80,5 @@ if (!values["no-page"]) {
     await server.stop();
   }
   console.log(`\nthe page, ${THREADS} Web Workers, ${SHARDS} shards; vs 2 x one Node thread (plain sieve ${num(ideal.plain)} ms, the kernel ${num(ideal.kernel)} ms)`);
-  console.log(table(["page build", "run", "ms", "vs plain", "vs kernel", "to 1st shard", "per thread: idle ms between shards (busy ms, longest gap ms)"], rows));
+  console.log(table(["page build", "run", "ms", "vs plain", "vs kernel", "2 Node threads ms", "vs them", "to 1st shard", "per thread: idle ms between shards (busy ms, longest gap ms)"], rows));
 }
