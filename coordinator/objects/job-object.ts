@@ -8,6 +8,7 @@ import { jobKernel, type JobKernel } from "../job/kernel.ts";
 import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
+import { Alarm, ANNOUNCE_MS, nextWake } from "../job/alarm.ts";
 import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, returnLease, trustedFor } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { shardText, type StoredDataset } from "../datasets/lines.ts";
@@ -25,8 +26,6 @@ import { describeError, log } from "../observe/log.ts";
 
 /** Most shards the coordinator computes itself while handling one result batch: a whole batch (checkable shards are cheap by definition). */
 const SUBMIT_CHECKS = LIMITS.resultsPerCall;
-/** A running job re-announces itself to the grid this often, so the grid's list can never lose it for long. */
-const ANNOUNCE_MS = 30_000;
 /**
  * Shards the coordinator recomputes itself in one backtrack. A checkable shard costs up to about
  * 165 ms (a 5,000,000-number primes span), so 32 stay within a few seconds of CPU; shards past
@@ -77,13 +76,13 @@ export class JobObject extends DurableObject<Env> {
   #confirmAt: number | undefined;
   /** When this running job last re-announced itself to the grid. */
   #announcedAt = Date.now();
-  /** The alarm time as last set (undefined: not read yet, null: none). */
-  #alarmAt: number | null | undefined;
+  readonly #alarm: Alarm;
   readonly #events: EventHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new JobStore(ctx.storage.sql);
+    this.#alarm = new Alarm(ctx.storage);
     this.#events = new EventHub(() => ({ status: this.#status(), version: this.store.meta!.version ?? 0 }));
     this.store.onChange = (stateChanged) => this.#events.changed(stateChanged);
   }
@@ -151,7 +150,7 @@ export class JobObject extends DurableObject<Env> {
     this.store = new JobStore(this.ctx.storage.sql);
     this.#acc = undefined;
     this.#k = undefined;
-    this.#alarmAt = null;
+    this.#alarm.unset();
     return true;
   }
 
@@ -398,6 +397,8 @@ export class JobObject extends DurableObject<Env> {
   /**
    * A volunteer was caught: reject its outputs here, reopen every shard accepted on its word and
    * rebuild the merged result without it. A job that was done runs again until it is corrected.
+   * Called by the volunteer's own record for every job it worked in (see #deliverCatches for the
+   * job → volunteer → job cycle).
    */
   async backtrack(volunteer: string): Promise<{ reopened: number }> {
     const meta = this.store.meta;
@@ -438,7 +439,7 @@ export class JobObject extends DurableObject<Env> {
 
   /** Expires overdue leases (re-queuing their shards) and flushes grid statistics and reputation. */
   override async alarm(): Promise<void> {
-    this.#alarmAt = null; // this alarm has fired; #schedule sets the next one
+    this.#alarm.unset(); // this alarm has fired; #schedule sets the next one
     const now = Date.now();
     this.#rebuildStep(now);
     if (await this.#expire(now)) return;
@@ -548,7 +549,20 @@ export class JobObject extends DurableObject<Env> {
     this.ctx.waitUntil(this.#deliverCatches());
   }
 
-  /** Delivers stored catches: blacklist at the volunteer's record, backtrack here, then forget the catch. */
+  /**
+   * Delivers stored catches: blacklist at the volunteer's record, backtrack here, then forget the catch.
+   *
+   * This is where backtracking crosses jobs, job → volunteer → job: the caught volunteer's
+   * VolunteerObject (`blacklist`) calls `backtrack` on every job its record lists (those where an
+   * output of it was accepted), then this job backtracks it too, and each of those jobs reopens the shards accepted on its word (job/backtrack.ts).
+   * A job may prove further volunteers wrong while it backtracks (its own checks of the reopened
+   * shards), which stores their catches there and starts the same cycle for them. It ends
+   * because each step is idempotent and one-way: a volunteer is banned before its catch is sent,
+   * a banned volunteer's outputs are rejected once and never accepted again (so a second
+   * backtrack for it finds nothing to reopen), and a catch is forgotten only once its record
+   * acknowledged it. A job that reports a contribution of a volunteer already blacklisted gets
+   * the same `backtrack` call back (VolunteerObject.contributed).
+   */
   async #deliverCatches(): Promise<void> {
     if (this.#delivering) return;
     this.#delivering = true;
@@ -614,26 +628,24 @@ export class JobObject extends DurableObject<Env> {
   /** The grid being told of the job's end (see #announceEnd). */
   #ending: Promise<void> | undefined;
 
-  /** One alarm serves lease deadlines, the statistics flush and webhooks: set it to whichever is due first. */
+  /** Sets the one alarm to the earliest duty due (see job/alarm.ts). */
   async #schedule(): Promise<void> {
     const meta = this.store.meta;
     if (!meta) return;
-    const notifyAt = meta && meta.state !== "running" && meta.notify?.state === "pending" ? (meta.notify.nextAt ?? Date.now()) : undefined;
-    const reputationAt = this.#reputation.size ? Date.now() + 500 : undefined;
-    const announceAt = meta.state === "running" ? this.#announcedAt + ANNOUNCE_MS : undefined;
-    const rebuildAt = meta.rebuilding ? Date.now() : undefined;
-    const confirmAt = meta.state === "running" ? this.#confirmAt : undefined;
-    const times = [this.store.replicas.nextExpiry(), this.#stats.dueAt(), notifyAt, reputationAt, announceAt, rebuildAt, confirmAt, this.#retryReportsAt, this.#catchesAt, this.#retainedUntil()].filter(
-      (t): t is number => t !== undefined,
+    await this.#alarm.set(
+      nextWake({
+        meta,
+        now: Date.now(),
+        leaseExpiry: this.store.replicas.nextExpiry(),
+        statsDue: this.#stats.dueAt(),
+        reputationPending: this.#reputation.size > 0,
+        announcedAt: this.#announcedAt,
+        confirmAt: this.#confirmAt,
+        reportsRetryAt: this.#retryReportsAt,
+        catchesAt: this.#catchesAt,
+        retainedUntil: this.#retainedUntil(),
+      }),
     );
-    if (!times.length) return;
-    const at = Math.max(1, Math.min(...times));
-    // The alarm time is kept in memory: reading it back on every lease and result costs a storage round trip.
-    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
-    if (this.#alarmAt === null || this.#alarmAt > at || this.#alarmAt < Date.now() - 1000) {
-      this.#alarmAt = at;
-      await this.ctx.storage.setAlarm(at);
-    }
   }
 
 }
