@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countWords, mergeCounts } from "../../shared/kernels/wordcount.ts";
-import { chunkText } from "./input/chunk-text.ts";
+import { countWords, mergeCounts } from "../../../shared/kernels/wordcount.ts";
+import { chunkText } from "./chunk-text.ts";
 
 const bytes = (s: string) => Buffer.from(s, "utf8");
 const texts = (chunks: Buffer[]) => chunks.map((c) => c.toString("utf8"));
