@@ -162,6 +162,17 @@ describe("volunteer sessions (GET /v1/session)", () => {
     expect((sent.body as { results: { status: number }[] }).results.map((r) => r.status)).toEqual([202, 202, 202]);
   });
 
+  it("offers a waiting session a shard that came free (released) while the job runs", async () => {
+    await primesJob(1, 1000);
+    const [a, b] = [await volunteer(), await volunteer()];
+    const [sa, sb] = [await session(a), await session(b)];
+    const [held] = await sa.lease(1);
+    expect(await sb.lease(1, true)).toEqual([]);
+    expect((await sa.request({ type: "release", leaseId: held!.id })).status).toBe(200);
+    const work = await sb.work(6000);
+    expect(work.leases.map((l) => l.shardId)).toEqual([held!.shardId]);
+  });
+
   it("costs nothing while sessions wait and no job runs: no messages, no alarm", async () => {
     const v = await volunteer();
     const s = await session(v);
