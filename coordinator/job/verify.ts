@@ -6,6 +6,7 @@ import { fail } from "../errors.ts";
 import type { Accumulator } from "./accumulator.ts";
 import type { JobKernel } from "./kernel.ts";
 import { decide, type Decision } from "./quorum.ts";
+import type { WaitingOutput } from "./shard-table.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
@@ -241,4 +242,20 @@ export function recordOutput(
   // The merge may have checkpointed (moving accSeq): build on the meta as it is now.
   store.saveMeta({ ...store.meta!, done, seq, updatedAt: now });
   return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer) } };
+}
+
+/**
+ * Judges again a lone output that waited for a confirmation the coordinator can give itself (a
+ * dataset shard read later, job/dataset-checks.ts), as if it had just arrived: its lease counts as
+ * out again and the output is recorded anew with the standing it was submitted with, never
+ * audited. Undefined when the shard moved on meanwhile. Synchronous: one atomic step.
+ */
+export function confirmLone(store: JobStore, kernel: JobKernel, acc: Accumulator, check: Checker, w: WaitingOutput, now: number): Effect | undefined {
+  const row = store.replica(w.lease);
+  const shard = store.shard(w.idx);
+  if (row?.state !== REPLICA.submitted || shard?.state !== SHARD.open || shard.active !== 0) return undefined;
+  store.replicas.setState(w.lease, REPLICA.leased);
+  store.shards.resumed(w.idx);
+  const standing: Standing = { trusted: w.standing === 2, trustedUncheckable: w.standing >= 1 };
+  return recordOutput(store, kernel, acc, check, w.lease, { text: w.output, hash: w.hash }, now, standing, 1);
 }

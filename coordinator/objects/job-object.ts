@@ -9,13 +9,13 @@ import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
 import { Alarm, ANNOUNCE_MS, nextWake } from "../job/alarm.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, returnLease, trustedFor } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, returnLease } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
-import { shardText, type StoredDataset } from "../datasets/lines.ts";
+import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
-import type { WaitingOutput } from "../job/shard-table.ts";
-import { REPLICA, SHARD } from "../job/tables.ts";
-import { AUDIT_RATE, checker, checkLease, ERROR_HASH, recordOutput, VERIFY_FIRST, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { REPLICA } from "../job/tables.ts";
+import { checker, checkLease, confirmLone, ERROR_HASH, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { DatasetChecks } from "../job/dataset-checks.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { ReputationOutbox } from "../job/reputation-outbox.ts";
 import { backtrack } from "../job/backtrack.ts";
@@ -40,11 +40,6 @@ const BACKTRACK_CHECKS = 32;
  * very many shards.
  */
 export const JOB_STORAGE_MAX_BYTES = 8 * 1024 ** 3;
-
-/** Most dataset bytes read to check one result batch (the rest are verified by replicas). */
-const CHECK_READ_BYTES = 16 * 1024 * 1024;
-/** How soon the alarm confirms dataset shards a batch could not read. */
-const CONFIRM_DELAY_MS = 100;
 
 const notFound = (): Failure => fail(404, "job_not_found", "no such job");
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -72,8 +67,7 @@ export class JobObject extends DurableObject<Env> {
   /** When stored catches are next to be delivered (undefined: none pending, as far as this instance knows). */
   #catchesAt: number | undefined;
   #delivering = false;
-  /** When dataset shards left unchecked by a batch's read budget are to be confirmed (undefined: none known). */
-  #confirmAt: number | undefined;
+  readonly #datasets: DatasetChecks;
   /** When this running job last re-announced itself to the grid. */
   #announcedAt = Date.now();
   readonly #alarm: Alarm;
@@ -83,6 +77,7 @@ export class JobObject extends DurableObject<Env> {
     super(ctx, env);
     this.store = new JobStore(ctx.storage.sql);
     this.#alarm = new Alarm(ctx.storage);
+    this.#datasets = new DatasetChecks(() => this.store, env.BLOBS);
     this.#events = new EventHub(() => ({ status: this.#status(), version: this.store.meta!.version ?? 0 }));
     this.store.onChange = (stateChanged) => this.#events.changed(stateChanged);
   }
@@ -249,7 +244,7 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
     const rolls = items.map(() => Math.random());
-    const [prepared, texts] = await Promise.all([Promise.all(items.map((i) => this.#prepare(i))), this.#checkTexts(volunteer, items, standing, rolls)]);
+    const [prepared, texts] = await Promise.all([Promise.all(items.map((i) => this.#prepare(i))), this.#datasets.forBatch(this.#kernel, volunteer, items, standing, rolls)]);
     const now = Date.now();
     let results = 0;
     let checks = 0;
@@ -280,56 +275,7 @@ export class JobObject extends DurableObject<Env> {
     if (problem) return problem;
     if (!meta!.dataset) return fail(404, "no_input_url", "this lease's input is inline");
     const { offset, length } = datasetInput(meta!.dataset, this.store.replica(leaseId)!.idx);
-    return { ok: true, dataset: this.#dataset(offset), offset, length };
-  }
-
-  /** The job's dataset as shard reading needs it, with the quoted newlines from `from` on (a CSV job's). */
-  #dataset(from: number): StoredDataset {
-    const ds = this.store.meta!.dataset!;
-    const quoted = ds.csv ? this.store.quotedFrom(from - 1, 4096) : undefined;
-    return { key: ds.key, bytes: ds.bytes, ...(quoted && { quoted }) };
-  }
-
-  /**
-   * The bytes of the dataset shards in `items` the coordinator may want to check: those of
-   * volunteers it does not trust yet, or of shards that have outputs already. Bounded per call;
-   * a shard not read here is verified by more replicas instead.
-   */
-  async #checkTexts(volunteer: string, items: SubmittedItem[], standing: Standing, rolls: number[]): Promise<Map<number, string> | undefined> {
-    const meta = this.store.meta!;
-    if (!meta.dataset) return undefined;
-    const kernel = this.#kernel;
-    const wanted: number[] = [];
-    let bytes = 0;
-    for (const [n, item] of items.entries()) {
-      const row = this.store.replica(item.leaseId);
-      if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || item.error) continue;
-      const input = datasetInput(meta.dataset, row.idx);
-      if (!kernel.checkable(input)) continue;
-      // A trusted volunteer's output is checked only when audited (or early in the job, to stock ringers).
-      const audited = rolls[n]! < AUDIT_RATE || meta.seq < VERIFY_FIRST;
-      if (trustedFor(kernel, input, standing) && !audited && this.store.groups(row.idx).length === 0) continue;
-      if (bytes + input.length > CHECK_READ_BYTES) {
-        // Past this batch's read budget: the alarm reads it and confirms it shortly.
-        this.#confirmAt = Date.now() + CONFIRM_DELAY_MS;
-        continue;
-      }
-      wanted.push(row.idx);
-      bytes += input.length;
-    }
-    return this.#readShards(wanted);
-  }
-
-  /** The bytes (as text) of dataset shards `idxs`, read before an atomic step; a shard that fails to read is left out. */
-  async #readShards(idxs: number[]): Promise<Map<number, string>> {
-    const ds = this.store.meta!.dataset!;
-    const texts = await Promise.all(
-      idxs.map((idx) => {
-        const { offset, length } = datasetInput(ds, idx);
-        return shardText(this.env.BLOBS, this.#dataset(offset), offset, length).catch(() => undefined);
-      }),
-    );
-    return new Map(idxs.flatMap((idx, i) => (texts[i] === undefined ? [] : [[idx, texts[i]!] as const])));
+    return { ok: true, dataset: this.#datasets.dataset(offset), offset, length };
   }
 
   /**
@@ -338,36 +284,16 @@ export class JobObject extends DurableObject<Env> {
    * if it had just arrived, so one volunteer alone still finishes the job. Bounded per alarm.
    */
   async #confirmWaiting(now: number): Promise<void> {
-    const meta = this.store.meta;
-    if (this.#confirmAt === undefined || this.#confirmAt > now || !meta?.dataset || meta.state !== "running") return;
-    this.#confirmAt = undefined;
-    const waiting = this.store.shards.waitingAlone(ERROR_HASH, 64);
     const kernel = this.#kernel;
-    const picked: WaitingOutput[] = [];
-    let bytes = 0;
-    for (const w of waiting) {
-      const input = datasetInput(meta.dataset, w.idx);
-      if (!kernel.checkable(input)) continue;
-      if (bytes + input.length > CHECK_READ_BYTES) {
-        this.#confirmAt = now; // more next alarm
-        break;
-      }
-      picked.push(w);
-      bytes += input.length;
-    }
-    if (!picked.length) return;
-    const texts = await this.#readShards(picked.map((w) => w.idx));
+    const waiting = await this.#datasets.waiting(kernel, now);
+    if (!waiting) return;
     // One atomic step from here: each output is taken back to its lease and recorded again.
-    const check = checker(this.store, kernel, picked.length, texts);
+    const check = checker(this.store, kernel, waiting.outputs.length, waiting.texts);
     let checks = 0;
-    for (const w of picked) {
-      const row = this.store.replica(w.lease);
-      const shard = this.store.shard(w.idx);
-      if (!texts.has(w.idx) || row?.state !== REPLICA.submitted || shard?.state !== SHARD.open || shard.active !== 0) continue;
-      this.store.replicas.setState(w.lease, REPLICA.leased);
-      this.store.shards.resumed(w.idx);
-      const standing: Standing = { trusted: w.standing === 2, trustedUncheckable: w.standing >= 1 };
-      const effect = recordOutput(this.store, kernel, this.#accumulator, check, w.lease, { text: w.output, hash: w.hash }, now, standing, 1);
+    for (const w of waiting.outputs) {
+      if (!waiting.texts.has(w.idx)) continue;
+      const effect = confirmLone(this.store, kernel, this.#accumulator, check, w, now);
+      if (!effect) continue;
       checks += effect.checks ?? 0;
       this.#apply(effect, w.volunteer, now, true);
     }
@@ -454,7 +380,7 @@ export class JobObject extends DurableObject<Env> {
     if (meta?.state === "running" && now >= this.#announcedAt + ANNOUNCE_MS) {
       this.#announcedAt = now;
       // After an eviction the in-memory hint is gone: look for waiting dataset shards now and then.
-      if (meta.dataset) this.#confirmAt ??= now;
+      if (meta.dataset) this.#datasets.confirmAt ??= now;
       await grid.jobStarted(runningJob(meta), false).catch(() => {});
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
@@ -640,7 +566,7 @@ export class JobObject extends DurableObject<Env> {
         statsDue: this.#stats.dueAt(),
         reputationPending: this.#reputation.size > 0,
         announcedAt: this.#announcedAt,
-        confirmAt: this.#confirmAt,
+        confirmAt: this.#datasets.confirmAt,
         reportsRetryAt: this.#retryReportsAt,
         catchesAt: this.#catchesAt,
         retainedUntil: this.#retainedUntil(),
