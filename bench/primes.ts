@@ -1,6 +1,7 @@
 /**
  * `npm run bench:primes` (`--quick`: fewer shards and rounds; `--no-page`: the kernel only;
- * `--landed <ref>`: also the page as built at that commit, in the same run; `--runs N`).
+ * `--landed <ref>`: also the page as built at that commit, in the same run; `--runs N`;
+ * `--no-trace`: no Chromium trace, so no idle figures, and none of the trace's own cost).
  *
  * 1. The `primes.count` kernel against the plain segmented sieve it replaced, on the outside
  *    harness's shards (`[1e12, 1e12 + 1.2e9)` in steps of `2e7`), one Node thread, best of a
@@ -24,7 +25,7 @@ import { countPrimes as plain } from "./lib/plain-sieve.ts";
 import { sieveOnThreads } from "./lib/sieve-threads.ts";
 import { num, table } from "./lib/table.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-page": { type: "boolean" }, landed: { type: "string" }, runs: { type: "string" } } });
+const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-page": { type: "boolean" }, landed: { type: "string" }, runs: { type: "string" }, "no-trace": { type: "boolean" } } });
 const START = 1e12;
 const STEP = 2e7;
 const SHARDS = values.quick ? 6 : 60;
@@ -69,7 +70,7 @@ if (!values["no-page"]) {
         step(`page run ${r}/${RUNS} (${name}), after 2 Node threads on the same shards`);
         const node = await sieveOnThreads(START, STEP, SHARDS, THREADS);
         if (node.count !== tuned.count) throw new Error(`2 Node threads counted ${node.count}, expected ${tuned.count}`);
-        const got = await runPage(browser, { url: server.url, token: server.tokens[0], threads: THREADS, job, bundles });
+        const got = await runPage(browser, { url: server.url, token: server.tokens[0], threads: THREADS, job, bundles, trace: !values["no-trace"] });
         if ((got.result as { count: number }).count !== tuned.count) throw new Error(`the page counted ${JSON.stringify(got.result)}, expected ${tuned.count}`);
         const idle = got.threads.map((t) => `${num(t.idleMs)} (${num(t.busyMs)}, ${num(t.maxGapMs)})`).join(" / ");
         rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), num(node.ms), num(node.ms / got.ms, 2), num(got.startupMs), idle]);

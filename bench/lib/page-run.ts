@@ -18,6 +18,8 @@ export interface PageRunOptions {
   job: Record<string, unknown>;
   /** A folder with volunteer.js and kernel-worker.js to serve instead of the server's. */
   bundles?: string;
+  /** Trace the kernel workers (idle time between shards); tracing costs the page some speed. Default true. */
+  trace?: boolean;
 }
 
 export interface PageRun {
@@ -48,11 +50,12 @@ export async function runPage(browser: Browser, opts: PageRunOptions): Promise<P
     page.on("request", (req) => req.url().endsWith("/v1/leases") && (first ??= performance.now()));
     page.on("response", (res) => res.url().endsWith("/v1/results") && (last = performance.now()));
     const id = await grid.submit(opts.job);
-    await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
+    const tracing = opts.trace ?? true;
+    if (tracing) await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
     await page.goto(`${opts.url}/?autostart=1&threads=${opts.threads}`);
     await grid.waitDone(id, 120_000);
     const done = performance.now();
-    const trace = JSON.parse((await browser.stopTracing()).toString("utf8"));
+    const trace = tracing ? JSON.parse((await browser.stopTracing()).toString("utf8")) : [];
     if (opts.bundles && swapped < 2) throw new Error(`the page loaded ${swapped} of the 2 swapped bundles: the comparison would be void`);
     // The last results response may land after waitDone's poll noticed: never past `done`.
     const end = Math.min(last || done, done);
