@@ -1,4 +1,5 @@
 import type { Observation } from "../objects/volunteer-object.ts";
+import type { OutboxTable } from "./outbox-table.ts";
 
 /**
  * Reputation observations a job has made, batched per volunteer and class of work (checkable or
@@ -7,7 +8,8 @@ import type { Observation } from "../objects/volunteer-object.ts";
  * so an eviction or a failed call loses none. Proofs of wrongdoing go out separately (catches).
  */
 export class ReputationOutbox {
-  constructor(private readonly sql: () => SqlStorage | undefined) {}
+  /** `table` is undefined while the job does not exist. */
+  constructor(private readonly table: () => OutboxTable | undefined) {}
 
   agreed(volunteers: string[], uncheckable: boolean): void {
     for (const v of volunteers) this.#update(v, uncheckable, (o) => void (o.agreed = (o.agreed ?? 0) + 1));
@@ -32,20 +34,18 @@ export class ReputationOutbox {
     }
   }
   penalize(volunteers: string[]): void {
-    const sql = this.sql();
-    for (const v of volunteers) {
-      sql?.exec("INSERT OR REPLACE INTO rep_outbox (k, volunteer, obs) VALUES (?, ?, ?)", `p:${v}`, v, JSON.stringify({ penalized: true }));
-    }
+    const table = this.table();
+    for (const v of volunteers) table?.putObservation(`p:${v}`, v, JSON.stringify({ penalized: true }));
   }
   get size(): number {
-    return this.sql()?.exec<{ n: number }>("SELECT COUNT(*) AS n FROM rep_outbox").one().n ?? 0;
+    return this.table()?.observationCount() ?? 0;
   }
 
   /** Hands up to `limit` pending observations to `send`; each is deleted once sent, failures stay. */
   async flush(send: (volunteer: string, o: Observation) => Promise<void>, limit = 200): Promise<void> {
-    const sql = this.sql();
-    if (!sql) return;
-    const batch = sql.exec<{ k: string; volunteer: string; obs: string }>("SELECT k, volunteer, obs FROM rep_outbox LIMIT ?", limit).toArray();
+    const table = this.table();
+    if (!table) return;
+    const batch = table.observations(limit);
     await Promise.all(
       batch.map(async ({ k, volunteer, obs }) => {
         try {
@@ -54,18 +54,18 @@ export class ReputationOutbox {
           return;
         }
         // Only if nothing was added meanwhile: a newer observation under the same key is sent next time.
-        sql.exec("DELETE FROM rep_outbox WHERE k = ? AND obs = ?", k, obs);
+        table.sent(k, obs);
       }),
     );
   }
 
   #update(volunteer: string, uncheckable: boolean, change: (o: Observation) => void): void {
-    const sql = this.sql();
-    if (!sql) return;
+    const table = this.table();
+    if (!table) return;
     const k = `${uncheckable ? "u" : "c"}:${volunteer}`;
-    const row = sql.exec<{ obs: string }>("SELECT obs FROM rep_outbox WHERE k = ?", k).toArray()[0];
-    const o: Observation = row ? JSON.parse(row.obs) : uncheckable ? { uncheckable: true } : {};
+    const stored = table.observation(k);
+    const o: Observation = stored ? JSON.parse(stored) : uncheckable ? { uncheckable: true } : {};
     change(o);
-    sql.exec("INSERT OR REPLACE INTO rep_outbox (k, volunteer, obs) VALUES (?, ?, ?)", k, volunteer, JSON.stringify(o));
+    table.putObservation(k, volunteer, JSON.stringify(o));
   }
 }

@@ -1,5 +1,6 @@
 import type { BatchResultEntry, JobState } from "../../shared/schemas.ts";
 import { describeError, log } from "../observe/log.ts";
+import type { JobStore } from "./store.ts";
 import type { Effect } from "./verify.ts";
 
 /**
@@ -47,10 +48,8 @@ export class StatsOutbox {
   #since: number | undefined;
   #loaded = false;
 
-  constructor(
-    private readonly sql: () => SqlStorage | undefined,
-    private readonly job: () => string | undefined = () => undefined,
-  ) {}
+  /** `store` is undefined while the job does not exist. */
+  constructor(private readonly store: () => JobStore | undefined) {}
 
   /** Makes a flush due (also used to have the job's alarm re-announce it). */
   touch(): void {
@@ -115,21 +114,16 @@ export class StatsOutbox {
   /** After an eviction: pending counts and any unacknowledged batch come back from storage. */
   #load(): void {
     if (this.#loaded) return;
-    const sql = this.sql();
-    if (!sql) return;
+    const table = this.store()?.outboxes;
+    if (!table) return;
     this.#loaded = true;
-    for (const row of sql.exec<{ k: string; delta: string }>("SELECT k, delta FROM stats_outbox").toArray()) {
-      this.#merge(JSON.parse(row.delta) as StatsDelta);
-    }
-    sql.exec("DELETE FROM stats_outbox WHERE k = 'inflight'");
+    for (const row of table.statsBatches()) this.#merge(JSON.parse(row.delta) as StatsDelta);
+    table.putStats("inflight", undefined);
     if (this.#since !== undefined) this.#save("pending", this.#delta);
   }
 
   #save(k: "pending" | "inflight", d: StatsDelta | undefined): void {
-    const sql = this.sql();
-    if (!sql) return;
-    if (d) sql.exec("INSERT OR REPLACE INTO stats_outbox (k, delta) VALUES (?, ?)", k, JSON.stringify({ ...d, seen: [] }));
-    else sql.exec("DELETE FROM stats_outbox WHERE k = ?", k);
+    this.store()?.outboxes.putStats(k, d && JSON.stringify({ ...d, seen: [] }));
   }
   /** When the pending batch should be sent, if there is one. */
   dueAt(): number | undefined {
@@ -158,10 +152,10 @@ export class StatsOutbox {
     // Moved from pending to in flight in one step: new counts start a fresh pending batch.
     this.#save("inflight", delta);
     this.#save("pending", undefined);
-    const sql = this.sql();
-    const job = this.job();
+    const store = this.store();
+    const job = store?.meta?.id;
     try {
-      await grid.report({ ...delta, ...(sql && job && { storage: { job, bytes: sql.databaseSize } }) });
+      await grid.report({ ...delta, ...(store && job && { storage: { job, bytes: store.bytes } }) });
       this.#save("inflight", undefined);
     } catch (err) {
       log("warn", "grid report failed; will retry", { jobId: job, ...describeError(err) });

@@ -1,4 +1,5 @@
 import { datasetInput, rangeInput, type JobMeta } from "./meta.ts";
+import { OutboxTable } from "./outbox-table.ts";
 import { ReplicaTable } from "./replica-table.ts";
 import { ShardTable } from "./shard-table.ts";
 import { JOB_TABLES, migrate, readBlob, REPLICA, SHARD, writeBlob } from "./tables.ts";
@@ -36,7 +37,7 @@ const WANTING_POOL = 256;
 
 /**
  * Typed access to one job's SQLite tables, with the meta row cached in memory. Each table with
- * rules of its own has a class (`shards`, `replicas`, `volunteers`); the job/* modules state the
+ * rules of its own has a class (`shards`, `replicas`, `volunteers`, `outboxes`); the job/* modules state the
  * rules and call these named methods, never SQL. `sql` stays public for tests whose subject is
  * storage itself.
  */
@@ -45,11 +46,13 @@ export class JobStore {
   readonly shards: ShardTable;
   readonly replicas: ReplicaTable;
   readonly volunteers: VolunteerTable;
+  readonly outboxes: OutboxTable;
 
   constructor(readonly sql: SqlStorage) {
     this.shards = new ShardTable(sql);
     this.replicas = new ReplicaTable(sql);
     this.volunteers = new VolunteerTable(sql);
+    this.outboxes = new OutboxTable(sql);
     // Tables exist only once a job was created: a request naming a made-up id stores nothing.
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
     if (!exists) return;
@@ -57,6 +60,23 @@ export class JobStore {
     migrate(sql);
     const row = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'job'").toArray()[0];
     this.#meta = row ? (JSON.parse(row.v) as JobMeta) : undefined;
+  }
+
+  /** The tombstone of a job deleted after its retention period: its owner (who is told 410, not 404). */
+  tomb(): { owner: string } | undefined {
+    const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tomb'").toArray().length > 0;
+    return exists ? this.sql.exec<{ owner: string }>("SELECT owner FROM tomb").toArray()[0] : undefined;
+  }
+
+  /** Leaves a tombstone in storage just emptied (the job's tables are gone): see {@link tomb}. */
+  bury(owner: string, at: number): void {
+    this.sql.exec("CREATE TABLE tomb (owner TEXT NOT NULL, at INTEGER NOT NULL)");
+    this.sql.exec("INSERT INTO tomb (owner, at) VALUES (?, ?)", owner, at);
+  }
+
+  /** Bytes the job's object stores. */
+  get bytes(): number {
+    return this.sql.databaseSize;
   }
 
   /** Creates the job's tables (on job creation). */

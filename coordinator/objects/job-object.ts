@@ -60,8 +60,8 @@ export class JobObject extends DurableObject<Env> {
   store: JobStore;
   #acc: Accumulator | undefined;
   #k: JobKernel | undefined;
-  readonly #stats = new StatsOutbox(() => (this.store.meta ? this.store.sql : undefined), () => this.store.meta?.id);
-  readonly #reputation = new ReputationOutbox(() => (this.store.meta ? this.store.sql : undefined));
+  readonly #stats = new StatsOutbox(() => (this.store.meta ? this.store : undefined));
+  readonly #reputation = new ReputationOutbox(() => (this.store.meta ? this.store.outboxes : undefined));
   /** When contributions whose report to a volunteer's record failed are to be sent again. */
   #retryReportsAt: number | undefined;
   /** When stored catches are next to be delivered (undefined: none pending, as far as this instance knows). */
@@ -108,15 +108,10 @@ export class JobObject extends DurableObject<Env> {
 
   /** 410 for the owner of a job deleted after its retention period, else the usual 404. */
   #missing(owner: string): Failure {
-    const tomb = this.store.meta ? undefined : this.#tomb();
+    const tomb = this.store.meta ? undefined : this.store.tomb();
     return tomb?.owner === owner
       ? fail(410, "job_expired", `this job ended more than ${this.#retentionDays()} days ago and its data was deleted`)
       : notFound();
-  }
-
-  #tomb(): { owner: string } | undefined {
-    const exists = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tomb'").toArray().length > 0;
-    return exists ? this.ctx.storage.sql.exec<{ owner: string }>("SELECT owner FROM tomb").toArray()[0] : undefined;
   }
 
   #retentionDays(): number {
@@ -140,8 +135,7 @@ export class JobObject extends DurableObject<Env> {
     if (!meta || until === undefined || now < until || meta.notify?.state === "pending") return false;
     if (this.store.volunteers.owed()) return false;
     await this.ctx.storage.deleteAll();
-    this.ctx.storage.sql.exec("CREATE TABLE tomb (owner TEXT NOT NULL, at INTEGER NOT NULL)");
-    this.ctx.storage.sql.exec("INSERT INTO tomb (owner, at) VALUES (?, ?)", meta.owner, now);
+    this.store.bury(meta.owner, now);
     this.store = new JobStore(this.ctx.storage.sql);
     this.#acc = undefined;
     this.#k = undefined;
@@ -518,7 +512,7 @@ export class JobObject extends DurableObject<Env> {
   /** Fails a running job whose storage passed its ceiling: outstanding leases then answer 410. */
   #watchStorage(now: number): void {
     const meta = this.store.meta!;
-    const size = this.ctx.storage.sql.databaseSize;
+    const size = this.store.bytes;
     if (meta.state !== "running" || size < this.storageMaxBytes) return;
     const error = `job storage reached ${size} bytes (ceiling ${this.storageMaxBytes}): outputs too large for this many shards; split the job or shrink outputs`;
     this.store.saveMeta({ ...meta, state: "failed", error, updatedAt: now });
