@@ -53,6 +53,19 @@ async function runningJobs(env: Env, now: number): Promise<Map<string, RunningJo
   return running.byOwner;
 }
 
+/**
+ * A job became runnable (told by the grid through a gateway): it joins this isolate's copy of the
+ * running list in the grid's own order (priority, then age), so dispatch finds it without a read.
+ */
+export function noteStarted(job: RunningJob): void {
+  idle.delete(job.id);
+  if (!running) return; // the next lease reads the grid, which lists it
+  const mine = (running.byOwner.get(job.owner) ?? []).filter((j) => j.id !== job.id);
+  mine.push(job);
+  mine.sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  running.byOwner.set(job.owner, mine);
+}
+
 /** Whether any job runs (from this isolate's copy of the running list). */
 export async function anyRunning(env: Env): Promise<boolean> {
   return (await runningJobs(env, Date.now())).size > 0;

@@ -1,4 +1,5 @@
 import type { GatewayObject } from "../objects/gateway-object.ts";
+import type { RunningJob } from "../objects/grid-object.ts";
 import { describeError, log } from "../observe/log.ts";
 
 /**
@@ -28,12 +29,12 @@ export const gatewayStub = (env: Env, volunteer: string) => byIndex(env, gateway
  * Tells every gateway a job became runnable, so each pushes work to its waiting sessions at
  * once. A gateway that misses it still finds the job on its next re-offer (GatewayObject.alarm).
  */
-export async function tellGateways(env: Env, jobId: string): Promise<void> {
+export async function tellGateways(env: Env, job: RunningJob): Promise<void> {
   await Promise.all(
     Array.from({ length: GATEWAY_COUNT }, (_, i) =>
       byIndex(env, i)
-        .jobStarted(jobId)
-        .catch((err) => log("warn", "telling a gateway a job started failed", { jobId, gateway: i, ...describeError(err) })),
+        .jobStarted(job)
+        .catch((err) => log("warn", "telling a gateway a job started failed", { jobId: job.id, gateway: i, ...describeError(err) })),
     ),
   );
 }

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Lease } from "../../shared/schemas.ts";
+import type { RunningJob } from "./grid-object.ts";
 import {
   SESSION_LIMITS,
   SESSION_PING,
@@ -11,7 +12,7 @@ import {
   type SessionWork,
 } from "../../shared/session.ts";
 import { describeIssues } from "../body.ts";
-import { anyRunning, invalidateRunning } from "../dispatch.ts";
+import { anyRunning, noteStarted } from "../dispatch.ts";
 import { errorBody } from "../errors.ts";
 import { BatchedCalls } from "../gateway/job-calls.ts";
 import { runOp, type OpVars, type Reply, type VolunteerOp } from "../gateway/ops.ts";
@@ -159,9 +160,10 @@ export class GatewayObject extends DurableObject<Env> {
   }
 
   /** A job became runnable: offer it to the sessions waiting here, at once. */
-  async jobStarted(_jobId: string): Promise<void> {
+  async jobStarted(job: RunningJob): Promise<void> {
     this.#generation++;
-    invalidateRunning();
+    // Into this isolate's running list at once: the offers need no read of the grid first.
+    noteStarted(job);
     await this.#wake();
   }
 

@@ -92,7 +92,7 @@ export class GridObject extends DurableObject<Env> {
   async jobStarted(job: RunningJob, fresh = true): Promise<void> {
     const listed = this.sql.exec("SELECT 1 FROM running WHERE id = ?", job.id).toArray().length > 0;
     // Newly runnable (not a re-announcement): the gateways push it to their waiting sessions at once.
-    if (!listed) this.ctx.waitUntil(tellGateways(this.env, job.id));
+    if (!listed) this.ctx.waitUntil(tellGateways(this.env, job));
     this.sql.exec(
       `INSERT INTO running (id, created_at, owner, priority, shards) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, priority = excluded.priority, shards = excluded.shards`,
