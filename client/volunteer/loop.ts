@@ -92,7 +92,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   let leaserAlive = false;
   const book = createLeaseBook(now);
   const slots = new Map<number, Promise<void>>();
-  /** Shards whose kernel has returned but whose result is still being stored. */
+  /** Every shard until it is accounted for (its thread may be on the next one while its result is stored). */
   const storing = new Set<Promise<number>>();
   const work = createNotifier();
   const leaseNeeded = createNotifier();
