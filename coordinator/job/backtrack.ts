@@ -7,9 +7,9 @@ import { rejectWrong, type Checker } from "./verify.ts";
 /** Makes sure an open shard has enough replicas coming to reach its quorum again. */
 function requeue(store: JobStore, idx: number): void {
   const meta = store.meta!;
-  const shard = store.shard(idx)!;
+  const shard = store.shards.get(idx)!;
   const need = shard.need ?? meta.quorum;
-  const d = decide({ groups: store.groups(idx), quorum: need, maxReplicas: Number.MAX_SAFE_INTEGER, active: shard.active, deficit: shard.deficit });
+  const d = decide({ groups: store.replicas.groups(idx), quorum: need, maxReplicas: Number.MAX_SAFE_INTEGER, active: shard.active, deficit: shard.deficit });
   const add = d.kind === "wait" ? d.addDeficit : shard.active + shard.deficit > 0 ? 0 : 1;
   if (add > 0) store.shards.addDeficit(idx, add);
 }
@@ -63,7 +63,7 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
     reopened++;
     store.shards.reopen(idx, meta.adaptive ? 2 : null);
   }
-  for (const idx of touched) if (store.shard(idx)?.state === SHARD.open) requeue(store, idx);
+  for (const idx of touched) if (store.shards.get(idx)?.state === SHARD.open) requeue(store, idx);
   const revoked = store.volunteers.revoke(volunteer);
   if (reopened) {
     const reopen = meta.state === "done";

@@ -54,13 +54,13 @@ export class DatasetChecks {
     const wanted: number[] = [];
     let bytes = 0;
     for (const [n, item] of items.entries()) {
-      const row = store.replica(item.leaseId);
+      const row = store.replicas.get(item.leaseId);
       if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || item.error) continue;
       const input = datasetInput(meta.dataset, row.idx);
       if (!kernel.checkable(input)) continue;
       // A trusted volunteer's output is checked only when audited (or early in the job, to stock ringers).
       const audited = rolls[n]! < AUDIT_RATE || meta.seq < VERIFY_FIRST;
-      if (trustedFor(kernel, input, standing) && !audited && store.groups(row.idx).length === 0) continue;
+      if (trustedFor(kernel, input, standing) && !audited && store.replicas.groups(row.idx).length === 0) continue;
       if (bytes + input.length > CHECK_READ_BYTES) {
         // Past this batch's read budget: the alarm reads it and confirms it shortly.
         this.confirmAt = Date.now() + CONFIRM_DELAY_MS;

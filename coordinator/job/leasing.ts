@@ -20,7 +20,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
   const expiresAt = now + meta.leaseTtlMs;
   const ringers = meta.adaptive ? pickRingers(store, volunteer, max, meta.published ? standing.trustedUncheckable : standing.trusted) : [];
   const trustedAnywhere = standing.trusted || standing.trustedUncheckable;
-  const picked: number[] = store.wanting(volunteer, max - ringers.length, now, trustedAnywhere);
+  const picked: number[] = store.shards.wanting(volunteer, max - ringers.length, now, trustedAnywhere);
   for (const idx of picked) {
     store.shards.leased(idx);
   }
@@ -128,7 +128,7 @@ export function expireLeases(store: JobStore, now: number): number {
 
 /** Ends a lease without output (expired or released) and re-queues its replica. */
 export function returnLease(store: JobStore, lease: string, idx: number, state: ReplicaState): void {
-  const ringer = store.replica(lease)!.ringer;
+  const ringer = store.replicas.get(lease)!.ringer;
   store.replicas.setState(lease, state);
   // A ringer is a spot-check, not one of the shard's replicas: nothing to issue again.
   if (!ringer) store.shards.returned(idx);

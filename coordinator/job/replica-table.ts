@@ -1,7 +1,18 @@
 import { REPLICA } from "./tables.ts";
 
-/** The stored states of a replica that ended without output, or that no longer count. */
+/** A replica's state as stored (one of {@link REPLICA}). */
 export type ReplicaState = (typeof REPLICA)[keyof typeof REPLICA];
+
+/** One lease of a shard as the rules read it (without its output). */
+export type ReplicaRow = {
+  lease: string;
+  idx: number;
+  volunteer: string;
+  state: number;
+  expires_at: number;
+  hash: string | null;
+  ringer: number;
+};
 
 /** A submitted output as the rules read it back. */
 export type SubmittedOutput = {
@@ -14,6 +25,22 @@ export type SubmittedOutput = {
 /** The `replicas` table of one job: every lease of a shard and the output it brought back. */
 export class ReplicaTable {
   constructor(private readonly sql: SqlStorage) {}
+
+  get(lease: string): ReplicaRow | undefined {
+    return this.sql
+      .exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease)
+      .toArray()[0];
+  }
+
+  /** Submitted outputs of a shard grouped by hash. */
+  groups(idx: number): { hash: string; count: number }[] {
+    return this.sql
+      .exec<{ hash: string; count: number }>(
+        `SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 GROUP BY hash`,
+        idx,
+      )
+      .toArray();
+  }
 
   /** Records a new lease of shard `idx`; `deadline` is the hard end heartbeats never extend past. */
   lease(lease: string, idx: number, volunteer: string, expiresAt: number, deadline: number, ringer: boolean): void {

@@ -1,5 +1,26 @@
 import { REPLICA, SHARD } from "./tables.ts";
 
+/** One started shard. */
+export type ShardRow = {
+  idx: number;
+  state: number;
+  deficit: number;
+  active: number;
+  accepted_hash: string | null;
+  accept_seq: number | null;
+  need: number | null;
+  verified: number;
+  rounds: number;
+  error: string | null;
+  hold_until: number | null;
+};
+
+/**
+ * How many of the oldest shards needing replicas a lease picks from at random: far more than the
+ * 64 one call may take, so volunteers leasing back to back rarely land on the same shards.
+ */
+const WANTING_POOL = 256;
+
 /** An accepted shard's output, in accept order. */
 export type AcceptedOutput = {
   idx: number;
@@ -23,6 +44,56 @@ export type WaitingOutput = {
  */
 export class ShardTable {
   constructor(private readonly sql: SqlStorage) {}
+
+  get(idx: number): ShardRow | undefined {
+    return this.sql.exec<ShardRow>("SELECT * FROM shards WHERE idx = ?", idx).toArray()[0];
+  }
+
+  /** Open shards holding a submitted output that waits for an independent volunteer to confirm it. */
+  awaitingConfirmation(): number {
+    return this.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM shards s WHERE s.state = ${SHARD.open}
+           AND EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.state = ${REPLICA.submitted} AND r.ringer = 0)`,
+      )
+      .one().n;
+  }
+
+  /** Whether a started shard has replicas to issue. One indexed probe. */
+  anyWanting(): boolean {
+    return this.sql.exec(`SELECT 1 FROM shards WHERE state = ${SHARD.open} AND deficit > 0 LIMIT 1`).toArray().length > 0;
+  }
+
+  /**
+   * Open shards with replicas to issue, skipping those this volunteer already holds: a random
+   * pick among the oldest few hundred, so volunteers leasing back to back (colluders, say) do not
+   * get each other's shards as a matter of course, while started shards still finish first.
+   * A stranger (`trustedAnywhere` false) is not offered a stranger's uncheckable result to confirm
+   * until it has waited `hold_until`: trusted volunteers confirm those first, so fresh identities
+   * rarely get to vouch for each other.
+   */
+  wanting(volunteer: string, limit: number, now: number, trustedAnywhere: boolean): number[] {
+    const candidates = this.sql
+      .exec<{ idx: number }>(
+        `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
+           AND (? OR s.hold_until IS NULL OR s.hold_until <= ?)
+           AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?
+             AND r.state IN (${REPLICA.leased}, ${REPLICA.submitted}, ${REPLICA.rejected}, ${REPLICA.superseded}))
+         ORDER BY idx LIMIT ?`,
+        trustedAnywhere ? 1 : 0,
+        now,
+        volunteer,
+        Math.max(limit, WANTING_POOL),
+      )
+      .toArray()
+      .map((r) => r.idx);
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    }
+    return candidates.slice(0, limit);
+  }
+
 
   /** A fresh shard from the cursor, with its first lease out. */
   start(idx: number, deficit: number, need: number | null, holdUntil: number | null): void {

@@ -2,44 +2,15 @@ import { datasetInput, rangeInput, type JobMeta } from "./meta.ts";
 import { OutboxTable } from "./outbox-table.ts";
 import { ReplicaTable } from "./replica-table.ts";
 import { ShardTable } from "./shard-table.ts";
-import { JOB_TABLES, migrate, readBlob, REPLICA, SHARD, writeBlob } from "./tables.ts";
+import { JOB_TABLES, migrate, readBlob, writeBlob } from "./tables.ts";
 import { VolunteerTable } from "./volunteer-table.ts";
 
-export type ShardRow = {
-  idx: number;
-  state: number;
-  deficit: number;
-  active: number;
-  accepted_hash: string | null;
-  accept_seq: number | null;
-  need: number | null;
-  verified: number;
-  rounds: number;
-  error: string | null;
-  hold_until: number | null;
-};
-
-export type ReplicaRow = {
-  lease: string;
-  idx: number;
-  volunteer: string;
-  state: number;
-  expires_at: number;
-  hash: string | null;
-  ringer: number;
-};
-
 /**
- * How many of the oldest shards needing replicas a lease picks from at random: far more than the
- * 64 one call may take, so volunteers leasing back to back rarely land on the same shards.
- */
-const WANTING_POOL = 256;
-
-/**
- * Typed access to one job's SQLite tables, with the meta row cached in memory. Each table with
- * rules of its own has a class (`shards`, `replicas`, `volunteers`, `outboxes`); the job/* modules state the
- * rules and call these named methods, never SQL. `sql` stays public for tests whose subject is
- * storage itself.
+ * One job's SQLite storage, with the meta row cached in memory. It holds the meta row, the
+ * shards' inputs, blobs and the tombstone itself, and composes one class per table with rules of
+ * its own (`shards`, `replicas`, `volunteers`, `outboxes`), each a few dozen named statements.
+ * The job/* modules state the rules and call these methods, never SQL; `sql` stays public for
+ * tests whose subject is storage itself.
  */
 export class JobStore {
   #meta: JobMeta | undefined;
@@ -103,35 +74,10 @@ export class JobStore {
     if (changed && prev) this.onChange?.(prev.state !== meta.state);
   }
 
-  shard(idx: number): ShardRow | undefined {
-    return this.sql.exec<ShardRow>("SELECT * FROM shards WHERE idx = ?", idx).toArray()[0];
-  }
-
-  replica(lease: string): ReplicaRow | undefined {
-    return this.sql
-      .exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease)
-      .toArray()[0];
-  }
-
-  /** Submitted outputs of a shard grouped by hash. */
-  groups(idx: number): { hash: string; count: number }[] {
-    return this.sql
-      .exec<{ hash: string; count: number }>(
-        `SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 GROUP BY hash`,
-        idx,
-      )
-      .toArray();
-  }
-
   /** Open shards holding a submitted output that waits for an independent volunteer to confirm it. */
   awaitingConfirmation(): number {
     if (this.#meta?.state !== "running") return 0;
-    return this.sql
-      .exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM shards s WHERE s.state = ${SHARD.open}
-           AND EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.state = ${REPLICA.submitted} AND r.ringer = 0)`,
-      )
-      .one().n;
+    return this.shards.awaitingConfirmation();
   }
 
   /** Whether any volunteer could be given work now. O(1): cursor check plus one indexed probe. */
@@ -139,7 +85,7 @@ export class JobStore {
     const meta = this.#meta;
     if (meta?.state !== "running") return false;
     if (meta.next < meta.total) return true;
-    return this.sql.exec(`SELECT 1 FROM shards WHERE state = ${SHARD.open} AND deficit > 0 LIMIT 1`).toArray().length > 0;
+    return this.shards.anyWanting();
   }
 
   /** Stores the inputs of explicit shards (JSON text each) and a CSV dataset's quoted newlines. */
@@ -179,35 +125,5 @@ export class JobStore {
     const row = this.sql.exec<{ input: string }>("SELECT input FROM inputs WHERE idx = ?", idx).toArray()[0];
     if (!row) throw new Error(`input of shard ${idx} is missing`);
     return row.input;
-  }
-
-  /**
-   * Open shards with replicas to issue, skipping those this volunteer already holds: a random
-   * pick among the oldest few hundred, so volunteers leasing back to back (colluders, say) do not
-   * get each other's shards as a matter of course, while started shards still finish first.
-   * A stranger (`trustedAnywhere` false) is not offered a stranger's uncheckable result to confirm
-   * until it has waited `hold_until`: trusted volunteers confirm those first, so fresh identities
-   * rarely get to vouch for each other.
-   */
-  wanting(volunteer: string, limit: number, now: number, trustedAnywhere: boolean): number[] {
-    const candidates = this.sql
-      .exec<{ idx: number }>(
-        `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
-           AND (? OR s.hold_until IS NULL OR s.hold_until <= ?)
-           AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?
-             AND r.state IN (${REPLICA.leased}, ${REPLICA.submitted}, ${REPLICA.rejected}, ${REPLICA.superseded}))
-         ORDER BY idx LIMIT ?`,
-        trustedAnywhere ? 1 : 0,
-        now,
-        volunteer,
-        Math.max(limit, WANTING_POOL),
-      )
-      .toArray()
-      .map((r) => r.idx);
-    for (let i = candidates.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
-    }
-    return candidates.slice(0, limit);
   }
 }

@@ -51,7 +51,7 @@ export const VERIFY_FIRST = 3;
 
 /** Checks that `volunteer` may submit for `lease` now; the failure is the contract's status. */
 export function checkLease(store: JobStore, volunteer: string, lease: string, now: number): Failure | undefined {
-  const row = store.replica(lease);
+  const row = store.replicas.get(lease);
   const meta = store.meta!;
   if (!row) return fail(404, "lease_not_found", `no lease ${lease}`);
   if (row.volunteer !== volunteer) return fail(403, "forbidden", "this lease belongs to another volunteer");
@@ -134,14 +134,14 @@ export function recordOutput(
   /** The audit roll (uniform in [0, 1)): rolled by the caller, which may need to know it first. */
   roll: number = Math.random(),
 ): Effect {
-  const row = store.replica(lease)!;
+  const row = store.replicas.get(lease)!;
   const uncheckable = !kernel.checkable(store.input(row.idx));
   const trusted = uncheckable ? standing.trustedUncheckable : standing.trusted;
   const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
   const hash = classify(store, kernel, row.idx, out);
   // A ringer's output is judged by its hash at once; its text is never needed.
   store.replicas.submit(lease, hash, row.ringer ? null : out.text, now, level);
-  let shard = store.shard(row.idx)!;
+  let shard = store.shards.get(row.idx)!;
   const effect: Effect = { uncheckable };
   // A kernel failure on a ringer proves nothing either way (a slow machine times out honestly).
   if (row.ringer) return hash === ERROR_HASH ? effect : { ...effect, ringer: { passed: shard.verified === 1 && hash === shard.accepted_hash } };
@@ -153,12 +153,12 @@ export function recordOutput(
   }
 
   const meta = store.meta!;
-  let groups = store.groups(row.idx);
+  let groups = store.replicas.groups(row.idx);
   const arbiter = meta.adaptive && groups.length > 1 ? check(row.idx) : undefined;
   if (arbiter !== undefined) {
     effect.proven = rejectWrong(store, row.idx, arbiter);
     effect.checks = 1;
-    groups = store.groups(row.idx);
+    groups = store.replicas.groups(row.idx);
   }
   let need = shard.need ?? meta.quorum;
   const lone = groups.length === 1 && groups[0]!.count === 1;
@@ -179,11 +179,11 @@ export function recordOutput(
       if (truth === out.text) confirmed = true;
       else {
         effect.proven = [...(effect.proven ?? []), ...rejectWrong(store, row.idx, truth)];
-        groups = store.groups(row.idx);
+        groups = store.replicas.groups(row.idx);
       }
     }
   }
-  shard = store.shard(row.idx)!;
+  shard = store.shards.get(row.idx)!;
   const maxReplicas = Math.max(meta.maxReplicas, need);
   const decision: Decision = confirmed
     ? { kind: "accept", hash }
@@ -251,8 +251,8 @@ export function recordOutput(
  * audited. Undefined when the shard moved on meanwhile. Synchronous: one atomic step.
  */
 export function confirmLone(store: JobStore, kernel: JobKernel, acc: Accumulator, check: Checker, w: WaitingOutput, now: number): Effect | undefined {
-  const row = store.replica(w.lease);
-  const shard = store.shard(w.idx);
+  const row = store.replicas.get(w.lease);
+  const shard = store.shards.get(w.idx);
   if (row?.state !== REPLICA.submitted || shard?.state !== SHARD.open || shard.active !== 0) return undefined;
   store.replicas.setState(w.lease, REPLICA.leased);
   store.shards.resumed(w.idx);

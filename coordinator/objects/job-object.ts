@@ -268,7 +268,7 @@ export class JobObject extends DurableObject<Env> {
     const problem = meta ? checkLease(this.store, volunteer, leaseId, Date.now()) : notFoundLease(leaseId);
     if (problem) return problem;
     if (!meta!.dataset) return fail(404, "no_input_url", "this lease's input is inline");
-    const { offset, length } = datasetInput(meta!.dataset, this.store.replica(leaseId)!.idx);
+    const { offset, length } = datasetInput(meta!.dataset, this.store.replicas.get(leaseId)!.idx);
     return { ok: true, dataset: this.#datasets.dataset(offset), offset, length };
   }
 
@@ -310,7 +310,7 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
     if (problem) return problem;
-    returnLease(this.store, leaseId, this.store.replica(leaseId)!.idx, REPLICA.released);
+    returnLease(this.store, leaseId, this.store.replicas.get(leaseId)!.idx, REPLICA.released);
     return { ok: true, released: true };
   }
 
