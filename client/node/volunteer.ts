@@ -10,7 +10,7 @@ import {
   type VolunteerEvent,
   type VolunteerLoop,
 } from "../volunteer/index.ts";
-import { nodeKernelWorker } from "./node-kernel-worker.ts";
+import { nodeKernelWorker } from "./kernel-thread.ts";
 
 /** Options of {@link startNodeVolunteer}. */
 export interface NodeVolunteerOptions {

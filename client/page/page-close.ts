@@ -1,4 +1,4 @@
-import { wireResult } from "../volunteer/submitter.ts";
+import { wireResult } from "../volunteer/result-sender.ts";
 import type { Identity, Lease, PendingResult, WireResult } from "../volunteer/types.ts";
 
 /** Browsers cap the bodies of all in-flight keepalive requests together at 64 KiB. */

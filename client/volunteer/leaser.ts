@@ -1,6 +1,7 @@
 import { ApiError, type VolunteerApi } from "./api.ts";
 import type { Backoff } from "./backoff.ts";
-import { sleep, type Notifier } from "./sleep.ts";
+import type { Notifier } from "./notifier.ts";
+import { sleep } from "./sleep.ts";
 import type { Lease } from "./types.ts";
 
 /** What the leaser needs from the loop. */

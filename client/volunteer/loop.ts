@@ -9,8 +9,9 @@ import type { Outbox } from "./outbox.ts";
 import type { KernelPool } from "./pool.ts";
 import { prefetchFor } from "./prefetch.ts";
 import { runShard } from "./shard-runner.ts";
-import { createNotifier, sleep } from "./sleep.ts";
-import { createSubmitter } from "./submitter.ts";
+import { createNotifier } from "./notifier.ts";
+import { sleep } from "./sleep.ts";
+import { createResultSender } from "./result-sender.ts";
 import type { Connection, HeldLease, KernelErrorReason, Lease, VolunteerEvent, VolunteerStatus } from "./types.ts";
 
 /** Options of {@link createVolunteerLoop}. */
@@ -115,7 +116,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   const inputs = opts.inputs ?? createInputLoader({ api, backoff: { baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff } });
   const settled = (n: number) => (counters.pending = Math.max(0, counters.pending - n));
 
-  const submitter = createSubmitter({
+  const submitter = createResultSender({
     api,
     outbox,
     backoff: createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff }),

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeKernelWorker } from "../../client/node/node-kernel-worker.ts";
+import { nodeKernelWorker } from "../../client/node/kernel-thread.ts";
 import { createFakeCoordinator } from "../../client/volunteer/fake-coordinator.ts";
 import { createVolunteerLoop } from "../../client/volunteer/loop.ts";
 import { createModuleLoader } from "../../client/volunteer/modules.ts";

@@ -20,5 +20,5 @@ const kernelWorker = createKernelRuntime(runJsInQuickJs);
 /** What the main thread sees through `Comlink.wrap`. */
 export type KernelWorkerApi = typeof kernelWorker;
 
-if (!parentPort) throw new Error("kernel-worker.ts is a worker_threads entry: start it with new Worker(...)");
+if (!parentPort) throw new Error("kernel-thread-entry.ts is a worker_threads entry: start it with new Worker(...)");
 expose(kernelWorker, nodeEndpoint(parentPort));

@@ -1,7 +1,8 @@
 import { ApiError, type VolunteerApi } from "./api.ts";
 import type { Backoff } from "./backoff.ts";
 import type { Outbox } from "./outbox.ts";
-import { createNotifier, sleep } from "./sleep.ts";
+import { createNotifier } from "./notifier.ts";
+import { sleep } from "./sleep.ts";
 import type { BatchResultEntry, PendingResult, WireResult } from "./types.ts";
 
 /** A stored result as `POST /v1/results` takes it: `{leaseId, output}`, or `{leaseId, error}` for a kernel error. */
@@ -10,7 +11,7 @@ export function wireResult({ leaseId, output, error }: PendingResult): WireResul
 }
 
 /** What the submitter tells its owner. */
-export interface SubmitterHooks {
+export interface ResultSenderHooks {
   /** The coordinator took these (202, or 409: an earlier send went through but its answer was lost). */
   accepted(leaseIds: string[]): void;
   /** The coordinator refused this result for good (410 expired, 400 bad output, ...). */
@@ -19,12 +20,12 @@ export interface SubmitterHooks {
   offline(error: ApiError, retryAt: number): void;
 }
 
-/** Options of {@link createSubmitter}. */
-export interface SubmitterOptions {
+/** Options of {@link createResultSender}. */
+export interface ResultSenderOptions {
   api: Pick<VolunteerApi, "submit">;
   outbox: Outbox;
   backoff: Backoff;
-  hooks: SubmitterHooks;
+  hooks: ResultSenderHooks;
   /** Most results per `POST /v1/results` (the contract allows 64). */
   batchSize?: number;
   /** After being idle, wait this long (ms) for more results to share the first request. Default 100. */
@@ -32,8 +33,8 @@ export interface SubmitterOptions {
   now?: () => number;
 }
 
-/** Sends the outbox in batches until stopped; see {@link createSubmitter}. */
-export interface Submitter {
+/** Sends the outbox in batches until stopped; see {@link createResultSender}. */
+export interface ResultSender {
   /** Starts the send loop; it ends when `signal` aborts. */
   run(signal: AbortSignal): Promise<void>;
   /** Something was added to the outbox. */
@@ -46,7 +47,7 @@ export interface Submitter {
  * Creates the batched submitter. Results leave the outbox only once the coordinator has
  * answered for them; an unreachable coordinator means backoff and retry, never loss.
  */
-export function createSubmitter(opts: SubmitterOptions): Submitter {
+export function createResultSender(opts: ResultSenderOptions): ResultSender {
   const { api, outbox, backoff, hooks, now = Date.now } = opts;
   const maxBatch = Math.min(64, Math.max(1, opts.batchSize ?? 64));
   const delayMs = opts.delayMs ?? 100;

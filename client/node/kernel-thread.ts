@@ -2,9 +2,9 @@ import { wrap } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { Worker } from "node:worker_threads";
 import type { KernelWorker } from "../volunteer/pool.ts";
-import type { KernelWorkerApi } from "./kernel-worker.ts";
+import type { KernelWorkerApi } from "./kernel-thread-entry.ts";
 
-const entry = new URL("./kernel-worker.ts", import.meta.url);
+const entry = new URL("./kernel-thread-entry.ts", import.meta.url);
 
 /**
  * One worker thread running kernels behind Comlink, in the shape the shared KernelPool takes.
