@@ -77,15 +77,7 @@ export async function anyRunning(env: Env): Promise<boolean> {
  * once a second per isolate; the leases themselves come from the jobs' own objects, so leasing
  * scales with the number of jobs and never meets on one object.
  */
-export async function leaseWork(
-  env: Env,
-  volunteer: string,
-  max: number,
-  standingOf: Standing | (() => Promise<Standing>),
-  calls: JobCalls = directCalls(env),
-): Promise<Lease[]> {
-  // Read only once a job is to be asked: with nothing running, a lease wakes no volunteer record.
-  let standing = typeof standingOf === "function" ? undefined : standingOf;
+export async function leaseWork(env: Env, volunteer: string, max: number, standing: Standing, calls: JobCalls = directCalls(env)): Promise<Lease[]> {
   const now = Date.now();
   const leases: Lease[] = [];
   const weights = await submitterWeights(env);
@@ -98,7 +90,6 @@ export async function leaseWork(
       // Grid-wide cap: what it holds elsewhere (as reported to this isolate) limits what it gets here.
       const room = LIMITS.leasesPerVolunteer - heldElsewhere(volunteer, id, now) - leases.length;
       let got: LeaseAnswer;
-      standing ??= await (standingOf as () => Promise<Standing>)();
       try {
         got = await calls.lease(id, volunteer, Math.max(0, Math.min(max - leases.length, room)), standing);
       } catch (err) {

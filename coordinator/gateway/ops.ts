@@ -43,7 +43,7 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp, calls:
   try {
     switch (op.type) {
       case "lease":
-        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, () => trustOf(env, volunteer), calls) } };
+        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer), calls) } };
       case "results":
         return { status: 200, body: { results: await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer)) } };
       case "heartbeat":

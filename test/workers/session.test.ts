@@ -87,7 +87,6 @@ describe("volunteer sessions (GET /v1/session)", () => {
       caught.id,
       "test",
     );
-    await primesJob(2, 1000); // with nothing running a lease asks no one, and answers an empty list
     const s = await session(caught);
     const leased = s.request({ type: "lease", max: 1 });
     const submitted = s.request({ type: "results", results: [{ leaseId: "j_aaaaaaaaaaaa.1.AAAAAAAAAAAA", output: { count: 1 } }] });
