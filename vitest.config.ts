@@ -11,7 +11,13 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { SUBMIT_TOKENS: "tok-alice,tok-bob", COLMEIA_SECRET: "test-secret", REGISTRATIONS_PER_MINUTE: "100000", SUBMIT_RATE_PER_MINUTE: "100000", LOG_LEVEL: "warn" },
+              bindings: {
+                SUBMIT_TOKENS: "tok-alice,tok-bob",
+                COLMEIA_SECRET: "test-secret",
+                REGISTRATIONS_PER_MINUTE: "100000",
+                SUBMIT_RATE_PER_MINUTE: "100000",
+                LOG_LEVEL: "warn",
+              },
             },
           }),
         ],

@@ -25,7 +25,15 @@ import { countPrimes as plain } from "./lib/plain-sieve.ts";
 import { sieveOnThreads } from "./lib/sieve-threads.ts";
 import { num, table } from "./lib/table.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-page": { type: "boolean" }, landed: { type: "string" }, runs: { type: "string" }, "no-trace": { type: "boolean" } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean" },
+    "no-page": { type: "boolean" },
+    landed: { type: "string" },
+    runs: { type: "string" },
+    "no-trace": { type: "boolean" },
+  },
+});
 const START = 1e12;
 const STEP = 2e7;
 const SHARDS = values.quick ? 6 : 60;
@@ -56,7 +64,7 @@ console.log(`primes.count kernel     ${tuned.ms.toFixed(1).padStart(7)} ms/shard
 if (!values["no-page"]) {
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
   const builds: [string, string | undefined][] = [["this tree", undefined]];
-  if (values.landed) (step(`building the page at ${values.landed}`), builds.unshift([values.landed, await bundlesAt(values.landed)]));
+  if (values.landed) step(`building the page at ${values.landed}`), builds.unshift([values.landed, await bundlesAt(values.landed)]);
   step("starting the local grid and Chromium");
   const [server, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
   const job = { kernel: "primes.count", range: { start: START, end: START + SHARDS * STEP, step: STEP }, replication: { replicas: 1, quorum: 1 } };
@@ -73,13 +81,40 @@ if (!values["no-page"]) {
         const got = await runPage(browser, { url: server.url, token: server.tokens[0], threads: THREADS, job, bundles, trace: !values["no-trace"] });
         if ((got.result as { count: number }).count !== tuned.count) throw new Error(`the page counted ${JSON.stringify(got.result)}, expected ${tuned.count}`);
         const idle = got.threads.map((t) => `${num(t.idleMs)} (${num(t.busyMs)}, ${num(t.maxGapMs)})`).join(" / ");
-        rows.push([name, r, num(got.ms), num(ideal.plain / got.ms, 2), num(ideal.kernel / got.ms, 2), num(node.ms), num(node.ms / got.ms, 2), num(got.startupMs), idle]);
+        rows.push([
+          name,
+          r,
+          num(got.ms),
+          num(ideal.plain / got.ms, 2),
+          num(ideal.kernel / got.ms, 2),
+          num(node.ms),
+          num(node.ms / got.ms, 2),
+          num(got.startupMs),
+          idle,
+        ]);
       }
     }
   } finally {
     await browser.close();
     await server.stop();
   }
-  console.log(`\nthe page, ${THREADS} Web Workers, ${SHARDS} shards; vs 2 x one Node thread (plain sieve ${num(ideal.plain)} ms, the kernel ${num(ideal.kernel)} ms)`);
-  console.log(table(["page build", "run", "ms", "vs plain", "vs kernel", "2 Node threads ms", "vs them", "to 1st shard", "per thread: idle ms between shards (busy ms, longest gap ms)"], rows));
+  console.log(
+    `\nthe page, ${THREADS} Web Workers, ${SHARDS} shards; vs 2 x one Node thread (plain sieve ${num(ideal.plain)} ms, the kernel ${num(ideal.kernel)} ms)`,
+  );
+  console.log(
+    table(
+      [
+        "page build",
+        "run",
+        "ms",
+        "vs plain",
+        "vs kernel",
+        "2 Node threads ms",
+        "vs them",
+        "to 1st shard",
+        "per thread: idle ms between shards (busy ms, longest gap ms)",
+      ],
+      rows,
+    ),
+  );
 }

@@ -53,7 +53,6 @@ async function cli(args: string[], env: Record<string, string>): Promise<string>
   return stdout;
 }
 
-
 const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
 step("starting the local grid");
 const server = await startLocalServer({ vars: { VOLUNTEER_KEYS: KEY, SUBMIT_RATE_PER_MINUTE: "1000000", REGISTRATIONS_PER_MINUTE: "100000" } });
@@ -104,7 +103,18 @@ try {
   }
   console.log(
     table(
-      ["format", "data", "records", "1 thread direct (rec/min)", "grid from creation (rec/min)", "ratio", "grid once running (rec/min)", "ratio", "shards", "coordinator checks"],
+      [
+        "format",
+        "data",
+        "records",
+        "1 thread direct (rec/min)",
+        "grid from creation (rec/min)",
+        "ratio",
+        "grid once running (rec/min)",
+        "ratio",
+        "shards",
+        "coordinator checks",
+      ],
       rows,
     ),
   );
@@ -123,7 +133,9 @@ try {
       await client.cancel(job.id);
     }
     times.sort((a, b) => a - b);
-    console.log(`job creation over a ${(dataset.bytes / 1e9).toFixed(2)} GB dataset (${Math.ceil(dataset.bytes / (1 << 20))} shards): median ${times[2]!.toFixed(0)} ms, best ${times[0]!.toFixed(0)} ms of 5`);
+    console.log(
+      `job creation over a ${(dataset.bytes / 1e9).toFixed(2)} GB dataset (${Math.ceil(dataset.bytes / (1 << 20))} shards): median ${times[2]!.toFixed(0)} ms, best ${times[0]!.toFixed(0)} ms of 5`,
+    );
   }
 } finally {
   if (volunteer) await stopVolunteerProcess(volunteer);

@@ -65,10 +65,13 @@ const quick = args.quick;
 const list = (v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(",").map(Number));
 const FS = list(args.f, quick ? [0.2] : [0.1, 0.2, 0.35]);
 const SS = list(args.s, quick ? [1, 0.1] : [1, 0.5, 0.1]);
-const COLLUDING = args.colluding === undefined ? [true, false] : args.colluding.split(",").map((c) => {
-  if (c !== "yes" && c !== "no") throw new Error("--colluding takes yes, no or yes,no");
-  return c === "yes";
-});
+const COLLUDING =
+  args.colluding === undefined
+    ? [true, false]
+    : args.colluding.split(",").map((c) => {
+        if (c !== "yes" && c !== "no") throw new Error("--colluding takes yes, no or yes,no");
+        return c === "yes";
+      });
 const POLICY_NAMES = args.policy === undefined ? POLICIES.map((p) => p.name) : args.policy.split(",");
 for (const x of [...FS, ...SS]) if (!(x >= 0 && x <= 1)) throw new Error("--f and --s take numbers in [0, 1]");
 for (const n of POLICY_NAMES) if (!POLICIES.some((p) => p.name === n)) throw new Error(`--policy: choose from ${POLICIES.map((p) => p.name).join(", ")}`);
@@ -124,7 +127,15 @@ async function main(): Promise<void> {
           for (const policy of POLICIES.filter((p) => POLICY_NAMES.includes(p.name))) {
             const fixed = policy.replication !== undefined;
             specs.push({
-              f, s, colluding, policy, volunteers, batch, jitterMs, patience, k: 3,
+              f,
+              s,
+              colluding,
+              policy,
+              volunteers,
+              batch,
+              jitterMs,
+              patience,
+              k: 3,
               shards: fixed ? fixedShards : shards,
               settleMs: fixed ? fixedSettle(settleMs) : settleMs,
               timeoutMs: 120_000,
@@ -167,7 +178,9 @@ async function main(): Promise<void> {
     console.log(detailTable(runs));
     console.log("");
     for (const line of healthLines(runs)) console.log(line);
-    console.log(serverErrors.length ? `Server error output: ${serverErrors.length} line(s)\n  ${serverErrors.slice(0, 10).join("\n  ")}` : "Server error output: none.");
+    console.log(
+      serverErrors.length ? `Server error output: ${serverErrors.length} line(s)\n  ${serverErrors.slice(0, 10).join("\n  ")}` : "Server error output: none.",
+    );
     console.log(`Total ${num(minutes, 1)} min for ${runs.length} runs.`);
   } finally {
     await shutdown();

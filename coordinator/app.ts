@@ -24,9 +24,7 @@ export const app = new Hono<AppEnv>()
   .get("/openapi.json", (c) => c.json(openApiDocument()))
   // The dashboard page is a static asset (public/dashboard.html); wrangler.toml routes /dashboard to the Worker first.
   .get("/dashboard", (c) => c.env.ASSETS.fetch(c.req.raw))
-  .get("/v1/webhook-secret", submitterAuth, async (c) =>
-    c.json({ secret: await submitterStub(c.env, c.get("submitter")).webhookSecret() }),
-  )
+  .get("/v1/webhook-secret", submitterAuth, async (c) => c.json({ secret: await submitterStub(c.env, c.get("submitter")).webhookSecret() }))
   .route("/v1/stats", statsRoutes)
   .route("/v1/jobs", jobRoutes)
   // The module route takes a volunteer token, the others a submitter's: mounted first, matched first.

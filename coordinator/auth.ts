@@ -21,7 +21,10 @@ let submitterCache: { source: string; ids: Map<string, string> } | undefined;
 async function submitterIds(source: string): Promise<Map<string, string>> {
   if (submitterCache?.source === source) return submitterCache.ids;
   const ids = new Map<string, string>();
-  for (const token of source.split(",").map((t) => t.trim()).filter(Boolean)) {
+  for (const token of source
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const hash = await sha256Hex(`submitter:${token}`);
     ids.set(hash, submitterId(hash));
   }
@@ -39,7 +42,10 @@ export async function submitterWeights(env: Env): Promise<Map<string, number>> {
   const source = (env as Env & { SUBMIT_WEIGHTS?: string }).SUBMIT_WEIGHTS ?? "";
   if (weightCache?.source === source) return weightCache.weights;
   const weights = new Map<string, number>();
-  for (const entry of source.split(",").map((t) => t.trim()).filter(Boolean)) {
+  for (const entry of source
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const at = entry.lastIndexOf("=");
     const weight = Number(entry.slice(at + 1));
     if (at <= 0 || !(weight > 0)) continue;

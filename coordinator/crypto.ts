@@ -26,5 +26,4 @@ export async function hmacSha256(secret: string, message: string): Promise<Array
 export const hmacHex = async (secret: string, message: string): Promise<string> => hexOf(await hmacSha256(secret, message));
 
 /** HMAC-SHA256 as unpadded base64url (volunteer tokens). */
-export const hmacBase64Url = async (secret: string, message: string): Promise<string> =>
-  encodeBase64Url(await hmacSha256(secret, message)).replace(/=+$/, "");
+export const hmacBase64Url = async (secret: string, message: string): Promise<string> => encodeBase64Url(await hmacSha256(secret, message)).replace(/=+$/, "");

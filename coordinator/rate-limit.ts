@@ -101,7 +101,10 @@ export function addressKey(ip: string): string {
   const g = ipv6Groups(a);
   if (!g) return `6?:${a.slice(0, 45)}`;
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `4:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
-  return `6:${g.slice(0, 4).map((x) => x.toString(16)).join(":")}::/64`;
+  return `6:${g
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(":")}::/64`;
 }
 
 /** The eight 16-bit groups of an IPv6 address in text form (`::` and a dotted IPv4 tail allowed), or undefined. */
@@ -158,5 +161,10 @@ export function limitSubmitter(env: Env, submitter: string): Promise<void> {
 /** Volunteer registrations per address (REGISTRATIONS_PER_MINUTE); without an address, one shared bucket. */
 export function limitRegistration(c: Context<AppEnv>): Promise<void> {
   const env = c.env;
-  return enforce(env, `register:${clientAddress(c) ?? "unknown"}`, rate(env.REGISTRATIONS_PER_MINUTE, LIMITS.registrationsPerMinute), "registering volunteers from this address");
+  return enforce(
+    env,
+    `register:${clientAddress(c) ?? "unknown"}`,
+    rate(env.REGISTRATIONS_PER_MINUTE, LIMITS.registrationsPerMinute),
+    "registering volunteers from this address",
+  );
 }

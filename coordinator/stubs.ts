@@ -10,17 +10,43 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
  * signatures avoids the RPC mapper's deep instantiation of JSON-valued fields.
  */
 type Methods<T, K extends keyof T> = Pick<T, K>;
-type JobApi = Methods<JobObject, "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "events" | "backtrack" | "shards" | "leaseInput">;
+type JobApi = Methods<
+  JobObject,
+  "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "events" | "backtrack" | "shards" | "leaseInput"
+>;
 type VolunteerApi = Methods<VolunteerObject, "profile" | "me" | "credited" | "observe" | "contributed" | "blacklist" | "vouch">;
-type SubmitterApi = Methods<SubmitterObject, "addJob" | "jobs" | "webhookSecret" | "addKernel" | "kernel" | "kernels" | "kernelCount" | "claimKey" | "abandonKey"
-  | "datasetQuota" | "addDataset" | "dataset" | "datasets" | "useDataset" | "datasetJobs" | "removeDataset" | "unlinkDataset"
-  | "startUpload" | "upload" | "claimPart" | "partFailed" | "partReceived" | "dropUpload" | "expiredUploads">;
+type SubmitterApi = Methods<
+  SubmitterObject,
+  | "addJob"
+  | "jobs"
+  | "webhookSecret"
+  | "addKernel"
+  | "kernel"
+  | "kernels"
+  | "kernelCount"
+  | "claimKey"
+  | "abandonKey"
+  | "datasetQuota"
+  | "addDataset"
+  | "dataset"
+  | "datasets"
+  | "useDataset"
+  | "datasetJobs"
+  | "removeDataset"
+  | "unlinkDataset"
+  | "startUpload"
+  | "upload"
+  | "claimPart"
+  | "partFailed"
+  | "partReceived"
+  | "dropUpload"
+  | "expiredUploads"
+>;
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "runningOf" | "volunteerRegistered" | "report" | "stats">;
 type LimiterApi = Methods<RateLimiterObject, "take" | "takeUpTo">;
 
 export const jobStub = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobApi;
-export const submitterStub = (env: Env, submitter: string) =>
-  env.SUBMITTERS.get(env.SUBMITTERS.idFromName(submitter)) as unknown as SubmitterApi;
+export const submitterStub = (env: Env, submitter: string) => env.SUBMITTERS.get(env.SUBMITTERS.idFromName(submitter)) as unknown as SubmitterApi;
 export const gridStub = (env: Env) => env.GRID.get(env.GRID.idFromName("grid")) as unknown as GridApi;
 export const volunteerStub = (env: Env, id: string) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as VolunteerApi;
 export const limiterStub = (env: Env, key: string) => env.LIMITER.get(env.LIMITER.idFromName(key)) as unknown as LimiterApi;

@@ -43,8 +43,20 @@ describe("agree with a tolerance", () => {
   });
 
   it("compares nested arrays element by element and ignores key order", () => {
-    const a = { grid: [[1, 2], [3, [4.0000001]]], meta: { label: "x", ok: true, none: null } };
-    const b = { meta: { none: null, ok: true, label: "x" }, grid: [[1, 2], [3, [4]]] };
+    const a = {
+      grid: [
+        [1, 2],
+        [3, [4.0000001]],
+      ],
+      meta: { label: "x", ok: true, none: null },
+    };
+    const b = {
+      meta: { none: null, ok: true, label: "x" },
+      grid: [
+        [1, 2],
+        [3, [4]],
+      ],
+    };
     expect(agree(a, b, { absTol: 1e-6 })).toBe(true);
   });
 

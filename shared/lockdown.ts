@@ -4,10 +4,26 @@
  * MessagePort it was handed at start-up, so a kernel cannot post to the page's Worker object.
  */
 const GLOBALS = [
-  "fetch", "XMLHttpRequest", "WebSocket", "WebSocketStream", "EventSource", "WebTransport",
-  "importScripts", "indexedDB", "caches", "BroadcastChannel", "Worker", "SharedWorker",
-  "RTCPeerConnection", "Request", "Response", "Notification", "FontFace", "fonts",
-  "postMessage", "onmessage",
+  "fetch",
+  "XMLHttpRequest",
+  "WebSocket",
+  "WebSocketStream",
+  "EventSource",
+  "WebTransport",
+  "importScripts",
+  "indexedDB",
+  "caches",
+  "BroadcastChannel",
+  "Worker",
+  "SharedWorker",
+  "RTCPeerConnection",
+  "Request",
+  "Response",
+  "Notification",
+  "FontFace",
+  "fonts",
+  "postMessage",
+  "onmessage",
 ] as const;
 
 /** The same on `navigator`: storage (OPFS), cross-tab locks, WebGPU, beacons, devices. */

@@ -13,7 +13,18 @@ const DRAFTS: Record<string, SchemaDraft> = {
 };
 
 const TYPES = ["array", "boolean", "integer", "null", "number", "object", "string"];
-const SUBSCHEMA = ["additionalItems", "unevaluatedItems", "contains", "additionalProperties", "unevaluatedProperties", "propertyNames", "not", "if", "then", "else"];
+const SUBSCHEMA = [
+  "additionalItems",
+  "unevaluatedItems",
+  "contains",
+  "additionalProperties",
+  "unevaluatedProperties",
+  "propertyNames",
+  "not",
+  "if",
+  "then",
+  "else",
+];
 const SUBSCHEMA_LISTS = ["prefixItems", "allOf", "anyOf", "oneOf"];
 const SUBSCHEMA_MAPS = ["$defs", "definitions", "properties", "dependentSchemas"];
 const COUNTS = ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minContains", "maxContains"];
@@ -64,7 +75,10 @@ function draftOf(schema: unknown): SchemaDraft | undefined {
 
 /** An instance location such as `#/counts/a~1b` as a readable path (`counts.a/b`), `root` for the root. */
 function readablePath(location: string, root: string): string {
-  const parts = location.replace(/^#\/?/, "").split("/").filter((p) => p !== "");
+  const parts = location
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter((p) => p !== "");
   const decoded = parts.map((p) => {
     let text = p;
     try {
@@ -78,7 +92,22 @@ function readablePath(location: string, root: string): string {
 }
 
 // Errors that only say "a subschema failed": the next error says how, unless it is a bare `false`.
-const WRAPPERS = new Set(["properties", "patternProperties", "additionalProperties", "unevaluatedProperties", "items", "prefixItems", "additionalItems", "unevaluatedItems", "$ref", "$recursiveRef", "allOf", "if", "dependentSchemas", "propertyNames"]);
+const WRAPPERS = new Set([
+  "properties",
+  "patternProperties",
+  "additionalProperties",
+  "unevaluatedProperties",
+  "items",
+  "prefixItems",
+  "additionalItems",
+  "unevaluatedItems",
+  "$ref",
+  "$recursiveRef",
+  "allOf",
+  "if",
+  "dependentSchemas",
+  "propertyNames",
+]);
 
 function firstError(errors: OutputUnit[], root: string): string {
   let i = 0;
@@ -92,7 +121,10 @@ function referenceProblem(lookup: Record<string, Schema | boolean>): string | un
   for (const sub of Object.values(lookup)) {
     if (typeof sub !== "object") continue;
     if (Object.hasOwn(sub, "$dynamicRef")) return "$dynamicRef is not supported; use $ref";
-    for (const [ref, absolute] of [[sub.$ref, sub.__absolute_ref__], [sub.$recursiveRef, sub.__absolute_recursive_ref__]]) {
+    for (const [ref, absolute] of [
+      [sub.$ref, sub.__absolute_ref__],
+      [sub.$recursiveRef, sub.__absolute_recursive_ref__],
+    ]) {
       if (absolute !== undefined && lookup[absolute] === undefined) {
         return `$ref ${JSON.stringify(ref)} does not resolve within the schema (remote schemas are never fetched)`;
       }

@@ -47,7 +47,12 @@ describe("reduce sum, min and max", () => {
 
   it("sums integers exactly up to 2^53", () => {
     expect(fold("sum", [2 ** 52, 2 ** 52 - 1, 0])).toBe(2 ** 53 - 1);
-    expect(fold("sum", Array.from({ length: 1000 }, () => 123_456_789_012))).toBe(123_456_789_012_000);
+    expect(
+      fold(
+        "sum",
+        Array.from({ length: 1000 }, () => 123_456_789_012),
+      ),
+    ).toBe(123_456_789_012_000);
   });
 
   it("serves null for no shards under one op, and an empty object for per-field ops", () => {
@@ -66,7 +71,13 @@ describe("reduce sum, min and max", () => {
 describe("reduce by field", () => {
   it("applies the op named for each top-level field, and fields may be missing", () => {
     const spec: ReduceSpec = { counts: "sum", peak: "max", low: "min" };
-    expect(fold(spec, [{ counts: { x: 1 }, peak: 3 }, { counts: { x: 2, y: 1 }, low: 4 }, { peak: 7, low: 2 }])).toEqual({
+    expect(
+      fold(spec, [
+        { counts: { x: 1 }, peak: 3 },
+        { counts: { x: 2, y: 1 }, low: 4 },
+        { peak: 7, low: 2 },
+      ]),
+    ).toEqual({
       counts: { x: 3, y: 1 },
       peak: 7,
       low: 2,

@@ -23,8 +23,7 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
 const own = (o: Obj, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
 // Plain assignment of "__proto__" would replace the prototype instead of adding a key.
-const setOwn = (o: Obj, key: string, value: unknown) =>
-  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+const setOwn = (o: Obj, key: string, value: unknown) => Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 
 function describe(v: unknown): string {
   if (v === null) return "null";

@@ -31,9 +31,7 @@ export type Replication = z.infer<typeof Replication>;
 
 /** Where the completion webhook goes; the coordinator also refuses private and local targets (see the README). */
 export const Notify = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/, error: "notify.url must be an http(s) URL" })
-    .max(2048, { error: "notify.url must be at most 2048 characters" }),
+  url: z.url({ protocol: /^https?$/, error: "notify.url must be an http(s) URL" }).max(2048, { error: "notify.url must be at most 2048 characters" }),
 });
 
 /** Dataset ids: `d_` and 32 hex digits. */
@@ -86,9 +84,7 @@ export const JobStatus = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
   error: z.string().optional(),
-  notify: z
-    .object({ url: z.string(), state: z.enum(["pending", "delivered", "gave_up"]), attempts: z.number() })
-    .optional(),
+  notify: z.object({ url: z.string(), state: z.enum(["pending", "delivered", "gave_up"]), attempts: z.number() }).optional(),
   /** Outputs volunteers returned (spot-checks included) and shards the coordinator computed itself. */
   work: z.object({ results: z.number(), checks: z.number() }).optional(),
 });
@@ -175,9 +171,7 @@ const oneOfOutputOrError = <T extends { output?: unknown; error?: unknown }>(r: 
 const outputOrError = { message: "give exactly one of output or error", path: ["output"] };
 
 /** One result: the kernel's `output`, or `error` when the kernel failed on this shard. */
-export const ResultSubmit = z
-  .strictObject({ output: z.unknown().optional(), error: KernelFailure.optional() })
-  .refine(oneOfOutputOrError, outputOrError);
+export const ResultSubmit = z.strictObject({ output: z.unknown().optional(), error: KernelFailure.optional() }).refine(oneOfOutputOrError, outputOrError);
 export type ResultSubmit = z.infer<typeof ResultSubmit>;
 
 export const BatchResults = z.strictObject({
@@ -216,10 +210,17 @@ export type CompareSpec = z.infer<typeof CompareSpec>;
 /** `POST /v1/kernels`: a `js/1` source or a `wasm/1` module (base64), with its merge and checks. */
 export const PublishKernel = z
   .strictObject({
-    name: z.string().min(1).max(100).regex(/^[A-Za-z0-9][\w.-]*$/, "letters, digits, '.', '_' and '-' only"),
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9][\w.-]*$/, "letters, digits, '.', '_' and '-' only"),
     language: z.enum(["js", "wasm"]),
     source: z.string().optional(),
-    wasm: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").optional(),
+    wasm: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64")
+      .optional(),
     reduce: ReduceSpec,
     description: z.string().max(2000).optional(),
     output: z.record(z.string(), z.unknown()).optional(),

@@ -92,16 +92,13 @@ export class JsonClient {
   #http = (method: string, path: string, headers: Record<string, string>, payload: string | undefined, signal?: AbortSignal) =>
     new Promise<Raw>((resolve, reject) => {
       if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
-      const req = request(
-        { host: this.#url.hostname, port: this.#url.port, path, method, headers, agent: this.#agent, signal },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => (text += d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text, header: (n) => res.headers[n] as string | undefined }));
-          res.on("error", reject);
-        },
-      );
+      const req = request({ host: this.#url.hostname, port: this.#url.port, path, method, headers, agent: this.#agent, signal }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text, header: (n) => res.headers[n] as string | undefined }));
+        res.on("error", reject);
+      });
       req.on("error", reject);
       req.end(payload);
     });

@@ -16,13 +16,14 @@ interface Plan {
 
 /** Runs the shards on `threads` worker threads; resolves with the wall time (ms) and the count. */
 export async function sieveOnThreads(start: number, step: number, shards: number, threads: number): Promise<{ ms: number; count: number }> {
-  const workers = Array.from({ length: threads }, (_, thread) => new Worker(new URL(import.meta.url), { workerData: { start, step, shards, thread, threads } satisfies Plan }));
+  const workers = Array.from(
+    { length: threads },
+    (_, thread) => new Worker(new URL(import.meta.url), { workerData: { start, step, shards, thread, threads } satisfies Plan }),
+  );
   // Every worker has loaded and said so before the clock starts.
   await Promise.all(workers.map((w) => new Promise((ok) => w.once("message", ok))));
   const t0 = performance.now();
-  const counts = await Promise.all(
-    workers.map((w) => new Promise<number>((ok, fail) => (w.once("message", ok), w.once("error", fail), w.postMessage("go")))),
-  );
+  const counts = await Promise.all(workers.map((w) => new Promise<number>((ok, fail) => (w.once("message", ok), w.once("error", fail), w.postMessage("go")))));
   const ms = performance.now() - t0;
   await Promise.all(workers.map((w) => w.terminate()));
   return { ms, count: counts.reduce((a, b) => a + b, 0) };

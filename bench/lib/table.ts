@@ -11,7 +11,10 @@ export function table(headers: string[], rows: Cell[][]): string {
   const text = rows.map((r) => headers.map((_, i) => (r[i] === undefined ? "" : String(r[i]))));
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   return [line(headers), rule, ...text.map(line)].join("\n");
 }

@@ -75,7 +75,28 @@ export function mainTable(runs: RunOutcome[]): string {
 /** One row per run: what the coordinator did and what the volunteers saw. */
 export function detailTable(runs: RunOutcome[]): string {
   return table(
-    ["f", "s", "coll", "policy", "state", "decided/total", "wrong sent", "wrong", "failed", "results", "checks", "late work", "sab caught", "sab trusted", "honest bl", "honest trusted", "reopens", "job s", "run s", "errors"],
+    [
+      "f",
+      "s",
+      "coll",
+      "policy",
+      "state",
+      "decided/total",
+      "wrong sent",
+      "wrong",
+      "failed",
+      "results",
+      "checks",
+      "late work",
+      "sab caught",
+      "sab trusted",
+      "honest bl",
+      "honest trusted",
+      "reopens",
+      "job s",
+      "run s",
+      "errors",
+    ],
     runs.map((r) => [
       num(r.spec.f, 2),
       num(r.spec.s, 1),
@@ -197,5 +218,21 @@ export function timelineTable(r: RunOutcome): string {
     ]);
     prev = { done: x.done, work };
   }
-  return table(["t s", "state", "done", "results", "checks", "Δwork/Δdone", "honest trusted", "sab trusted", "honest bl", "sab bl", "untrusted: no ringer yet", "<10 validated"], rows);
+  return table(
+    [
+      "t s",
+      "state",
+      "done",
+      "results",
+      "checks",
+      "Δwork/Δdone",
+      "honest trusted",
+      "sab trusted",
+      "honest bl",
+      "sab bl",
+      "untrusted: no ringer yet",
+      "<10 validated",
+    ],
+    rows,
+  );
 }

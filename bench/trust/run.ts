@@ -135,7 +135,13 @@ export async function runConfig(http: JsonClient, submitToken: string, spec: Run
   const tokens = await register(http, spec.volunteers);
   const volunteers: SimVolunteer[] = tokens.map((token, index) => ({ index, token, saboteur: index < saboteurs }));
 
-  if (spec.policy.published) await warmUp(http, submitToken, volunteers.filter((v) => !v.saboteur), spec);
+  if (spec.policy.published)
+    await warmUp(
+      http,
+      submitToken,
+      volunteers.filter((v) => !v.saboteur),
+      spec,
+    );
   const kernel = spec.policy.published ? await publishWordcount(http, submitToken) : "wordcount";
   const job = await http.must<JobStatus>(201, "POST", "/v1/jobs", {
     token: submitToken,
@@ -300,10 +306,22 @@ async function publishWordcount(http: JsonClient, token: string): Promise<string
 async function warmUp(http: JsonClient, token: string, honest: SimVolunteer[], spec: RunSpec): Promise<void> {
   const job = await http.must<JobStatus>(201, "POST", "/v1/jobs", {
     token,
-    body: { kernel: "wordcount", shards: Array.from({ length: honest.length * 30 }, (_, i) => shardInput(1_000_000 + i, spec.k)), label: "trust bench warm-up" },
+    body: {
+      kernel: "wordcount",
+      shards: Array.from({ length: honest.length * 30 }, (_, i) => shardInput(1_000_000 + i, spec.k)),
+      label: "trust bench warm-up",
+    },
   });
   const stop = new AbortController();
-  const plan = { batch: spec.batch, adversary: { colluding: false, s: 0, seed: "warm-up" }, stop: stop.signal, abort: stop.signal, maxRequests: spec.maxRequests, jitterMs: spec.jitterMs, patience: 0 };
+  const plan = {
+    batch: spec.batch,
+    adversary: { colluding: false, s: 0, seed: "warm-up" },
+    stop: stop.signal,
+    abort: stop.signal,
+    maxRequests: spec.maxRequests,
+    jitterMs: spec.jitterMs,
+    patience: 0,
+  };
   const loops = Promise.all(honest.map((v) => runSimVolunteer(http, v, plan, new SimStats())));
   const deadline = performance.now() + spec.timeoutMs;
   while ((await http.must<JobStatus>(200, "GET", `/v1/jobs/${job.id}`, { token })).state === "running" && performance.now() < deadline) await sleep(POLL_MS);
@@ -318,7 +336,6 @@ function lateWork(timeline: Sample[], final: JobStatus): number {
   const dDone = final.shards.done - half.done;
   return dDone > 0 ? (final.work.results + final.work.checks - half.results - half.checks) / dDone : Number.NaN;
 }
-
 
 function profilesOf(http: JsonClient, volunteers: SimVolunteer[]): Promise<Profile[]> {
   return mapLimit(volunteers, 8, (v) => http.must<Profile>(200, "GET", "/v1/volunteers/me", { token: v.token }));

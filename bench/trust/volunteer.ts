@@ -119,4 +119,3 @@ export async function runSimVolunteer(http: JsonClient, v: SimVolunteer, plan: L
     if (blacklisted) return void caught();
   }
 }
-

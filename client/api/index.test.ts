@@ -3,14 +3,7 @@ import type { InferResponseType } from "hono/client";
 import { compute } from "../../shared/kernels/compute.ts";
 import { startLocalServer, type LocalServer } from "../../test/support/local-server.ts";
 import type { Rpc } from "./connection.ts";
-import {
-  ColmeiaError,
-  createClient,
-  registerVolunteer,
-  volunteerClient,
-  type JobStatusAnswer,
-  type LeaseAnswer,
-} from "./index.ts";
+import { ColmeiaError, createClient, registerVolunteer, volunteerClient, type JobStatusAnswer, type LeaseAnswer } from "./index.ts";
 
 // The library against a real local coordinator; this test plays the volunteer by hand.
 
@@ -47,9 +40,7 @@ describe("typed client", () => {
       const leases = await volunteer.lease(4);
       if (leases.length === 0) continue;
       held += leases.length;
-      const answers = await volunteer.submitResults(
-        leases.map((l) => ({ leaseId: l.id, output: compute[l.kernel]!(l.input, l.params) })),
-      );
+      const answers = await volunteer.submitResults(leases.map((l) => ({ leaseId: l.id, output: compute[l.kernel]!(l.input, l.params) })));
       expect(answers.results.every((r) => r.status === 202)).toBe(true);
     }
 

@@ -52,10 +52,7 @@ export function createClient(options: ClientOptions) {
         {
           status: () => status(id),
           events: (lastEventId, signal) =>
-            job.events.$get(
-              { param: { id: pathId(id) } },
-              { headers: lastEventId ? { "last-event-id": lastEventId } : {}, init: { signal } },
-            ),
+            job.events.$get({ param: { id: pathId(id) } }, { headers: lastEventId ? { "last-event-id": lastEventId } : {}, init: { signal } }),
         },
         waitOptions,
       ),

@@ -61,13 +61,7 @@ function sliced(bytes: Uint8Array): ReadableStream<Uint8Array> {
  * storage and needs it up front) and, with `onProgress`, the body counted as fetch reads it.
  * Stream bodies go with `duplex: "half"`, which Node's fetch requires.
  */
-export function uploadInit(
-  method: "POST" | "PUT",
-  body: UploadBody,
-  length: number,
-  headers: Record<string, string>,
-  options: UploadOptions,
-): RequestInit {
+export function uploadInit(method: "POST" | "PUT", body: UploadBody, length: number, headers: Record<string, string>, options: UploadOptions): RequestInit {
   const { onProgress } = options;
   let sent: BodyInit = body instanceof ArrayBuffer ? new Uint8Array(body) : (body as BodyInit);
   if (onProgress) {

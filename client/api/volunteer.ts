@@ -27,23 +27,19 @@ export function volunteerClient(options: ConnectionOptions & { token: string }) 
 
   return {
     /** `POST /v1/leases`: up to `max` (1..64) leases; an empty list means no work now. */
-    lease: async (max = 1): Promise<LeaseAnswer[]> =>
-      (await readJson<LeasesAnswer>(await api.v1.leases.$post({ json: { max } }))).leases,
+    lease: async (max = 1): Promise<LeaseAnswer[]> => (await readJson<LeasesAnswer>(await api.v1.leases.$post({ json: { max } }))).leases,
 
     /** `POST /v1/leases/:id/result`: one output (answer `202`). */
-    submitResult: async (leaseId: string, output: unknown) =>
-      expectOk(await lease.result.$post({ param: param(leaseId).param, json: { output } })),
+    submitResult: async (leaseId: string, output: unknown) => expectOk(await lease.result.$post({ param: param(leaseId).param, json: { output } })),
 
     /** `POST /v1/results`: up to 64 outputs at once; one status per entry, in order. */
-    submitResults: async (results: ShardResult[]) =>
-      readJson<BatchResultsAnswer>(await api.v1.results.$post({ json: { results } })),
+    submitResults: async (results: ShardResult[]) => readJson<BatchResultsAnswer>(await api.v1.results.$post({ json: { results } })),
 
     /** `POST /v1/leases/:id/heartbeat`: extends the lease; answers its new `expiresAt`. */
     heartbeat: async (leaseId: string) => readJson<HeartbeatAnswer>(await lease.heartbeat.$post(param(leaseId))),
 
     /** `POST /v1/leases/:id/release`: gives the shard back to the queue. */
-    release: async (leaseId: string, init: { keepalive?: boolean } = {}) =>
-      readJson<unknown>(await lease.release.$post(param(leaseId), { init }), "any"),
+    release: async (leaseId: string, init: { keepalive?: boolean } = {}) => readJson<unknown>(await lease.release.$post(param(leaseId), { init }), "any"),
   };
 }
 

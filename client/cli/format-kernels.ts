@@ -5,7 +5,10 @@ import { formatSize } from "./input/size.ts";
 /** `sum`, or `inside:sum, peak:max` for a per-field reduce. */
 export function describeReduce(reduce: unknown): string {
   if (typeof reduce === "string") return reduce;
-  if (reduce && typeof reduce === "object") return Object.entries(reduce).map(([field, op]) => `${field}:${String(op)}`).join(", ");
+  if (reduce && typeof reduce === "object")
+    return Object.entries(reduce)
+      .map(([field, op]) => `${field}:${String(op)}`)
+      .join(", ");
   return "?";
 }
 

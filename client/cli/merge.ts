@@ -25,5 +25,8 @@ export async function mergedResult(client: ColmeiaClient, ids: readonly string[]
   if (!reduce.success) throw new Error(`cannot merge results of kernel ${name} here: this colmeia does not know how it merges`);
   const spec = reduce.data;
   if (spec === "collect") return { outputs: results.flatMap((r) => (r as { outputs: unknown[] }).outputs) };
-  return reduceFinal(spec, results.reduce((acc, r, i) => reduceStep(spec, acc, r, i), reduceIdentity(spec)));
+  return reduceFinal(
+    spec,
+    results.reduce((acc, r, i) => reduceStep(spec, acc, r, i), reduceIdentity(spec)),
+  );
 }

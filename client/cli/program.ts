@@ -35,8 +35,9 @@ export function buildProgram(): { program: Command; command: () => string } {
     .configureOutput({
       outputError: (message, write) => write(`${message.trimEnd()} (see '${current} --help')\n`),
     })
-    .addHelpText("after", FOOTER)
-  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, datasetCommand, volunteerCommand, doctorCommand]) add(program);
+    .addHelpText("after", FOOTER);
+  for (const add of [submitCommand, statusCommand, resultCommand, cancelCommand, listCommand, kernelCommand, datasetCommand, volunteerCommand, doctorCommand])
+    add(program);
   onSubcommand(program, (name) => void (current = name));
   return { program, command: () => current };
 }

@@ -14,7 +14,11 @@ export interface WatchOptions {
 
 /** Done/total/failed/awaiting summed over jobs, and the state they are in together. */
 function aggregate(statuses: Iterable<JobStatusAnswer>) {
-  let total = 0, done = 0, failed = 0, awaiting = 0, running = false;
+  let total = 0,
+    done = 0,
+    failed = 0,
+    awaiting = 0,
+    running = false;
   for (const s of statuses) {
     total += s.shards.total;
     done += s.shards.done;

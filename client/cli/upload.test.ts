@@ -124,7 +124,9 @@ describe("uploadHash", () => {
 describe("jobSpecs with --dataset", () => {
   const id = `d_${"a1".repeat(16)}`;
   it("reads a dataset job with --chunk as chunkBytes", () => {
-    expect(jobSpecs("wordcount", { dataset: id, chunk: "1MiB", params: "{}" })).toEqual([{ kernel: "wordcount", params: {}, dataset: { id, chunkBytes: MiB } }]);
+    expect(jobSpecs("wordcount", { dataset: id, chunk: "1MiB", params: "{}" })).toEqual([
+      { kernel: "wordcount", params: {}, dataset: { id, chunkBytes: MiB } },
+    ]);
     expect(jobSpecs("wordcount", { dataset: id })).toEqual([{ kernel: "wordcount", dataset: { id } }]);
   });
   it.each([

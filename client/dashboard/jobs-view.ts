@@ -97,7 +97,7 @@ export function createJobsView(list: HTMLElement, empty: HTMLElement, summary: H
         if (wanted !== row.item) list.insertBefore(row.item, wanted);
         previous = row.item;
       }
-      for (const [id, row] of rows) if (!seen.has(id)) (row.item.remove(), rows.delete(id));
+      for (const [id, row] of rows) if (!seen.has(id)) row.item.remove(), rows.delete(id);
       empty.hidden = jobs.length > 0;
       const running = jobs.filter((j) => j.state === "running").length;
       setText(summary, jobs.length ? `${count(jobs.length)} job${jobs.length === 1 ? "" : "s"}, ${count(running)} running` : "");

@@ -7,7 +7,10 @@ describe("splitKeys", () => {
       ["Books", "2025-03"],
       ["Toys & Games", "2025-04"],
     ]);
-    expect(splitKeys(['["US",3]', '["BR",null]'])).toEqual([["US", "3"], ["BR", "null"]]);
+    expect(splitKeys(['["US",3]', '["BR",null]'])).toEqual([
+      ["US", "3"],
+      ["BR", "null"],
+    ]);
   });
 
   it("keeps each key whole when one field was grouped by, or when the keys are not all alike", () => {
@@ -87,8 +90,16 @@ describe("sortRows", () => {
   });
 
   it("keeps ties in their order and leaves the input alone", () => {
-    const tied = [["x", 1], ["y", 1], ["z", 0]];
-    expect(sortRows(tied, 1, "descending")).toEqual([["x", 1], ["y", 1], ["z", 0]]);
+    const tied = [
+      ["x", 1],
+      ["y", 1],
+      ["z", 0],
+    ];
+    expect(sortRows(tied, 1, "descending")).toEqual([
+      ["x", 1],
+      ["y", 1],
+      ["z", 0],
+    ]);
     expect(tied.map((r) => r[0])).toEqual(["x", "y", "z"]);
   });
 });
@@ -106,8 +117,14 @@ describe("CSV", () => {
 
   it("writes a header line and one line per row, each ended by CRLF", () => {
     const csv = toCsv({
-      columns: [{ label: "group", kind: "key" }, { label: "revenue, paid", kind: "metric" }],
-      rows: [["Home & Kitchen", 1200], ['The "best"', 5]],
+      columns: [
+        { label: "group", kind: "key" },
+        { label: "revenue, paid", kind: "metric" },
+      ],
+      rows: [
+        ["Home & Kitchen", 1200],
+        ['The "best"', 5],
+      ],
     });
     expect(csv).toBe('group,"revenue, paid"\r\nHome & Kitchen,1200\r\n"The ""best""",5\r\n');
   });

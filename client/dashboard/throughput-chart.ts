@@ -82,7 +82,8 @@ export function createThroughputChart(container: HTMLElement, summary: HTMLEleme
         `Throughput over the last 15 minutes: ${count(shards)} shards accepted, at most ${perSecond(peak)} shards per second.`,
       );
       const text = `${count(shards)} shards · peak ${perSecond(peak)}/s`;
-      if (summary.textContent !== text) summary.replaceChildren(make("strong", "", count(shards)), " shards · peak ", make("strong", "", perSecond(peak)), "/s");
+      if (summary.textContent !== text)
+        summary.replaceChildren(make("strong", "", count(shards)), " shards · peak ", make("strong", "", perSecond(peak)), "/s");
     },
   };
 }

@@ -8,10 +8,7 @@ import { tokenHint } from "./token-store.ts";
  * The "Submitter token" form and the "Forget token" control. A token is accepted only once the
  * coordinator lists its jobs, so a typo is reported here rather than as an empty dashboard.
  */
-export function createTokenForm(handlers: {
-  onAccepted(token: string, jobs: JobStatusAnswer[]): void;
-  onForget(): void;
-}) {
+export function createTokenForm(handlers: { onAccepted(token: string, jobs: JobStatusAnswer[]): void; onForget(): void }) {
   const form = el<HTMLFormElement>("token-form");
   const input = el<HTMLInputElement>("token");
   const error = el("token-error");

@@ -22,7 +22,7 @@ function fromVm(vm: QuickJSContext, handle: QuickJSHandle): Error {
     handle.dispose();
   }
   const { name, message } = (thrown ?? {}) as { name?: unknown; message?: unknown };
-  if (typeof message !== "string") return new Error(typeof thrown === "string" ? thrown : JSON.stringify(thrown) ?? String(thrown));
+  if (typeof message !== "string") return new Error(typeof thrown === "string" ? thrown : (JSON.stringify(thrown) ?? String(thrown)));
   const error = new Error(message);
   error.name = typeof name === "string" ? name : "Error";
   return error;

@@ -46,7 +46,8 @@ export class DatasetCatalog {
         "SELECT (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM uploads) AS n, (SELECT COALESCE(SUM(bytes), 0) FROM datasets) + (SELECT COALESCE(SUM(bytes), 0) FROM uploads) AS b",
       )
       .one();
-    if (used.n >= LIMITS.datasetsPerSubmitter) return { quota: `this token keeps ${LIMITS.datasetsPerSubmitter} datasets and uploads, the most it may; delete some first` };
+    if (used.n >= LIMITS.datasetsPerSubmitter)
+      return { quota: `this token keeps ${LIMITS.datasetsPerSubmitter} datasets and uploads, the most it may; delete some first` };
     if (used.b + bytes > LIMITS.datasetBytesPerSubmitter) {
       return { quota: `this token's datasets would exceed ${LIMITS.datasetBytesPerSubmitter} bytes; delete some first` };
     }
@@ -62,7 +63,13 @@ export class DatasetCatalog {
       const problem = this.quotaProblem(record.bytes, false);
       if (problem) return problem;
     }
-    this.sql.exec("INSERT INTO datasets (id, record, bytes, created_at) VALUES (?, ?, ?, ?)", record.id, JSON.stringify(record), record.bytes, record.createdAt);
+    this.sql.exec(
+      "INSERT INTO datasets (id, record, bytes, created_at) VALUES (?, ?, ?, ?)",
+      record.id,
+      JSON.stringify(record),
+      record.bytes,
+      record.createdAt,
+    );
     return undefined;
   }
 
@@ -86,7 +93,10 @@ export class DatasetCatalog {
   }
 
   jobs(id: string): string[] {
-    return this.sql.exec<{ job: string }>("SELECT job FROM dataset_jobs WHERE dataset = ?", id).toArray().map((r) => r.job);
+    return this.sql
+      .exec<{ job: string }>("SELECT job FROM dataset_jobs WHERE dataset = ?", id)
+      .toArray()
+      .map((r) => r.job);
   }
 
   /**
@@ -111,7 +121,13 @@ export class DatasetCatalog {
   startUpload(record: UploadRecord): QuotaProblem | undefined {
     const problem = this.quotaProblem(record.bytes, true);
     if (problem) return problem;
-    this.sql.exec("INSERT INTO uploads (id, record, bytes, expires_at) VALUES (?, ?, ?, ?)", record.uploadId, JSON.stringify(record), record.bytes, record.expiresAt);
+    this.sql.exec(
+      "INSERT INTO uploads (id, record, bytes, expires_at) VALUES (?, ?, ?, ?)",
+      record.uploadId,
+      JSON.stringify(record),
+      record.bytes,
+      record.expiresAt,
+    );
     return undefined;
   }
 

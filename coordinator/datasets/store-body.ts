@@ -10,7 +10,12 @@ export function declaredLength(header: string | undefined, max: number, what: st
     throw new ApiError(411, "length_required", `${what} needs a content-length header (bodies are streamed to storage, never buffered)`);
   }
   const length = Number(header);
-  if (length > max) throw new ApiError(413, "body_too_large", `${what} exceeds ${max} bytes${max >= 5 * 2 ** 20 ? "; larger files go up in parts (POST /v1/datasets/uploads)" : ""}`);
+  if (length > max)
+    throw new ApiError(
+      413,
+      "body_too_large",
+      `${what} exceeds ${max} bytes${max >= 5 * 2 ** 20 ? "; larger files go up in parts (POST /v1/datasets/uploads)" : ""}`,
+    );
   if (length === 0) throw new ApiError(400, "empty_body", `${what} is empty`);
   return length;
 }

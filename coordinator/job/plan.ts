@@ -32,9 +32,7 @@ export function planJob(
   dataset?: Omit<DatasetRef, "chunkBytes">,
 ): { meta: JobMeta; inputs?: string[] } {
   // A published kernel takes any JSON input and params: only its outputs are checked.
-  const kernel = manifest
-    ? { name: manifest.id, acceptsRange: true, params: undefined, input: undefined }
-    : kernels.get(body.kernel);
+  const kernel = manifest ? { name: manifest.id, acceptsRange: true, params: undefined, input: undefined } : kernels.get(body.kernel);
   if (!kernel) invalid("kernel", `unknown kernel "${body.kernel}"; known: ${[...kernels.keys()].join(", ")} or a published k_... id`);
   checkInput(kernel.params, body.params, "params");
 
@@ -48,7 +46,10 @@ export function planJob(
     // Built-in kernels' shards stay small enough for the coordinator to check them itself, so a
     // trusted volunteer's audited shard never waits for a second volunteer who may not exist.
     if (!manifest && body.dataset.chunkBytes > LIMITS.checkableShardBytes) {
-      invalid("dataset.chunkBytes", `${kernel.name} takes chunks of at most ${LIMITS.checkableShardBytes} bytes (the coordinator checks shards of that size itself)`);
+      invalid(
+        "dataset.chunkBytes",
+        `${kernel.name} takes chunks of at most ${LIMITS.checkableShardBytes} bytes (the coordinator checks shards of that size itself)`,
+      );
     }
     total = Math.ceil(dataset.bytes / body.dataset.chunkBytes);
     if (total > LIMITS.rangeShards) invalid("dataset.chunkBytes", `${total} shards exceed the limit of ${LIMITS.rangeShards}; use larger chunks`);

@@ -1,8 +1,5 @@
 /** What to do with a shard after one more replica output arrives. */
-export type Decision =
-  | { kind: "accept"; hash: string }
-  | { kind: "fail"; reason: string }
-  | { kind: "wait"; addDeficit: number };
+export type Decision = { kind: "accept"; hash: string } | { kind: "fail"; reason: string } | { kind: "wait"; addDeficit: number };
 
 export interface QuorumInput {
   /** Submitted outputs grouped by canonical hash, any order. */

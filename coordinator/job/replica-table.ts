@@ -27,9 +27,7 @@ export class ReplicaTable {
   constructor(private readonly sql: SqlStorage) {}
 
   get(lease: string): ReplicaRow | undefined {
-    return this.sql
-      .exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease)
-      .toArray()[0];
+    return this.sql.exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease).toArray()[0];
   }
 
   /** Submitted outputs of a shard grouped by hash. */
@@ -110,7 +108,12 @@ export class ReplicaTable {
   submit(lease: string, hash: string, text: string | null, at: number, standing: number): void {
     this.sql.exec(
       "UPDATE replicas SET state = ?, hash = ?, output = ?, at = ?, standing = ? WHERE lease = ?",
-      REPLICA.submitted, hash, text, at, standing, lease,
+      REPLICA.submitted,
+      hash,
+      text,
+      at,
+      standing,
+      lease,
     );
   }
 
@@ -141,11 +144,7 @@ export class ReplicaTable {
 
   /** Discards a voting round: the counted submitted outputs of `idx` are superseded, their text dropped. */
   supersede(idx: number): void {
-    this.sql.exec(
-      `UPDATE replicas SET state = ?, output = NULL WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`,
-      REPLICA.superseded,
-      idx,
-    );
+    this.sql.exec(`UPDATE replicas SET state = ?, output = NULL WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0`, REPLICA.superseded, idx);
   }
 
   /** The first submitted output of `idx` under `hash` (the one a shard accepts). */
@@ -178,14 +177,19 @@ export class ReplicaTable {
   /** Shards `volunteer` holds a counted lease or output of. */
   shardsTouchedBy(volunteer: string): number[] {
     return this.sql
-      .exec<{ idx: number }>(`SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.leased}, ${REPLICA.submitted}) AND ringer = 0`, volunteer)
+      .exec<{ idx: number }>(
+        `SELECT DISTINCT idx FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.leased}, ${REPLICA.submitted}) AND ringer = 0`,
+        volunteer,
+      )
       .toArray()
       .map((r) => r.idx);
   }
 
   /** The outstanding leases of `volunteer`. */
   leasedBy(volunteer: string): { lease: string; idx: number }[] {
-    return this.sql.exec<{ lease: string; idx: number }>(`SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer).toArray();
+    return this.sql
+      .exec<{ lease: string; idx: number }>(`SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer)
+      .toArray();
   }
 
   /** Rejects every submitted output of `volunteer`. */

@@ -94,17 +94,9 @@ export class ShardTable {
     return candidates.slice(0, limit);
   }
 
-
   /** A fresh shard from the cursor, with its first lease out. */
   start(idx: number, deficit: number, need: number | null, holdUntil: number | null): void {
-    this.sql.exec(
-      "INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)",
-      idx,
-      SHARD.open,
-      deficit,
-      need,
-      holdUntil,
-    );
+    this.sql.exec("INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)", idx, SHARD.open, deficit, need, holdUntil);
   }
 
   /** One more lease of a started shard is out. */
@@ -124,10 +116,7 @@ export class ShardTable {
 
   /** A lease ended without output: one fewer out, and its replica is to be issued again while the shard is open. */
   returned(idx: number): void {
-    this.sql.exec(
-      `UPDATE shards SET active = active - 1, deficit = deficit + (CASE WHEN state = ${SHARD.open} THEN 1 ELSE 0 END) WHERE idx = ?`,
-      idx,
-    );
+    this.sql.exec(`UPDATE shards SET active = active - 1, deficit = deficit + (CASE WHEN state = ${SHARD.open} THEN 1 ELSE 0 END) WHERE idx = ?`, idx);
   }
 
   addDeficit(idx: number, n: number): void {
@@ -147,7 +136,11 @@ export class ShardTable {
   accept(idx: number, hash: string, seq: number, verified: boolean): void {
     this.sql.exec(
       "UPDATE shards SET state = ?, deficit = 0, accepted_hash = ?, accept_seq = ?, verified = ? WHERE idx = ?",
-      SHARD.accepted, hash, seq, verified ? 1 : 0, idx,
+      SHARD.accepted,
+      hash,
+      seq,
+      verified ? 1 : 0,
+      idx,
     );
   }
 
@@ -206,15 +199,14 @@ export class ShardTable {
 
   /** Outputs of the shards accepted after sequence `after` and before `before`, in accept order (at most `limit`; -1: all). */
   acceptedOutputs(after: number, before: number, limit: number): Iterable<AcceptedOutput> {
-    return this.sql
-      .exec<AcceptedOutput>(
-        `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
+    return this.sql.exec<AcceptedOutput>(
+      `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
            JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL
          WHERE s.accept_seq > ? AND s.accept_seq < ? AND s.state = ${SHARD.accepted} GROUP BY s.idx ORDER BY s.accept_seq LIMIT ?`,
-        after,
-        before,
-        limit,
-      );
+      after,
+      before,
+      limit,
+    );
   }
 
   /** Open shards with no lease out whose only counted output (not a failure) waits for confirmation (at most `limit`). */

@@ -16,14 +16,12 @@ const SHARD_STATES = ["open", "accepted", "failed"] as const;
 
 /** Shards after index `after` (only those ever leased exist), with accepted outputs. */
 export function listShards(store: JobStore, after: number, limit: number): ShardView[] {
-  return store.shards
-    .list(after, limit)
-    .map((r) => ({
-      shard: String(r.idx),
-      state: SHARD_STATES[r.state]!,
-      ...(r.state === SHARD.accepted && r.output !== null && { output: JSON.parse(r.output) }),
-      ...(r.error !== null && { error: r.error }),
-    }));
+  return store.shards.list(after, limit).map((r) => ({
+    shard: String(r.idx),
+    state: SHARD_STATES[r.state]!,
+    ...(r.state === SHARD.accepted && r.output !== null && { output: JSON.parse(r.output) }),
+    ...(r.error !== null && { error: r.error }),
+  }));
 }
 
 /** The contract's job status view of the meta row. */

@@ -65,8 +65,7 @@ export class JobStore {
   /** Persists the meta row (and caches it), bumping `version` when the visible status changed. */
   saveMeta(next: JobMeta): void {
     const prev = this.#meta;
-    const visible = (m: JobMeta | undefined) =>
-      m && `${m.state}|${m.done}|${m.failed}|${m.notify?.state}|${m.notify?.attempts}`;
+    const visible = (m: JobMeta | undefined) => m && `${m.state}|${m.done}|${m.failed}|${m.notify?.state}|${m.notify?.attempts}`;
     const changed = visible(prev) !== visible(next);
     const meta = changed ? { ...next, version: (next.version ?? 0) + 1 } : next;
     this.#meta = meta;
@@ -96,7 +95,10 @@ export class JobStore {
 
   /** Positions of quoted newlines from `from` on, in order (at most `limit`). */
   quotedFrom(from: number, limit: number): number[] {
-    return this.sql.exec<{ pos: number }>("SELECT pos FROM quoted WHERE pos >= ? ORDER BY pos LIMIT ?", from, limit).toArray().map((r) => r.pos);
+    return this.sql
+      .exec<{ pos: number }>("SELECT pos FROM quoted WHERE pos >= ? ORDER BY pos LIMIT ?", from, limit)
+      .toArray()
+      .map((r) => r.pos);
   }
 
   /** A named text of any length (the merged result's checkpoint), or undefined. */

@@ -55,7 +55,6 @@ CREATE INDEX IF NOT EXISTS contrib_unreported ON contrib(volunteer) WHERE report
 CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (name, part));
 `;
 
-
 /** Columns added after the first release: [table, column, declaration]. */
 const ADDED_COLUMNS = [
   ["shards", "rounds", "INTEGER NOT NULL DEFAULT 0"],
@@ -68,7 +67,10 @@ const ADDED_COLUMNS = [
 /** Brings a job's tables created by an older version up to date (idempotent). */
 export function migrate(sql: SqlStorage): void {
   for (const [table, column, decl] of ADDED_COLUMNS) {
-    const has = sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().some((c) => c.name === column);
+    const has = sql
+      .exec<{ name: string }>(`PRAGMA table_info(${table})`)
+      .toArray()
+      .some((c) => c.name === column);
     if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
   }
 }

@@ -56,7 +56,8 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
   if (!row) return fail(404, "lease_not_found", `no lease ${lease}`);
   if (row.volunteer !== volunteer) return fail(403, "forbidden", "this lease belongs to another volunteer");
   if (row.state === REPLICA.submitted) return fail(409, "already_submitted", "a result for this lease was already submitted");
-  if (row.state === REPLICA.rejected || store.volunteers.banned(volunteer)) return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
+  if (row.state === REPLICA.rejected || store.volunteers.banned(volunteer))
+    return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
   if (meta.state === "cancelled") return fail(410, "job_cancelled", "the job was cancelled");
   if (meta.state === "failed") return fail(410, "job_failed", "the job failed");
   if (row.state === REPLICA.released) return fail(410, "lease_released", "this lease was released");
@@ -185,9 +186,7 @@ export function recordOutput(
   }
   shard = store.shards.get(row.idx)!;
   const maxReplicas = Math.max(meta.maxReplicas, need);
-  const decision: Decision = confirmed
-    ? { kind: "accept", hash }
-    : decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
+  const decision: Decision = confirmed ? { kind: "accept", hash } : decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
   if (decision.kind === "wait") {
     if (decision.addDeficit > 0) store.shards.addDeficit(row.idx, decision.addDeficit);
     return effect;

@@ -52,7 +52,10 @@ export class VolunteerTable {
 
   /** Volunteers whose record does not list this job yet (at most `limit`). */
   unreported(limit: number): string[] {
-    return this.sql.exec<{ volunteer: string }>("SELECT volunteer FROM contrib WHERE reported = 0 LIMIT ?", limit).toArray().map((r) => r.volunteer);
+    return this.sql
+      .exec<{ volunteer: string }>("SELECT volunteer FROM contrib WHERE reported = 0 LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.volunteer);
   }
 
   reported(volunteer: string): void {

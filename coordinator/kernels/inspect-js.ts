@@ -60,6 +60,7 @@ export function inspectJs(source: string): string | undefined {
     }
     if (node.type === "ExportNamedDeclaration") for (const name of exportedNames(node)) exported.add(name);
   }
-  if (!exported.has("compute")) return "the module does not export compute: a js/1 kernel exports compute(input, params), e.g. export function compute(input, params) { ... }";
+  if (!exported.has("compute"))
+    return "the module does not export compute: a js/1 kernel exports compute(input, params), e.g. export function compute(input, params) { ... }";
   return undefined;
 }

@@ -94,7 +94,8 @@ function subType(r: Reader, form: number): FuncType | null {
   if (form === 0x60) return { params: r.vec(valType), results: r.vec(valType) };
   const field = (x: Reader) => {
     const b = x.bytes[x.pos];
-    if (b === 0x78 || b === 0x77) x.byte(); // packed i8 / i16
+    if (b === 0x78 || b === 0x77)
+      x.byte(); // packed i8 / i16
     else valType(x);
     x.byte(); // mutability
   };
@@ -104,10 +105,12 @@ function subType(r: Reader, form: number): FuncType | null {
 }
 
 function typeSection(r: Reader): (FuncType | null)[] {
-  return r.vec((x) => {
-    const form = x.byte();
-    return form === 0x4e ? x.vec((y) => subType(y, y.byte())) : [subType(x, form)];
-  }).flat();
+  return r
+    .vec((x) => {
+      const form = x.byte();
+      return form === 0x4e ? x.vec((y) => subType(y, y.byte())) : [subType(x, form)];
+    })
+    .flat();
 }
 
 interface Memory {
@@ -210,7 +213,12 @@ export function inspectWasm(bytes: Uint8Array): WasmInspection {
     const parsed = parse(bytes);
     const memory = checkMemory(parsed);
     checkFunc(parsed, "alloc", { params: ["i32"], results: ["i32"] }, "alloc(size: i32) -> i32");
-    checkFunc(parsed, "compute", { params: ["i32", "i32", "i32", "i32"], results: ["i64"] }, "compute(inPtr: i32, inLen: i32, paramsPtr: i32, paramsLen: i32) -> i64");
+    checkFunc(
+      parsed,
+      "compute",
+      { params: ["i32", "i32", "i32", "i32"], results: ["i64"] },
+      "compute(inPtr: i32, inLen: i32, paramsPtr: i32, paramsLen: i32) -> i64",
+    );
     return { ok: true, memory };
   } catch (err) {
     if (err instanceof Refused) return { ok: false, problem: err.message };

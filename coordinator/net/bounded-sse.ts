@@ -48,7 +48,10 @@ export class BoundedSse {
 
   /** Queues one event; false when the stream is over (or this write found the reader too far behind). */
   send(message: SseMessage): boolean {
-    const data = message.data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`).join("\n");
+    const data = message.data
+      .split(/\r\n|\r|\n/)
+      .map((line) => `data: ${line}`)
+      .join("\n");
     return this.#write(`id: ${message.id}\nevent: ${message.event}\n${data}\n\n`);
   }
 

@@ -81,7 +81,12 @@ export class GridObject extends DurableObject<Env> {
 
   /** Adds the running list's owner, priority and shard columns to a grid created before fair share. */
   #runningColumns(): void {
-    const columns = new Set(this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('running')").toArray().map((r) => r.name));
+    const columns = new Set(
+      this.sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('running')")
+        .toArray()
+        .map((r) => r.name),
+    );
     if (!columns.has("owner")) this.sql.exec("ALTER TABLE running ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
     if (!columns.has("priority")) this.sql.exec("ALTER TABLE running ADD COLUMN priority INTEGER NOT NULL DEFAULT 0");
     if (!columns.has("shards")) this.sql.exec("ALTER TABLE running ADD COLUMN shards INTEGER NOT NULL DEFAULT 0");
@@ -107,7 +112,9 @@ export class GridObject extends DurableObject<Env> {
 
   /** What a submitter has running: jobs and their shards (for its quotas). */
   async runningOf(owner: string): Promise<{ jobs: number; shards: number }> {
-    return this.sql.exec<{ jobs: number; shards: number }>("SELECT COUNT(*) AS jobs, COALESCE(SUM(shards), 0) AS shards FROM running WHERE owner = ?", owner).one();
+    return this.sql
+      .exec<{ jobs: number; shards: number }>("SELECT COUNT(*) AS jobs, COALESCE(SUM(shards), 0) AS shards FROM running WHERE owner = ?", owner)
+      .one();
   }
 
   async jobEnded(id: string): Promise<void> {
@@ -154,7 +161,9 @@ export class GridObject extends DurableObject<Env> {
     for (const [v, c] of credited) {
       this.sql.exec(
         "INSERT INTO credit (volunteer, credit, results) VALUES (?, ?, ?) ON CONFLICT(volunteer) DO UPDATE SET credit = credit + excluded.credit, results = results + excluded.results",
-        v, c, c,
+        v,
+        c,
+        c,
       );
       this.sql.exec("INSERT INTO credit_push (volunteer, version) VALUES (?, ?) ON CONFLICT(volunteer) DO UPDATE SET version = excluded.version", v, version);
     }
@@ -163,7 +172,12 @@ export class GridObject extends DurableObject<Env> {
 
   /** Records a job's storage; rows of jobs gone from the running list for 10 minutes are dropped. */
   #jobStorage(job: string, bytes: number, now: number): void {
-    this.sql.exec("INSERT INTO job_storage (id, bytes, at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, at = excluded.at", job, bytes, now);
+    this.sql.exec(
+      "INSERT INTO job_storage (id, bytes, at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, at = excluded.at",
+      job,
+      bytes,
+      now,
+    );
     this.sql.exec("DELETE FROM job_storage WHERE at < ? AND id NOT IN (SELECT id FROM running)", now - 10 * 60_000);
   }
 
@@ -176,7 +190,12 @@ export class GridObject extends DurableObject<Env> {
       )
       .one();
     return {
-      counters: Object.fromEntries(this.sql.exec<{ k: string; n: number }>("SELECT k, n FROM counters").toArray().map((r) => [r.k, r.n])),
+      counters: Object.fromEntries(
+        this.sql
+          .exec<{ k: string; n: number }>("SELECT k, n FROM counters")
+          .toArray()
+          .map((r) => [r.k, r.n]),
+      ),
       volunteersActive: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen WHERE at >= ?", now - ACTIVE_MS).one().n,
       jobsRunning: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM running").one().n,
       jobStorage: { total: storage.total, largest: storage.largest },

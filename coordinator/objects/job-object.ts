@@ -46,7 +46,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const UNTRUSTED: Standing = { trusted: false, trustedUncheckable: false };
 
 /** The job as the grid's running list holds it. */
-const runningJob = (meta: JobMeta): RunningJob => ({ id: meta.id, owner: meta.owner, priority: meta.priority ?? 0, createdAt: meta.createdAt, shards: meta.total });
+const runningJob = (meta: JobMeta): RunningJob => ({
+  id: meta.id,
+  owner: meta.owner,
+  priority: meta.priority ?? 0,
+  createdAt: meta.createdAt,
+  shards: meta.total,
+});
 
 /** One submitted result: the kernel's output, or its failure. */
 export interface SubmittedItem {
@@ -109,9 +115,7 @@ export class JobObject extends DurableObject<Env> {
   /** 410 for the owner of a job deleted after its retention period, else the usual 404. */
   #missing(owner: string): Failure {
     const tomb = this.store.meta ? undefined : this.store.tomb();
-    return tomb?.owner === owner
-      ? fail(410, "job_expired", `this job ended more than ${this.#retentionDays()} days ago and its data was deleted`)
-      : notFound();
+    return tomb?.owner === owner ? fail(410, "job_expired", `this job ended more than ${this.#retentionDays()} days ago and its data was deleted`) : notFound();
   }
 
   #retentionDays(): number {
@@ -238,7 +242,10 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
     const rolls = items.map(() => Math.random());
-    const [prepared, texts] = await Promise.all([Promise.all(items.map((i) => this.#prepare(i))), this.#datasets.forBatch(this.#kernel, volunteer, items, standing, rolls)]);
+    const [prepared, texts] = await Promise.all([
+      Promise.all(items.map((i) => this.#prepare(i))),
+      this.#datasets.forBatch(this.#kernel, volunteer, items, standing, rolls),
+    ]);
     const now = Date.now();
     let results = 0;
     let checks = 0;
@@ -384,7 +391,7 @@ export class JobObject extends DurableObject<Env> {
     }
     await this.#confirmWaiting(now);
     await this.#notify(now);
-    if (this.#retryReportsAt !== undefined && this.#retryReportsAt <= now || this.store.meta?.state === "running") {
+    if ((this.#retryReportsAt !== undefined && this.#retryReportsAt <= now) || this.store.meta?.state === "running") {
       this.#retryReportsAt = undefined;
       const unreported = this.store.meta ? this.store.volunteers.unreported(50) : [];
       for (const volunteer of unreported) await this.#reportContribution(volunteer);
@@ -543,7 +550,9 @@ export class JobObject extends DurableObject<Env> {
     const grid = gridStub(this.env);
     await this.#stats.flush(grid, "now");
     // Told at once, not batched: a batch arriving after a backtrack's restart would undo it.
-    await grid.jobEnded(id).catch((err) => log("warn", "telling the grid a job ended failed; its re-announcements stop and the list heals", { jobId: id, ...describeError(err) }));
+    await grid
+      .jobEnded(id)
+      .catch((err) => log("warn", "telling the grid a job ended failed; its re-announcements stop and the list heals", { jobId: id, ...describeError(err) }));
   }
   /** The grid being told of the job's end (see #announceEnd). */
   #ending: Promise<void> | undefined;
@@ -567,7 +576,6 @@ export class JobObject extends DurableObject<Env> {
       }),
     );
   }
-
 }
 
 function notFoundLease(leaseId: string): Failure {

@@ -44,7 +44,13 @@ export class MetricsObject extends DurableObject<Env> {
       mergeSeries(total, s);
       this.sql.exec(
         "INSERT OR REPLACE INTO http (route, method, code, bounds, buckets, sum, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        total.route, total.method, total.code, BOUNDS, JSON.stringify(total.buckets), total.sum, total.count,
+        total.route,
+        total.method,
+        total.code,
+        BOUNDS,
+        JSON.stringify(total.buckets),
+        total.sum,
+        total.count,
       );
     }
   }

@@ -109,14 +109,7 @@ export class SubmitterObject extends DurableObject<Env> {
     }
     // Rows are numbered in insertion order: keeping the last maxKeys - 1 numbers is one index range, not a count.
     this.sql.exec("DELETE FROM idempotency WHERE seq <= (SELECT MAX(seq) FROM idempotency) - ?", IDEMPOTENCY.maxKeys - 1);
-    this.sql.exec(
-      "INSERT INTO idempotency (key, body_sha256, job_id, created_at, claimed_at) VALUES (?, ?, ?, ?, ?)",
-      key,
-      bodySha256,
-      jobId,
-      now,
-      now,
-    );
+    this.sql.exec("INSERT INTO idempotency (key, body_sha256, job_id, created_at, claimed_at) VALUES (?, ?, ?, ?, ?)", key, bodySha256, jobId, now, now);
     return { kind: "create", jobId, resumed: false };
   }
 

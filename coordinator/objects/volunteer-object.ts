@@ -64,7 +64,10 @@ export class VolunteerObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS credit (k INTEGER PRIMARY KEY CHECK (k = 0), credit REAL NOT NULL, results INTEGER NOT NULL, version INTEGER NOT NULL);
     `);
-    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(rep)").toArray().map((c) => c.name);
+    const columns = this.sql
+      .exec<{ name: string }>("PRAGMA table_info(rep)")
+      .toArray()
+      .map((c) => c.name);
     if (!columns.includes("validated_u")) {
       this.sql.exec("ALTER TABLE rep ADD COLUMN validated_u INTEGER NOT NULL DEFAULT 0; ALTER TABLE rep ADD COLUMN ringers_u INTEGER NOT NULL DEFAULT 0");
     }
@@ -120,7 +123,9 @@ export class VolunteerObject extends DurableObject<Env> {
     this.sql.exec(
       `INSERT INTO credit (k, credit, results, version) VALUES (0, ?, ?, ?)
        ON CONFLICT(k) DO UPDATE SET credit = excluded.credit, results = excluded.results, version = excluded.version WHERE excluded.version > version`,
-      totals.credit, totals.results, version,
+      totals.credit,
+      totals.results,
+      version,
     );
   }
 
@@ -158,7 +163,10 @@ export class VolunteerObject extends DurableObject<Env> {
   async blacklist(id: string, reason: string): Promise<{ jobs: number; fresh: boolean }> {
     const r = this.#row(id);
     if (!r.blacklisted) this.sql.exec("UPDATE rep SET blacklisted = 1, reason = ?", reason);
-    const jobs = this.sql.exec<{ id: string }>("SELECT id FROM jobs").toArray().map((j) => j.id);
+    const jobs = this.sql
+      .exec<{ id: string }>("SELECT id FROM jobs")
+      .toArray()
+      .map((j) => j.id);
     await Promise.all(jobs.map((j) => jobStub(this.env, j).backtrack(id)));
     return { jobs: jobs.length, fresh: !r.blacklisted };
   }

@@ -32,12 +32,16 @@ export function mergeSeries(into: HttpSeries, from: HttpSeries): void {
 }
 
 const emptySeries = (route: string, method: string, code: number): HttpSeries => ({
-  route, method, code, buckets: new Array(LATENCY_BOUNDS.length + 1).fill(0), sum: 0, count: 0,
+  route,
+  method,
+  code,
+  buckets: new Array(LATENCY_BOUNDS.length + 1).fill(0),
+  sum: 0,
+  count: 0,
 });
 
 /** The one metrics object, where every isolate's request figures add up (durably). */
-export const metricsStub = (env: Env) =>
-  env.METRICS.get(env.METRICS.idFromName("metrics")) as unknown as Pick<MetricsObject, "add" | "snapshot" | "health">;
+export const metricsStub = (env: Env) => env.METRICS.get(env.METRICS.idFromName("metrics")) as unknown as Pick<MetricsObject, "add" | "snapshot" | "health">;
 
 /**
  * Request figures of this isolate not yet sent. Kept in memory and flushed every few seconds

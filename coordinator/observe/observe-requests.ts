@@ -37,7 +37,12 @@ export const observeRequests = createMiddleware<AppEnv>(async (c, next) => {
   recordRequest(route, c.req.method, status, ms / 1000);
   // Always info: an unhandled error is logged on its own at error level (errors.ts), with what went wrong.
   log("info", "request", {
-    method: c.req.method, route, path: c.req.path, status, durationMs: Math.round(ms * 10) / 10, ...ids(c),
+    method: c.req.method,
+    route,
+    path: c.req.path,
+    status,
+    durationMs: Math.round(ms * 10) / 10,
+    ...ids(c),
   });
   if (!flushDue(Date.now())) return;
   try {

@@ -13,7 +13,9 @@ export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (expected) {
     const given = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
     if (!given || !(await timingSafeEqual(given, expected))) {
-      throw new ApiError(401, "unauthorized", "this endpoint needs Authorization: Bearer <METRICS_TOKEN>", { "www-authenticate": 'Bearer realm="colmeia operator"' });
+      throw new ApiError(401, "unauthorized", "this endpoint needs Authorization: Bearer <METRICS_TOKEN>", {
+        "www-authenticate": 'Bearer realm="colmeia operator"',
+      });
     }
   }
   await next();

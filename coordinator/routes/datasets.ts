@@ -35,7 +35,9 @@ const uploadView = (r: UploadRecord): Upload => ({
 /** Aborts this submitter's uploads that expired, in storage too (R2 would drop them after 7 days anyway). */
 async function sweepUploads(env: Env, submitter: string): Promise<void> {
   for (const u of await submitterStub(env, submitter).expiredUploads(Date.now())) {
-    await env.BLOBS.resumeMultipartUpload(u.key, u.r2UploadId).abort().catch(() => {});
+    await env.BLOBS.resumeMultipartUpload(u.key, u.r2UploadId)
+      .abort()
+      .catch(() => {});
   }
 }
 
@@ -71,7 +73,8 @@ export const datasetRoutes = new Hono<AppEnv>()
   .post("/uploads", ...jsonBody(StartUpload), async (c) => {
     const { name, bytes, partBytes } = c.req.valid("json");
     const parts = Math.ceil(bytes / partBytes);
-    if (parts > LIMITS.uploadParts) throw new ApiError(400, "invalid_body", `partBytes: ${bytes} bytes in parts of ${partBytes} make ${parts} parts, over ${LIMITS.uploadParts}`);
+    if (parts > LIMITS.uploadParts)
+      throw new ApiError(400, "invalid_body", `partBytes: ${bytes} bytes in parts of ${partBytes} make ${parts} parts, over ${LIMITS.uploadParts}`);
     await sweepUploads(c.env, c.get("submitter"));
     const submitter = submitterStub(c.env, c.get("submitter"));
     const early = await submitter.datasetQuota(bytes, true);
@@ -157,7 +160,9 @@ export const datasetRoutes = new Hono<AppEnv>()
     const record = UPLOAD_ID.test(id) ? await submitter.upload(id, Date.now()) : undefined;
     if (!record) throw uploadNotFound();
     await submitter.dropUpload(id);
-    await c.env.BLOBS.resumeMultipartUpload(record.key, record.r2UploadId).abort().catch(() => {});
+    await c.env.BLOBS.resumeMultipartUpload(record.key, record.r2UploadId)
+      .abort()
+      .catch(() => {});
     return c.json({ aborted: true });
   })
   .get("/:id", async (c) => {

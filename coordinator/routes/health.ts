@@ -51,77 +51,128 @@ async function run(name: string, probe: Probe): Promise<HealthCheck> {
 /** Every check: each binding exercised, a job object round trip, storage headroom, secrets. */
 function checks(env: Env, origin: string): [string, Severity, Probe][] {
   return [
-    ["JOBS: job object round trip", "critical", async () => {
-      // A job that does not exist: its object reads its (empty) storage and answers 404, storing nothing.
-      need(env.JOBS, "JOBS");
-      const out = await jobStub(env, PROBE).status(PROBE);
-      if (out.ok || out.status !== 404) throw new Error(`probe job answered ${out.ok ? "ok" : out.status}, expected 404`);
-      return "a missing job answers 404";
-    }],
+    [
+      "JOBS: job object round trip",
+      "critical",
+      async () => {
+        // A job that does not exist: its object reads its (empty) storage and answers 404, storing nothing.
+        need(env.JOBS, "JOBS");
+        const out = await jobStub(env, PROBE).status(PROBE);
+        if (out.ok || out.status !== 404) throw new Error(`probe job answered ${out.ok ? "ok" : out.status}, expected 404`);
+        return "a missing job answers 404";
+      },
+    ],
     // The probe submitter and volunteer are one fixed object each: reading them makes their (empty) tables once.
-    ["SUBMITTERS", "critical", async () => {
-      need(env.SUBMITTERS, "SUBMITTERS");
-      return `probe submitter read (${await submitterStub(env, PROBE).kernelCount()} kernels)`;
-    }],
-    ["VOLUNTEERS", "critical", async () => {
-      need(env.VOLUNTEERS, "VOLUNTEERS");
-      return `probe volunteer read (blacklisted: ${(await volunteerStub(env, PROBE).profile(PROBE)).blacklisted})`;
-    }],
-    ["GRID", "critical", async () => {
-      need(env.GRID, "GRID");
-      const g = await gridMetrics(env);
-      return `${g.jobsRunning} jobs running, ${g.volunteersActive} volunteers active`;
-    }],
-    ["LIMITER", "critical", async () => {
-      need(env.LIMITER, "LIMITER");
-      // Asking for no token: the bucket answers without spending anything (it lives in memory only).
-      return `probe bucket answered (waitMs ${(await limiterStub(env, PROBE).takeUpTo(1, 60_000, 0)).waitMs})`;
-    }],
-    ["METRICS", "warning", async () => {
-      need(env.METRICS, "METRICS");
-      const h = await metricsStub(env).health();
-      return `${h.series} request series, ${mb(h.bytes)}`;
-    }],
-    ["BLOBS: R2 put, get, delete", "critical", async () => {
-      const blobs = need(env.BLOBS, "BLOBS");
-      const key = `health/${crypto.randomUUID()}`;
-      const body = `probe ${Date.now()}`;
-      await blobs.put(key, body);
-      try {
-        const got = await blobs.get(key);
-        if ((await got?.text()) !== body) throw new Error("the probe object read back differs from what was written");
-      } finally {
-        await blobs.delete(key);
-      }
-      if (await blobs.head(key)) throw new Error("the probe object is still there after delete");
-      return "a small probe object written, read back and deleted";
-    }],
-    ["ASSETS", "critical", async () => {
-      const res = await need(env.ASSETS, "ASSETS").fetch(new Request(new URL("/", origin)));
-      await res.body?.cancel();
-      if (!res.ok) throw new Error(`the volunteer page answered ${res.status}`);
-      return `the volunteer page answers ${res.status}`;
-    }],
-    ["storage headroom", "warning", async () => {
-      need(env.GRID, "GRID");
-      const g = await gridMetrics(env);
-      const job = g.jobStorage.largest / JOB_STORAGE_MAX_BYTES;
-      const grid = g.gridBytes / OBJECT_MAX_BYTES;
-      const detail = `largest running job ${mb(g.jobStorage.largest)} of ${mb(JOB_STORAGE_MAX_BYTES)} (${(job * 100).toFixed(1)}%); grid object ${mb(g.gridBytes)} of ${mb(OBJECT_MAX_BYTES)}`;
-      if (job > HEADROOM || grid > HEADROOM) throw new Error(`above ${HEADROOM * 100}%: ${detail}`);
-      return detail;
-    }],
-    ["secret: SUBMIT_TOKENS", "critical", async () => {
-      const n = (env.SUBMIT_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean).length;
-      if (!n) throw new Error("SUBMIT_TOKENS is not set: nobody can submit jobs");
-      return `${n} submitter token(s)`;
-    }],
-    ["secret: COLMEIA_SECRET", "critical", async () => {
-      if (env.COLMEIA_SECRET) return "set";
-      await signingSecret(env);
-      return "not set: volunteer tokens are signed with the secret the grid object keeps";
-    }],
-    ["secret: METRICS_TOKEN", "warning", async () => (env.METRICS_TOKEN ? "set: /metrics and this endpoint need it" : "not set: /metrics and this endpoint are open")],
+    [
+      "SUBMITTERS",
+      "critical",
+      async () => {
+        need(env.SUBMITTERS, "SUBMITTERS");
+        return `probe submitter read (${await submitterStub(env, PROBE).kernelCount()} kernels)`;
+      },
+    ],
+    [
+      "VOLUNTEERS",
+      "critical",
+      async () => {
+        need(env.VOLUNTEERS, "VOLUNTEERS");
+        return `probe volunteer read (blacklisted: ${(await volunteerStub(env, PROBE).profile(PROBE)).blacklisted})`;
+      },
+    ],
+    [
+      "GRID",
+      "critical",
+      async () => {
+        need(env.GRID, "GRID");
+        const g = await gridMetrics(env);
+        return `${g.jobsRunning} jobs running, ${g.volunteersActive} volunteers active`;
+      },
+    ],
+    [
+      "LIMITER",
+      "critical",
+      async () => {
+        need(env.LIMITER, "LIMITER");
+        // Asking for no token: the bucket answers without spending anything (it lives in memory only).
+        return `probe bucket answered (waitMs ${(await limiterStub(env, PROBE).takeUpTo(1, 60_000, 0)).waitMs})`;
+      },
+    ],
+    [
+      "METRICS",
+      "warning",
+      async () => {
+        need(env.METRICS, "METRICS");
+        const h = await metricsStub(env).health();
+        return `${h.series} request series, ${mb(h.bytes)}`;
+      },
+    ],
+    [
+      "BLOBS: R2 put, get, delete",
+      "critical",
+      async () => {
+        const blobs = need(env.BLOBS, "BLOBS");
+        const key = `health/${crypto.randomUUID()}`;
+        const body = `probe ${Date.now()}`;
+        await blobs.put(key, body);
+        try {
+          const got = await blobs.get(key);
+          if ((await got?.text()) !== body) throw new Error("the probe object read back differs from what was written");
+        } finally {
+          await blobs.delete(key);
+        }
+        if (await blobs.head(key)) throw new Error("the probe object is still there after delete");
+        return "a small probe object written, read back and deleted";
+      },
+    ],
+    [
+      "ASSETS",
+      "critical",
+      async () => {
+        const res = await need(env.ASSETS, "ASSETS").fetch(new Request(new URL("/", origin)));
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`the volunteer page answered ${res.status}`);
+        return `the volunteer page answers ${res.status}`;
+      },
+    ],
+    [
+      "storage headroom",
+      "warning",
+      async () => {
+        need(env.GRID, "GRID");
+        const g = await gridMetrics(env);
+        const job = g.jobStorage.largest / JOB_STORAGE_MAX_BYTES;
+        const grid = g.gridBytes / OBJECT_MAX_BYTES;
+        const detail = `largest running job ${mb(g.jobStorage.largest)} of ${mb(JOB_STORAGE_MAX_BYTES)} (${(job * 100).toFixed(1)}%); grid object ${mb(g.gridBytes)} of ${mb(OBJECT_MAX_BYTES)}`;
+        if (job > HEADROOM || grid > HEADROOM) throw new Error(`above ${HEADROOM * 100}%: ${detail}`);
+        return detail;
+      },
+    ],
+    [
+      "secret: SUBMIT_TOKENS",
+      "critical",
+      async () => {
+        const n = (env.SUBMIT_TOKENS ?? "")
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean).length;
+        if (!n) throw new Error("SUBMIT_TOKENS is not set: nobody can submit jobs");
+        return `${n} submitter token(s)`;
+      },
+    ],
+    [
+      "secret: COLMEIA_SECRET",
+      "critical",
+      async () => {
+        if (env.COLMEIA_SECRET) return "set";
+        await signingSecret(env);
+        return "not set: volunteer tokens are signed with the secret the grid object keeps";
+      },
+    ],
+    [
+      "secret: METRICS_TOKEN",
+      "warning",
+      async () => (env.METRICS_TOKEN ? "set: /metrics and this endpoint need it" : "not set: /metrics and this endpoint are open"),
+    ],
   ];
 }
 

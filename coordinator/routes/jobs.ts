@@ -53,7 +53,11 @@ async function datasetOf(env: Env, body: CreateJob, owner: string): Promise<{ re
   const csv = body.kernel === "records.aggregate" && body.params.format === "csv";
   if (!csv) return { ref: { id: record.id, key: record.key, bytes: record.bytes } };
   if (record.quoted === null) {
-    throw new ApiError(400, "invalid_body", `dataset: more than ${QUOTED_NEWLINES_MAX} newlines sit inside quoted CSV fields, so its records cannot be cut exactly; use JSON Lines`);
+    throw new ApiError(
+      400,
+      "invalid_body",
+      `dataset: more than ${QUOTED_NEWLINES_MAX} newlines sit inside quoted CSV fields, so its records cannot be cut exactly; use JSON Lines`,
+    );
   }
   const header = await firstRecord(env.BLOBS, { key: record.key, bytes: record.bytes, quoted: record.quoted }, HEADER_MAX_BYTES);
   if (header === undefined) throw new ApiError(400, "invalid_body", `dataset: its CSV header line is longer than ${HEADER_MAX_BYTES} bytes`);
@@ -65,10 +69,20 @@ async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, k
   const mine = await gridStub(env).runningOf(meta.owner);
   const later = { "retry-after": "60" };
   if (mine.jobs >= LIMITS.runningJobsPerSubmitter) {
-    throw new ApiError(429, "too_many_running_jobs", `this token has ${mine.jobs} jobs running, the most it may (${LIMITS.runningJobsPerSubmitter}); wait for one to end or cancel one`, later);
+    throw new ApiError(
+      429,
+      "too_many_running_jobs",
+      `this token has ${mine.jobs} jobs running, the most it may (${LIMITS.runningJobsPerSubmitter}); wait for one to end or cancel one`,
+      later,
+    );
   }
   if (mine.shards + meta.total > LIMITS.runningShardsPerSubmitter) {
-    throw new ApiError(429, "too_many_running_shards", `this token's running jobs hold ${mine.shards} shards; ${meta.total} more would pass the quota of ${LIMITS.runningShardsPerSubmitter}`, later);
+    throw new ApiError(
+      429,
+      "too_many_running_shards",
+      `this token's running jobs hold ${mine.shards} shards; ${meta.total} more would pass the quota of ${LIMITS.runningShardsPerSubmitter}`,
+      later,
+    );
   }
   if (meta.dataset && !(await submitterStub(env, meta.owner).useDataset(meta.dataset.id, meta.id))) {
     throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${meta.dataset.id}`);

@@ -13,8 +13,7 @@ import { volunteerAuth } from "./volunteers.ts";
 /** Published kernel ids: `k_` and 32 hex digits of the content hash. */
 export const KERNEL_ID = /^k_[0-9a-f]{32}$/;
 
-const quotaError = () =>
-  new ApiError(409, "kernel_quota", `this token has published ${LIMITS.kernelsPerSubmitter} kernels, the most it may`);
+const quotaError = () => new ApiError(409, "kernel_quota", `this token has published ${LIMITS.kernelsPerSubmitter} kernels, the most it may`);
 const notFound = () => new ApiError(404, "kernel_not_found", "no such kernel");
 
 /** The built-ins as `GET /v1/kernels` lists them beside the submitter's own. */

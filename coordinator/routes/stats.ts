@@ -19,8 +19,7 @@ const cacheKey = (url: string) => new Request(new URL("/v1/stats", url));
 export const statsCache = () => caches.open("colmeia-stats");
 
 /** The public answer: cacheable by this colo's cache (and any shared cache) for a couple of seconds. */
-const figuresResponse = (stats: Stats) =>
-  Response.json(stats, { headers: { "cache-control": `public, max-age=${LIMITS.statsMaxAgeSeconds}` } });
+const figuresResponse = (stats: Stats) => Response.json(stats, { headers: { "cache-control": `public, max-age=${LIMITS.statsMaxAgeSeconds}` } });
 
 interface Memo {
   at: number;

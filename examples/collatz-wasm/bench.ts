@@ -37,7 +37,7 @@ function run(kernel: (input: Range) => ChainStats): { merged: ChainStats; ms: nu
 }
 
 // Warm both up on a small range so neither pays its compilation inside the timings.
-for (let i = 0; i < 3; i++) (jsCompute({ start: 0, end: 20_000 }), wasmCompute({ start: 0, end: 20_000 }));
+for (let i = 0; i < 3; i++) jsCompute({ start: 0, end: 20_000 }), wasmCompute({ start: 0, end: 20_000 });
 
 const best = { js: Infinity, wasm: Infinity };
 let answer: ChainStats | undefined;
@@ -56,6 +56,6 @@ for (let round = 1; round <= rounds; round++) {
 const numbers = end - 1;
 console.log(`\nCollatz chains of 1..${end - 1} in ${shards.length} shards of ${step} (best of ${rounds}, Node ${process.version}):`);
 console.log(`  result      ${JSON.stringify(answer)} (mean ${((answer?.totalSteps ?? 0) / numbers).toFixed(2)} steps)`);
-console.log(`  js/1        ${best.js.toFixed(0)} ms  (${((numbers / best.js) * 1000 / 1e6).toFixed(2)} M numbers/s)`);
-console.log(`  wasm/1      ${best.wasm.toFixed(0)} ms  (${((numbers / best.wasm) * 1000 / 1e6).toFixed(2)} M numbers/s)`);
+console.log(`  js/1        ${best.js.toFixed(0)} ms  (${(((numbers / best.js) * 1000) / 1e6).toFixed(2)} M numbers/s)`);
+console.log(`  wasm/1      ${best.wasm.toFixed(0)} ms  (${(((numbers / best.wasm) * 1000) / 1e6).toFixed(2)} M numbers/s)`);
 console.log(`  wasm is ${(best.js / best.wasm).toFixed(2)}x as fast as js`);

@@ -98,7 +98,9 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const mb = statSync(file).size / 1e6;
   console.log(JSON.stringify(result, null, 2));
-  console.error(`${result.records.toLocaleString("en-US")} records (${mb.toFixed(1)} MB) in ${seconds.toFixed(2)} s on one thread: ${(mb / seconds).toFixed(1)} MB/s`);
+  console.error(
+    `${result.records.toLocaleString("en-US")} records (${mb.toFixed(1)} MB) in ${seconds.toFixed(2)} s on one thread: ${(mb / seconds).toFixed(1)} MB/s`,
+  );
 
   if (values.check) {
     const answer = JSON.parse(readFileSync(values.check, "utf8")) as RecordsOutput | { result: RecordsOutput };
@@ -108,7 +110,9 @@ async function main(): Promise<void> {
       console.error(`The grid's result differs (${diff.length} difference${diff.length === 1 ? "" : "s"}):\n  ${diff.slice(0, 20).join("\n  ")}`);
       process.exitCode = 1;
     } else {
-      console.error(`Same as the grid's result: ${Object.keys(result.groups).length} groups, ${result.records.toLocaleString("en-US")} records, ${result.skipped} skipped.`);
+      console.error(
+        `Same as the grid's result: ${Object.keys(result.groups).length} groups, ${result.records.toLocaleString("en-US")} records, ${result.skipped} skipped.`,
+      );
     }
   }
 }

@@ -18,8 +18,17 @@ export interface Order {
 
 /** The fields of an order, in writing order (the CSV header). */
 export const ORDER_FIELDS = [
-  "order_id", "timestamp", "month", "customer", "country", "category",
-  "product", "price_cents", "quantity", "status", "note",
+  "order_id",
+  "timestamp",
+  "month",
+  "customer",
+  "country",
+  "category",
+  "product",
+  "price_cents",
+  "quantity",
+  "status",
+  "note",
 ] as const satisfies readonly (keyof Order)[];
 
 /** Customers there are; a few of them place a large share of the orders. */
@@ -28,26 +37,85 @@ export const CUSTOMERS = 50_000;
 /** Per category: popularity weight, median price (cents), spread of the log price, products. */
 const CATEGORIES: readonly { name: string; weight: number; median: number; sigma: number; products: readonly string[] }[] = [
   { name: "Clothing", weight: 16, median: 3499, sigma: 0.55, products: ["T-shirt, cotton", "Jeans", "Rain jacket", "Socks, 3 pairs", "Sweater, wool"] },
-  { name: "Electronics", weight: 14, median: 8999, sigma: 0.9, products: ["Headphones, wireless", "USB-C cable", "Phone case", "Smart speaker", "Laptop stand"] },
+  {
+    name: "Electronics",
+    weight: 14,
+    median: 8999,
+    sigma: 0.9,
+    products: ["Headphones, wireless", "USB-C cable", "Phone case", "Smart speaker", "Laptop stand"],
+  },
   { name: "Home & Kitchen", weight: 13, median: 2999, sigma: 0.7, products: ["Mug, ceramic", "Chef's knife", "Frying pan, 28 cm", "Bath towel", "Desk lamp"] },
-  { name: "Books", weight: 12, median: 1499, sigma: 0.45, products: ["Paperback novel", "Cookbook", "Children's picture book", "Travel guide, Portugal", "Notebook, dotted"] },
-  { name: "Grocery", weight: 10, median: 1299, sigma: 0.5, products: ["Coffee beans, 1 kg", "Olive oil", "Green tea, 100 bags", "Dark chocolate", "Honey, raw"] },
+  {
+    name: "Books",
+    weight: 12,
+    median: 1499,
+    sigma: 0.45,
+    products: ["Paperback novel", "Cookbook", "Children's picture book", "Travel guide, Portugal", "Notebook, dotted"],
+  },
+  {
+    name: "Grocery",
+    weight: 10,
+    median: 1299,
+    sigma: 0.5,
+    products: ["Coffee beans, 1 kg", "Olive oil", "Green tea, 100 bags", "Dark chocolate", "Honey, raw"],
+  },
   { name: "Beauty", weight: 9, median: 1999, sigma: 0.6, products: ["Shampoo", "Face cream", "Lipstick", "Perfume, 50 ml", "Sunscreen SPF 50"] },
   { name: "Toys & Games", weight: 7, median: 2499, sigma: 0.6, products: ["Board game", "Puzzle, 1000 pieces", "Building blocks", "Plush bee", "Card game"] },
-  { name: "Sports & Outdoors", weight: 7, median: 4499, sigma: 0.8, products: ["Yoga mat", "Water bottle, steel", "Running shoes", "Tent, 2 person", "Bike light"] },
+  {
+    name: "Sports & Outdoors",
+    weight: 7,
+    median: 4499,
+    sigma: 0.8,
+    products: ["Yoga mat", "Water bottle, steel", "Running shoes", "Tent, 2 person", "Bike light"],
+  },
   { name: "Pet Supplies", weight: 4, median: 2299, sigma: 0.6, products: ["Dog food, 5 kg", "Cat litter", "Chew toy", "Leash, 2 m", "Aquarium filter"] },
-  { name: "Garden", weight: 4, median: 3999, sigma: 0.8, products: ["Seeds, mixed", "Garden hose, 20 m", "Pruning shears", "Plant pot, terracotta", "Bird feeder"] },
-  { name: "Office Products", weight: 3, median: 1799, sigma: 0.7, products: ["Printer paper, 500 sheets", "Gel pens, 12", "Stapler", "Desk organiser", "Sticky notes"] },
+  {
+    name: "Garden",
+    weight: 4,
+    median: 3999,
+    sigma: 0.8,
+    products: ["Seeds, mixed", "Garden hose, 20 m", "Pruning shears", "Plant pot, terracotta", "Bird feeder"],
+  },
+  {
+    name: "Office Products",
+    weight: 3,
+    median: 1799,
+    sigma: 0.7,
+    products: ["Printer paper, 500 sheets", "Gel pens, 12", "Stapler", "Desk organiser", "Sticky notes"],
+  },
   { name: "Jewelry", weight: 1, median: 12999, sigma: 1.0, products: ["Silver ring", "Gold necklace", "Earrings, pearl", "Watch, leather strap", "Bracelet"] },
 ];
 
 const pickCategory = weighted(CATEGORIES.map((c) => [c, c.weight] as const));
 const pickCountry = weighted([
-  ["US", 30], ["DE", 10], ["GB", 10], ["BR", 8], ["FR", 7], ["CA", 6], ["MX", 4], ["IN", 4],
-  ["JP", 4], ["ES", 4], ["IT", 4], ["PT", 3], ["NL", 3], ["AU", 3],
+  ["US", 30],
+  ["DE", 10],
+  ["GB", 10],
+  ["BR", 8],
+  ["FR", 7],
+  ["CA", 6],
+  ["MX", 4],
+  ["IN", 4],
+  ["JP", 4],
+  ["ES", 4],
+  ["IT", 4],
+  ["PT", 3],
+  ["NL", 3],
+  ["AU", 3],
 ] as const);
-const pickQuantity = weighted([[1, 70], [2, 18], [3, 7], [4, 3], [5, 2]] as const);
-const pickStatus = weighted([["paid", 88], ["refunded", 5], ["cancelled", 4], ["pending", 3]] as const);
+const pickQuantity = weighted([
+  [1, 70],
+  [2, 18],
+  [3, 7],
+  [4, 3],
+  [5, 2],
+] as const);
+const pickStatus = weighted([
+  ["paid", 88],
+  ["refunded", 5],
+  ["cancelled", 4],
+  ["pending", 3],
+] as const);
 // Shopping picks up towards the end of the year (Black Friday, Christmas).
 const pickMonth = weighted([7, 6, 7, 7, 8, 8, 8, 8, 8, 9, 12, 14].map((w, m) => [m, w] as const));
 // Most orders say nothing; some carry a comma or quotes; about 1 in 5,000 a line break, so a CSV

@@ -11,13 +11,25 @@ function records(text: string): string[][] {
 
 describe("CsvReader (RFC 4180)", () => {
   it("splits plain fields at commas and records at LF, with or without a final newline", () => {
-    expect(records("a,b,c\n1,2,3\n")).toEqual([["a", "b", "c"], ["1", "2", "3"]]);
-    expect(records("a,b,c\n1,2,3")).toEqual([["a", "b", "c"], ["1", "2", "3"]]);
+    expect(records("a,b,c\n1,2,3\n")).toEqual([
+      ["a", "b", "c"],
+      ["1", "2", "3"],
+    ]);
+    expect(records("a,b,c\n1,2,3")).toEqual([
+      ["a", "b", "c"],
+      ["1", "2", "3"],
+    ]);
   });
 
   it("ends records at CRLF without keeping the CR, also on a final line", () => {
-    expect(records("a,b\r\n1,2\r\n")).toEqual([["a", "b"], ["1", "2"]]);
-    expect(records("a,b\r\n1,2\r")).toEqual([["a", "b"], ["1", "2"]]);
+    expect(records("a,b\r\n1,2\r\n")).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+    ]);
+    expect(records("a,b\r\n1,2\r")).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+    ]);
     expect(records('"a","b"\r\n')).toEqual([["a", "b"]]);
   });
 
@@ -39,7 +51,10 @@ describe("CsvReader (RFC 4180)", () => {
   });
 
   it("passes over empty lines (LF and CRLF) at the start, between records and at the end", () => {
-    expect(records("\n\r\na,b\n\n\r\n1,2\n\n")).toEqual([["a", "b"], ["1", "2"]]);
+    expect(records("\n\r\na,b\n\n\r\n1,2\n\n")).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+    ]);
     expect(records("")).toEqual([]);
     expect(records("\n\r\n\n")).toEqual([]);
   });
@@ -49,13 +64,20 @@ describe("CsvReader (RFC 4180)", () => {
   });
 
   it("reads an unterminated quote as one last record that runs to the end of the text", () => {
-    expect(records('a,b\n1,"open\n2,3\n')).toEqual([["a", "b"], ["1", "open\n2,3\n!"]]);
+    expect(records('a,b\n1,"open\n2,3\n')).toEqual([
+      ["a", "b"],
+      ["1", "open\n2,3\n!"],
+    ]);
     expect(records('"x""')).toEqual([['x"!']]);
     expect(records('"x"""')).toEqual([['x"']]);
   });
 
   it("leaves ragged rows to the caller: each record has the fields it has", () => {
-    expect(records("a,b,c\n1,2\n1,2,3,4\n")).toEqual([["a", "b", "c"], ["1", "2"], ["1", "2", "3", "4"]]);
+    expect(records("a,b,c\n1,2\n1,2,3,4\n")).toEqual([
+      ["a", "b", "c"],
+      ["1", "2"],
+      ["1", "2", "3", "4"],
+    ]);
   });
 
   it("takes quotes by parity like the dataset upload scan: a stray quote opens a quoted run", () => {

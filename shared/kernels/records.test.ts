@@ -35,7 +35,7 @@ const csvField = (v: string | number, quote: boolean): string => {
 /** Orders (some with a price that is no number) and broken lines, as JSON Lines and as CSV. */
 function generate(seed: number, count: number): Row[] {
   const next = random(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const rows: Row[] = [];
   for (let id = 0; id < count; id++) {
     if (next() < 0.04) {
@@ -238,7 +238,7 @@ describe("records.aggregate semantics", () => {
     expect(run("csv", "c,p\na,1\nb,2\n", { groupBy: ["c"], metrics })).toEqual(want);
     expect(run("csv", "a,1\nb,2\n", { groupBy: ["c"], metrics }, "c,p")).toEqual(want);
     expect(run("csv", "\ufeffc,p\r\na,1\r\nb,2", { groupBy: ["c"], metrics })).toEqual(want);
-    expect(run("csv", "a,1\nb,2\n", { groupBy: ["c"], metrics }, "\ufeff\"c\",p")).toEqual(want);
+    expect(run("csv", "a,1\nb,2\n", { groupBy: ["c"], metrics }, '\ufeff"c",p')).toEqual(want);
     expect(run("csv", "", { groupBy: ["c"], metrics }, "c,p")).toEqual({ groups: {}, records: 0, skipped: 0 });
     expect(run("csv", "c,p\n", { groupBy: ["c"], metrics })).toEqual({ groups: {}, records: 0, skipped: 0 });
     expect(run("csv", "c,p\na,1\n", { groupBy: ["nope"], metrics })).toEqual({ groups: {}, records: 1, skipped: 1 });

@@ -61,12 +61,10 @@ export function decimal(s: string): number {
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 /** A JSON value as a number for sum/min/max, else NaN. */
-const numeric = (v: unknown): number =>
-  typeof v === "number" ? (Number.isFinite(v) ? v : NaN) : typeof v === "string" ? decimal(v) : NaN;
+const numeric = (v: unknown): number => (typeof v === "number" ? (Number.isFinite(v) ? v : NaN) : typeof v === "string" ? decimal(v) : NaN);
 
 /** A value as group-key text: strings as they are, objects as JSON, the rest through String. */
-const keyText = (v: unknown): string =>
-  typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+const keyText = (v: unknown): string => (typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v));
 
 /**
  * Folds records into groups. Each record arrives as `values`: one slot per field the params name

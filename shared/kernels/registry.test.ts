@@ -10,7 +10,15 @@ const isPrime = (n: number) => {
 
 describe("built-in kernels", () => {
   it("counts primes in [start, end) exactly like trial division", () => {
-    for (const [start, end] of [[0, 0], [0, 3], [2, 3], [3, 4], [0, 1000], [997, 1010], [65_000, 70_123]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [0, 3],
+      [2, 3],
+      [3, 4],
+      [0, 1000],
+      [997, 1010],
+      [65_000, 70_123],
+    ] as const) {
       let want = 0;
       for (let n = start; n < end; n++) if (isPrime(n)) want++;
       expect(countPrimes({ start, end }).count, `${start}..${end}`).toBe(want);

@@ -81,21 +81,13 @@ const wordcount: Kernel = {
   reduce: (acc, next) => mergeCounts(acc as WordcountOutput, next as WordcountOutput),
 };
 
-const fieldName = z
-  .string({ error: "must be a field name (a string)" })
-  .min(1, "must not be empty")
-  .max(100, "must be at most 100 characters");
+const fieldName = z.string({ error: "must be a field name (a string)" }).min(1, "must not be empty").max(100, "must be at most 100 characters");
 const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
 const METRIC_NAMES = "metric names must be 1 to 100 characters and not __proto__, constructor or prototype";
 const metricName = fieldName.refine((name) => !RESERVED.has(name), METRIC_NAMES);
 const isObject = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
 const metric = z.union(
-  [
-    z.strictObject({ count: z.literal(true) }),
-    z.strictObject({ sum: fieldName }),
-    z.strictObject({ min: fieldName }),
-    z.strictObject({ max: fieldName }),
-  ],
+  [z.strictObject({ count: z.literal(true) }), z.strictObject({ sum: fieldName }), z.strictObject({ min: fieldName }), z.strictObject({ max: fieldName })],
   { error: 'must be {"count": true}, {"sum": field}, {"min": field} or {"max": field} (field: 1 to 100 characters)' },
 );
 

@@ -106,7 +106,11 @@ describe("colmeia kernel", () => {
   it("compiles the AssemblyScript example to a module that imports nothing and caps its memory, and publishes it as wasm/1", async () => {
     const module = new WebAssembly.Module(readFileSync(collatzWasm));
     expect(WebAssembly.Module.imports(module)).toEqual([]);
-    expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual(["alloc", "compute", "memory"]);
+    expect(
+      WebAssembly.Module.exports(module)
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(["alloc", "compute", "memory"]);
     const limits = memoryLimits(readFileSync(collatzWasm));
     expect(limits.maximum).toBeDefined();
     expect(limits.maximum!).toBeLessThanOrEqual(LIMITS.wasmMaxPages);
@@ -124,10 +128,14 @@ describe("colmeia kernel", () => {
     expect(again.stdout.trim()).toBe(ids.pi);
     expect(again.stderr).toMatch(/^Already published monte-carlo-pi/);
 
-    const elsewhere = spawn(process.execPath, [COLMEIA_BIN, "kernel", "publish", "kernel.ts", "--name", "monte-carlo-pi", "--reduce", "sum", "--description", "π by darts"], {
-      cwd: join(root, "examples/monte-carlo-pi"),
-      env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0] },
-    });
+    const elsewhere = spawn(
+      process.execPath,
+      [COLMEIA_BIN, "kernel", "publish", "kernel.ts", "--name", "monte-carlo-pi", "--reduce", "sum", "--description", "π by darts"],
+      {
+        cwd: join(root, "examples/monte-carlo-pi"),
+        env: { ...process.env, COLMEIA_URL: server.url, COLMEIA_TOKEN: server.tokens[0] },
+      },
+    );
     let stdout = "";
     elsewhere.stdout.on("data", (d) => (stdout += d));
     await new Promise((ok) => elsewhere.on("close", ok));

@@ -83,7 +83,11 @@ describe("colmeia usage", () => {
     expectUsageError(await colmeia(["submit", "primes.count", "--range", "0:10:1", "--shards", "x.jsonl"]), /only one of --range, --shards/, "colmeia submit");
     expectUsageError(await colmeia(["submit", "wordcount", "--file", "x.txt", "--chunk", "lots"]), /not a size/, "colmeia submit");
     expectUsageError(await colmeia(["submit", "primes.count", "--range", "0:10:1", "--chunk", "1KiB"]), /--chunk only applies to --file/, "colmeia submit");
-    expectUsageError(await colmeia(["submit", "primes.count", "--range", "0:10:1", "--replicas", "2", "--quorum", "3"]), /--quorum \(3\) must not exceed/, "colmeia submit");
+    expectUsageError(
+      await colmeia(["submit", "primes.count", "--range", "0:10:1", "--replicas", "2", "--quorum", "3"]),
+      /--quorum \(3\) must not exceed/,
+      "colmeia submit",
+    );
     expectUsageError(await colmeia(["submit", "wordcount", "--file", join(work, "missing.txt")]), /missing\.txt: no such file/, "colmeia submit");
     expectUsageError(await colmeia(["volunteer", "--threads", "0"]), /--threads must be a whole number >= 1/, "colmeia volunteer");
     expectUsageError(await colmeia(["list", "--url", "localhost:8787"]), /'--url <url>' argument 'localhost:8787' is invalid/, "colmeia list");

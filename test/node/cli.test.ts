@@ -25,16 +25,32 @@ async function fetchJson(path: string, token = server.tokens[0]): Promise<unknow
 
 /** A deterministic corpus: many scripts, accents, CJK, emoji, CRLF and LF, some very long lines. */
 function corpus(bytes: number): string {
-  const words = ["Olá", "coração", "AÇÃO", "naïve", "Straße", "東京", "日本語", "слово", "Ελλάδα", "emoji😀ok", "x2", "42", "The", "the", "don't", "a-b", "ﬁne"];
+  const words = [
+    "Olá",
+    "coração",
+    "AÇÃO",
+    "naïve",
+    "Straße",
+    "東京",
+    "日本語",
+    "слово",
+    "Ελλάδα",
+    "emoji😀ok",
+    "x2",
+    "42",
+    "The",
+    "the",
+    "don't",
+    "a-b",
+    "ﬁne",
+  ];
   let seed = 42;
   const next = () => (seed = (seed * 48271) % 2147483647);
   const lines: string[] = [];
   let size = 0;
   while (size < bytes) {
     const n = 1 + (next() % (next() % 100 === 0 ? 4000 : 20));
-    const line = Array.from({ length: n }, () => words[next() % words.length] + (next() % 10 === 0 ? `w${next() % 2000}` : "")).join(
-      next() % 2 ? " " : ", ",
-    );
+    const line = Array.from({ length: n }, () => words[next() % words.length] + (next() % 10 === 0 ? `w${next() % 2000}` : "")).join(next() % 2 ? " " : ", ");
     lines.push(line + (next() % 3 === 0 ? "\r\n" : "\n"));
     size += Buffer.byteLength(lines.at(-1)!);
   }
@@ -168,9 +184,7 @@ describe("colmeia against a local coordinator", () => {
     // Long leases: a shard the stopped volunteer kept would block the job for 10 minutes.
     const start = 1e12;
     const range = `${start}:${start + 24 * 10_000_000}:10000000`;
-    const job = JSON.parse(
-      (await colmeia(["submit", "primes.count", "--range", range, "--replicas", "1", "--lease-ttl", "10m", "--json"])).stdout,
-    );
+    const job = JSON.parse((await colmeia(["submit", "primes.count", "--range", range, "--replicas", "1", "--lease-ttl", "10m", "--json"])).stdout);
     const first = volunteer(1);
     await first.started;
     for (let done = 0; done < 1; ) {
@@ -191,9 +205,7 @@ describe("colmeia against a local coordinator", () => {
     // so the interrupt always finds shards running.
     const start = 9e15;
     const range = `${start}:${start + 8 * 100_000_000}:100000000`;
-    const job = JSON.parse(
-      (await colmeia(["submit", "primes.count", "--range", range, "--replicas", "1", "--lease-ttl", "10m", "--json"])).stdout,
-    );
+    const job = JSON.parse((await colmeia(["submit", "primes.count", "--range", range, "--replicas", "1", "--lease-ttl", "10m", "--json"])).stdout);
     const first = volunteer(2);
     await first.started;
     await new Promise((r) => setTimeout(r, 1500)); // long enough to hold leases, too short to finish one

@@ -23,8 +23,7 @@ async function complete(jobId: string, n: number): Promise<void> {
   }
 }
 
-const order = (category: string, month: string, price: number, status = "paid") =>
-  JSON.stringify({ category, month, price_cents: price, status });
+const order = (category: string, month: string, price: number, status = "paid") => JSON.stringify({ category, month, price_cents: price, status });
 
 /** Three shards of orders: paid ones grouped, a refunded one filtered out, one line that is not JSON. */
 const SHARDS = [
@@ -49,9 +48,9 @@ async function submitAndFinish(token: string, label: string, groupBy: string[]):
 
 /** The table's cells as text, row by row (header row first). */
 const cells = (page: Page, jobId: string) =>
-  page.locator(`[data-id="${jobId}"] table`).evaluate((table: HTMLTableElement) =>
-    [...table.rows].map((row) => [...row.cells].map((cell) => cell.textContent ?? "")),
-  );
+  page
+    .locator(`[data-id="${jobId}"] table`)
+    .evaluate((table: HTMLTableElement) => [...table.rows].map((row) => [...row.cells].map((cell) => cell.textContent ?? "")));
 
 /** Opens the dashboard signed in with `token` and returns a job's card once it shows `done`. */
 async function doneJobCard(page: Page, token: string, jobId: string) {
@@ -100,14 +99,9 @@ describe("/dashboard: a records.aggregate result", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), row.getByRole("button", { name: "Download CSV" }).click()]);
     expect(download.suggestedFilename()).toBe(`${id}.csv`);
     expect(readFileSync((await download.path())!, "utf8")).toBe(
-      [
-        "group,largest,orders,revenue",
-        '"Say ""cheese""",12000,1,12000',
-        '"Home, Kitchen",4000,1,4000',
-        "Toys,2500,2,3000",
-        "Books,1500,2,2400",
-        "",
-      ].join("\r\n"),
+      ["group,largest,orders,revenue", '"Say ""cheese""",12000,1,12000', '"Home, Kitchen",4000,1,4000', "Toys,2500,2,3000", "Books,1500,2,2400", ""].join(
+        "\r\n",
+      ),
     );
 
     // Closing and opening again keeps the table (and its order) without fetching it anew.
@@ -123,7 +117,11 @@ describe("/dashboard: a records.aggregate result", () => {
   it("splits a key of several groupBy fields into a column each, and offers no table for other kernels", async () => {
     const [token] = local.grid.tokens;
     const id = await submitAndFinish(token, "by category and month", ["category", "month"]);
-    const primes = await createClient({ url: local.grid.url, token }).submit({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const primes = await createClient({ url: local.grid.url, token }).submit({
+      kernel: "primes.count",
+      range: { start: 0, end: 100, step: 100 },
+      replication: { replicas: 1, quorum: 1 },
+    });
     await complete(primes.id, 1);
 
     const page = await local.browser.newPage({ viewport: { width: 1280, height: 900 } });

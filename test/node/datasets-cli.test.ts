@@ -46,7 +46,10 @@ const smallFile = join(work, "orders.jsonl");
 const bigFile = join(work, "big.txt");
 
 beforeAll(async () => {
-  writeFileSync(smallFile, `${Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, category: ["a", "b", "c"][i % 3], price_cents: (i * 37) % 9999 })).join("\n")}\n`);
+  writeFileSync(
+    smallFile,
+    `${Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, category: ["a", "b", "c"][i % 3], price_cents: (i * 37) % 9999 })).join("\n")}\n`,
+  );
   writeFileSync(bigFile, text(12 * MiB));
   server = await startLocalServer();
   client = createClient({ url: server.url, token: server.tokens[0] });
@@ -131,7 +134,9 @@ globalThis.fetch = async (input, init) => {
     const { datasets } = await client.datasets();
     expect(datasets.length).toBeGreaterThanOrEqual(4);
     const list = await colmeia(["dataset", "list", "--json"]);
-    expect(JSON.parse(list.stdout)).toEqual(await (await fetch(`${server.url}/v1/datasets`, { headers: { authorization: `Bearer ${server.tokens[0]}` } })).json());
+    expect(JSON.parse(list.stdout)).toEqual(
+      await (await fetch(`${server.url}/v1/datasets`, { headers: { authorization: `Bearer ${server.tokens[0]}` } })).json(),
+    );
     const table = (await colmeia(["dataset", "list"])).stdout;
     expect(table.split("\n")[0]).toMatch(/^ID\s+NAME\s+SIZE\s+SHA256\s+CREATED$/);
     expect(table).toContain(`${sha256(bigFile).slice(0, 12)}  `);
@@ -173,8 +178,25 @@ globalThis.fetch = async (input, init) => {
 
     // records.aggregate as the help shows it: every record read once, merged to the direct computation.
     const orders = JSON.parse((await colmeia(["dataset", "upload", smallFile, "--json"])).stdout).id;
-    const params = { format: "jsonl", groupBy: ["category"], metrics: { orders: { count: true }, revenue: { sum: "price_cents" }, top: { max: "price_cents" } } } satisfies RecordsParams;
-    const aggregated = await colmeia(["submit", "records.aggregate", "--dataset", orders, "--chunk", "16KiB", "--params", JSON.stringify(params), "--replicas", "1", "--watch", "--json"]);
+    const params = {
+      format: "jsonl",
+      groupBy: ["category"],
+      metrics: { orders: { count: true }, revenue: { sum: "price_cents" }, top: { max: "price_cents" } },
+    } satisfies RecordsParams;
+    const aggregated = await colmeia([
+      "submit",
+      "records.aggregate",
+      "--dataset",
+      orders,
+      "--chunk",
+      "16KiB",
+      "--params",
+      JSON.stringify(params),
+      "--replicas",
+      "1",
+      "--watch",
+      "--json",
+    ]);
     expect(aggregated.code).toBe(0);
     const job = JSON.parse(aggregated.stdout);
     expect(job.shards.total).toBe(Math.ceil(readFileSync(smallFile).length / (16 * 1024)));

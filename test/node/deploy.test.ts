@@ -68,9 +68,7 @@ describe("a new version of the grid started on the same state mid-job (what `wra
     expect(created?.status).toBe(201);
     const id = created!.body.id;
 
-    const tokens = await Promise.all(
-      Array.from({ length: 3 }, async () => (await call<{ token: string }>("POST", "/v1/volunteers", "-"))!.body.token),
-    );
+    const tokens = await Promise.all(Array.from({ length: 3 }, async () => (await call<{ token: string }>("POST", "/v1/volunteers", "-"))!.body.token));
     let finished = false;
     const working = tokens.map((t) => volunteer(t, () => finished));
 

@@ -31,7 +31,11 @@ beforeAll(async () => {
 
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-const jsonl = (name: string): Order[] => readFileSync(file(name), "utf8").trimEnd().split("\n").map((line) => JSON.parse(line) as Order);
+const jsonl = (name: string): Order[] =>
+  readFileSync(file(name), "utf8")
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Order);
 
 /** A tiny RFC 4180 reader, written apart from the example's own: rows of fields. */
 function readCsv(text: string): string[][] {
@@ -167,7 +171,9 @@ describe("examples/ecommerce/aggregate-direct.ts", () => {
 
     right.result.groups.Books!.revenue += 1;
     writeFileSync(file("wrong.json"), JSON.stringify(right));
-    const failed = await node("aggregate-direct.ts", file("a.jsonl"), "--params", params, "--check", file("wrong.json")).catch((e: { code: number; stderr: string }) => e);
+    const failed = await node("aggregate-direct.ts", file("a.jsonl"), "--params", params, "--check", file("wrong.json")).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect("code" in failed && failed.code).toBe(1);
     expect(failed.stderr).toMatch(/group "Books": here .*"revenue"/);
   });

@@ -11,7 +11,12 @@ const ops = (file: string) => readFileSync(join(root, "ops", file), "utf8");
 const METRICS_TOKEN = "ops-test-metrics-token";
 
 type Panel = { type: string; title: string; description?: string; targets?: { expr: string }[]; panels?: Panel[]; datasource?: { uid: string } };
-const dashboard = JSON.parse(ops("grafana/colmeia.json")) as { uid: string; title: string; panels: Panel[]; templating: { list: { name: string; type: string }[] } };
+const dashboard = JSON.parse(ops("grafana/colmeia.json")) as {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: { name: string; type: string }[] };
+};
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== "row");
 const alertExprs = [...ops("alerts.yml").matchAll(/^\s*expr:\s*(.+)$/gm)].map((m) => m[1]!);
 const metricNames = (expr: string) => [...expr.matchAll(/\bcolmeia_[a-zA-Z0-9_:]+/g)].map((m) => m[0]);
@@ -60,7 +65,13 @@ describe("ops/: the Grafana board and the Prometheus config against a running `n
     }
     const exprs = panels.flatMap((p) => p.targets!.map((t) => t.expr)).join("\n");
     expect(exprs).toContain("histogram_quantile(0.99");
-    for (const wanted of ["colmeia_shards_completed_total", "colmeia_volunteers_active", "colmeia_jobs_finished_total", "colmeia_webhook_deliveries_total", "colmeia_jobs_storage_bytes"]) {
+    for (const wanted of [
+      "colmeia_shards_completed_total",
+      "colmeia_volunteers_active",
+      "colmeia_jobs_finished_total",
+      "colmeia_webhook_deliveries_total",
+      "colmeia_jobs_storage_bytes",
+    ]) {
       expect(exprs).toContain(wanted);
     }
   });

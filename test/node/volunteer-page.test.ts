@@ -144,12 +144,17 @@ describe("volunteer page", () => {
     // A shard already running when the tab hid still finishes (pausing stops leasing, it does
     // not throw work away): wait until the count has settled, then it must stay put.
     let settled = -1;
-    await until(async () => {
-      const now = await counter(page, "shards-visit");
-      const same = now === settled;
-      settled = now;
-      return same && (await counter(page, "pending")) === 0;
-    }, 20_000, "in-flight shards finished", 1500);
+    await until(
+      async () => {
+        const now = await counter(page, "shards-visit");
+        const same = now === settled;
+        settled = now;
+        return same && (await counter(page, "pending")) === 0;
+      },
+      20_000,
+      "in-flight shards finished",
+      1500,
+    );
     const done = await counter(page, "shards-visit");
     await new Promise((r) => setTimeout(r, 1500));
     expect(await counter(page, "shards-visit")).toBe(done);
@@ -203,7 +208,15 @@ describe("volunteer page", () => {
     const reported = new Map<string, unknown>();
     let workersStarted = 0;
     const expiresAt = Date.now() + 60_000;
-    const poisoned = (leaseId: string, input: unknown) => ({ id: leaseId, jobId: "j_x", shardId: leaseId, kernel: "primes.count", params: {}, input, expiresAt });
+    const poisoned = (leaseId: string, input: unknown) => ({
+      id: leaseId,
+      jobId: "j_x",
+      shardId: leaseId,
+      kernel: "primes.count",
+      params: {},
+      input,
+      expiresAt,
+    });
     const page = await openPage("?autostart=1&threads=1&shardTimeoutMs=1500", async (p) => {
       let first = true;
       await p.route("**/v1/leases", (route) => {

@@ -47,7 +47,10 @@ export function recordServer(entry: Omit<ServerRecord, "startedBy">, runDir = pr
 export function readRecords(runDir: string): ServerRecord[] {
   const file = join(runDir, REGISTRY);
   if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as ServerRecord);
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ServerRecord);
 }
 
 /**

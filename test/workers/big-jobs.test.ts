@@ -27,7 +27,10 @@ describe("large range jobs", () => {
 
   it("rejects a range of more shards than the published limit, creating nothing", async () => {
     const before = (await (await call("GET", "/v1/jobs", { token: ALICE })).json()) as { jobs: unknown[] };
-    const err = await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", range: { start: 0, end: 2 ** 53, step: 1 } } }), 400);
+    const err = await expectError(
+      call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", range: { start: 0, end: 2 ** 53, step: 1 } } }),
+      400,
+    );
     expect(err.message).toMatch(/range/);
     const after = (await (await call("GET", "/v1/jobs", { token: ALICE })).json()) as { jobs: unknown[] };
     expect(after.jobs.length).toBe(before.jobs.length);

@@ -25,7 +25,9 @@ describe("a volunteer's credit in its own object", () => {
     await submitAll(v, await lease(v, 3));
     await until("its credit arrives", async () => (await me(v)).credit === 3);
     expect(await me(v)).toMatchObject({ credit: 3, results: 3 });
-    expect(await runInDurableObject(record(v), (o: VolunteerObject) => o.sql.exec("SELECT credit, results FROM credit").toArray())).toEqual([{ credit: 3, results: 3 }]);
+    expect(await runInDurableObject(record(v), (o: VolunteerObject) => o.sql.exec("SELECT credit, results FROM credit").toArray())).toEqual([
+      { credit: 3, results: 3 },
+    ]);
 
     // The grid still ranks it (topContributors), but /me no longer reads the grid: a change there alone is not seen.
     expect((await grid().stats()).topContributors).toContainEqual({ volunteer: v.id, credit: 3, results: 3 });

@@ -273,11 +273,18 @@ describe("dataset jobs", () => {
   it("refuses dataset jobs that cannot be: unknown dataset, a kernel that reads no text, a chunk out of bounds", async () => {
     const ds = await upload("1\n2\n");
     await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: `d_${"0".repeat(32)}` } } }), 404);
-    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", dataset: { id: ds.id } } }), 400)).message).toMatch(/dataset/);
-    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 10 } } }), 400)).message).toMatch(/chunkBytes/);
+    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", dataset: { id: ds.id } } }), 400)).message).toMatch(
+      /dataset/,
+    );
+    expect(
+      (await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 10 } } }), 400)).message,
+    ).toMatch(/chunkBytes/);
     const big = { kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 8 * MiB } };
     expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: big }), 400)).message).toMatch(/chunkBytes.*at most/);
-    await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id }, range: { start: 0, end: 1, step: 1 } } }), 400);
+    await expectError(
+      call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id }, range: { start: 0, end: 1, step: 1 } } }),
+      400,
+    );
   });
 
   it("creates a job over a dataset as cheaply as the dataset is large: nothing is read", async () => {
@@ -329,7 +336,6 @@ describe("records.aggregate over datasets", () => {
     return { result: await result(job.id), texts };
   }
 
-
   it("aggregates JSON Lines shards to exactly the direct computation", async () => {
     const rows = Array.from({ length: 900 }, (_, i) => ({
       order_id: `o-${i}`,
@@ -378,7 +384,13 @@ describe("records.aggregate over datasets", () => {
 
   it("refuses a records.aggregate job whose params do not fit, naming the field", async () => {
     const ds = await upload("a,b\n1,2\n");
-    const bad = await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "records.aggregate", dataset: { id: ds.id }, params: { format: "xml", metrics: { n: { count: true } } } } }), 400);
+    const bad = await expectError(
+      call("POST", "/v1/jobs", {
+        token: ALICE,
+        body: { kernel: "records.aggregate", dataset: { id: ds.id }, params: { format: "xml", metrics: { n: { count: true } } } },
+      }),
+      400,
+    );
     expect(bad.message).toMatch(/format/);
   });
 });

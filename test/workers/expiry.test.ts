@@ -45,4 +45,3 @@ describe("lease expiry", () => {
     expect((await submit(a, l!.id, honest(l!))).status).toBe(202);
   });
 });
-

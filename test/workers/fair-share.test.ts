@@ -10,7 +10,11 @@ import { ALICE, BOB, call, createJob, expectError, status, submitAll, volunteer,
 async function leaseWith(v: Volunteer, max: number, bindings: Record<string, string> = {}): Promise<Lease[]> {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request("http://x/v1/leases", { method: "POST", headers: { authorization: `Bearer ${v.token}`, "content-type": "application/json" }, body: JSON.stringify({ max }) }),
+    new Request("http://x/v1/leases", {
+      method: "POST",
+      headers: { authorization: `Bearer ${v.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ max }),
+    }),
     { ...env, ...bindings },
     ctx,
   );

@@ -15,7 +15,14 @@ async function snapshot(w: FuzzWorld) {
     jobRows(w.jobId, "SELECT * FROM shards ORDER BY idx"),
   ]);
   const { shardsCompleted, shardsFailed, resultsAccepted, jobsTotal, jobsRunning, volunteersRegistered } = stats;
-  return { alice: alice.body, bob: bob.body, job: job.body, replicas, shards, stats: { shardsCompleted, shardsFailed, resultsAccepted, jobsTotal, jobsRunning, volunteersRegistered } };
+  return {
+    alice: alice.body,
+    bob: bob.body,
+    job: job.body,
+    replicas,
+    shards,
+    stats: { shardsCompleted, shardsFailed, resultsAccepted, jobsTotal, jobsRunning, volunteersRegistered },
+  };
 }
 
 /** A running job, one lease held by `volunteer` and one shard held by `otherVolunteer`. */

@@ -22,7 +22,19 @@ describe("GET /v1/health/deep", () => {
     const { status, body } = await deep();
     expect(status).toBe(200);
     expect(body.verdict, JSON.stringify(body.checks, null, 1)).toBe("ok");
-    for (const name of ["JOBS", "SUBMITTERS", "GRID", "VOLUNTEERS", "LIMITER", "METRICS", "BLOBS", "ASSETS", "storage headroom", "secret: SUBMIT_TOKENS", "secret: COLMEIA_SECRET"]) {
+    for (const name of [
+      "JOBS",
+      "SUBMITTERS",
+      "GRID",
+      "VOLUNTEERS",
+      "LIMITER",
+      "METRICS",
+      "BLOBS",
+      "ASSETS",
+      "storage headroom",
+      "secret: SUBMIT_TOKENS",
+      "secret: COLMEIA_SECRET",
+    ]) {
       const c = check(body, name);
       expect(c, name).toMatchObject({ ok: true, ms: expect.any(Number), detail: expect.any(String) });
     }

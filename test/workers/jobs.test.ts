@@ -7,7 +7,13 @@ describe("creating jobs", () => {
     const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 1050, step: 100 }, label: "eleven" });
     expect(job).toMatchObject({ id: expect.stringMatching(/^j_/), state: "running", shards: { total: 11, done: 0, failed: 0 } });
     const s = await status(job.id);
-    expect(JobStatus.parse(s)).toMatchObject({ id: job.id, kernel: "primes.count", label: "eleven", state: "running", shards: { total: 11, done: 0, failed: 0 } });
+    expect(JobStatus.parse(s)).toMatchObject({
+      id: job.id,
+      kernel: "primes.count",
+      label: "eleven",
+      state: "running",
+      shards: { total: 11, done: 0, failed: 0 },
+    });
     expect(s.createdAt).toBeGreaterThan(0);
     expect(s.updatedAt).toBeGreaterThanOrEqual(s.createdAt);
   });
@@ -15,7 +21,11 @@ describe("creating jobs", () => {
   it("gives the last range shard only what is left of the range", async () => {
     const job = await createJob({ kernel: "primes.count", range: { start: 5, end: 25, step: 7 }, replication: { replicas: 1, quorum: 1 } });
     const leases = await lease(await volunteer(), 10);
-    expect(leases.map((l) => l.input)).toEqual([{ start: 5, end: 12 }, { start: 12, end: 19 }, { start: 19, end: 25 }]);
+    expect(leases.map((l) => l.input)).toEqual([
+      { start: 5, end: 12 },
+      { start: 12, end: 19 },
+      { start: 19, end: 25 },
+    ]);
     expect(leases.every((l) => l.jobId === job.id && l.kernel === "primes.count")).toBe(true);
   });
 
@@ -109,7 +119,12 @@ describe("ownership and authentication", () => {
   it("answers 401 without a token or with an unknown one", async () => {
     const job = await primesJob(1);
     const v = await volunteer();
-    for (const headers of [{} as Record<string, string>, { authorization: "Bearer nope" }, { authorization: "tok-alice" }, { authorization: `Bearer ${v.token}` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: "Bearer nope" },
+      { authorization: "tok-alice" },
+      { authorization: `Bearer ${v.token}` },
+    ]) {
       await expectError(call("GET", "/v1/jobs", { headers }), 401);
       await expectError(call("GET", `/v1/jobs/${job.id}`, { headers }), 401);
       await expectError(call("DELETE", `/v1/jobs/${job.id}`, { headers }), 401);

@@ -55,7 +55,9 @@ describe("inspectWasm", () => {
     const badAlloc = { ...stubs, alloc: { params: [I64], results: [I32], body: [0x41, 0x00] } };
     expect(problemOf(wasmModule({ functions: badAlloc }))).toBe("export alloc has type (i64) -> (i32); a wasm/1 kernel exports alloc(size: i32) -> i32");
     const badCompute = { ...stubs, compute: { params: [I32, I32], results: [I64], body: [0x42, 0x00] } };
-    expect(problemOf(wasmModule({ functions: badCompute }))).toMatch(/^export compute has type \(i32, i32\) -> \(i64\); a wasm\/1 kernel exports compute\(inPtr: i32/);
+    expect(problemOf(wasmModule({ functions: badCompute }))).toMatch(
+      /^export compute has type \(i32, i32\) -> \(i64\); a wasm\/1 kernel exports compute\(inPtr: i32/,
+    );
     const noResult = { ...stubs, compute: { params: [I32, I32, I32, I32], results: [], body: [] } };
     expect(problemOf(wasmModule({ functions: noResult }))).toMatch(/^export compute has type \(i32, i32, i32, i32\) -> \(\)/);
   });
@@ -79,7 +81,9 @@ describe("inspectWasm", () => {
   });
 
   it("refuses a module over the size limit without reading it", () => {
-    expect(problemOf(new Uint8Array(LIMITS.kernelModuleBytes + 1))).toBe(`module is ${LIMITS.kernelModuleBytes + 1} bytes; at most ${LIMITS.kernelModuleBytes}`);
+    expect(problemOf(new Uint8Array(LIMITS.kernelModuleBytes + 1))).toBe(
+      `module is ${LIMITS.kernelModuleBytes + 1} bytes; at most ${LIMITS.kernelModuleBytes}`,
+    );
   });
 
   it("never throws on random mutations of a valid module", () => {

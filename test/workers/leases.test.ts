@@ -107,7 +107,10 @@ describe("heartbeat and release", () => {
     expect(again!.id).not.toBe(l!.id);
     await expectError(call("POST", `/v1/leases/${l!.id}/result`, { token: a.token, body: { output: { count: 4 } } }), 410);
     const rows = await jobRows<{ lease: string; state: number }>(job.id, "SELECT lease, state FROM replicas ORDER BY state");
-    expect(rows).toEqual([{ lease: again!.id, state: REPLICA.leased }, { lease: l!.id, state: REPLICA.released }]);
+    expect(rows).toEqual([
+      { lease: again!.id, state: REPLICA.leased },
+      { lease: l!.id, state: REPLICA.released },
+    ]);
   });
 
   it("answers 403 to heartbeat and release of another volunteer's lease", async () => {

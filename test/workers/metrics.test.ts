@@ -42,10 +42,20 @@ describe("GET /metrics", () => {
   it("answers the Prometheus text format with HELP and TYPE for every family the contract names", async () => {
     const m = await scrape();
     for (const name of [
-      "colmeia_volunteers_active", "colmeia_jobs_running", "colmeia_shards_completed_total", "colmeia_shards_failed_total",
-      "colmeia_results_submitted_total", "colmeia_coordinator_checks_total", "colmeia_volunteers_blacklisted_total",
-      "colmeia_leases_expired_total", "colmeia_results_rejected_total", "colmeia_webhook_deliveries_total",
-      "colmeia_jobs_storage_bytes", "colmeia_job_storage_max_bytes", "colmeia_http_requests_total", "colmeia_http_request_duration_seconds",
+      "colmeia_volunteers_active",
+      "colmeia_jobs_running",
+      "colmeia_shards_completed_total",
+      "colmeia_shards_failed_total",
+      "colmeia_results_submitted_total",
+      "colmeia_coordinator_checks_total",
+      "colmeia_volunteers_blacklisted_total",
+      "colmeia_leases_expired_total",
+      "colmeia_results_rejected_total",
+      "colmeia_webhook_deliveries_total",
+      "colmeia_jobs_storage_bytes",
+      "colmeia_job_storage_max_bytes",
+      "colmeia_http_requests_total",
+      "colmeia_http_request_duration_seconds",
     ]) {
       const family = m.get(name);
       expect(family, name).toBeDefined();
@@ -118,14 +128,22 @@ describe("GET /metrics", () => {
 
   it("counts leases that expired and results refused as invalid", { timeout: 30_000 }, async () => {
     const before = await scrape();
-    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 200, step: 100 }, replication: { replicas: 1, quorum: 1 }, leaseTtlMs: 1000 });
+    const job = await createJob({
+      kernel: "primes.count",
+      range: { start: 0, end: 200, step: 100 },
+      replication: { replicas: 1, quorum: 1 },
+      leaseTtlMs: 1000,
+    });
     const a = await volunteer();
     const [l1, l2] = (await lease(a, 2)).filter((x) => x.jobId === job.id);
     await expectError(submit(a, l1!.id, { count: "many" }), 400);
     await sleep(1500);
     await expectError(submit(a, l2!.id, honest(l2!)), 410);
     const delta = (m: Map<string, ParsedFamily>, name: string, labels?: Record<string, string>) => v(m, name, labels) - v(before, name, labels);
-    const after = await scrapeUntil("expiry is counted", (m) => delta(m, "colmeia_leases_expired_total") >= 2 && delta(m, "colmeia_results_rejected_total", { reason: "lease_expired" }) >= 1);
+    const after = await scrapeUntil(
+      "expiry is counted",
+      (m) => delta(m, "colmeia_leases_expired_total") >= 2 && delta(m, "colmeia_results_rejected_total", { reason: "lease_expired" }) >= 1,
+    );
     expect(delta(after, "colmeia_leases_expired_total")).toBe(2);
     expect(delta(after, "colmeia_results_rejected_total", { reason: "lease_expired" })).toBe(1);
     // Refused by the schema before the lease is looked at: that one is visible in the request counts instead.
@@ -153,7 +171,10 @@ describe("GET /metrics", () => {
   it("keeps its counters when the grid and metrics objects restart", { timeout: 30_000 }, async () => {
     const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 200, step: 100 }, replication: { replicas: 1, quorum: 1 } });
     const a = await volunteer();
-    await submitAll(a, (await lease(a, 2)).filter((l) => l.jobId === job.id));
+    await submitAll(
+      a,
+      (await lease(a, 2)).filter((l) => l.jobId === job.id),
+    );
     await call("GET", `/v1/jobs/${job.id}`, { token: ALICE });
     const before = await scrapeUntil("the job reported", (m) => v(m, "colmeia_shards_completed_total") >= 2);
 

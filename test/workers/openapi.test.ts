@@ -14,11 +14,23 @@ describe("service description", () => {
     expect(res.body.openapi).toMatch(/^3\./);
     const paths = res.body.paths as Record<string, Record<string, unknown>>;
     const expected: [string, string][] = [
-      ["/v1/jobs", "post"], ["/v1/jobs", "get"], ["/v1/jobs/{id}", "get"], ["/v1/jobs/{id}", "delete"],
-      ["/v1/jobs/{id}/result", "get"], ["/v1/jobs/{id}/events", "get"], ["/v1/webhook-secret", "get"],
-      ["/v1/volunteers", "post"], ["/v1/leases", "post"], ["/v1/leases/{id}/result", "post"], ["/v1/results", "post"],
-      ["/v1/leases/{id}/heartbeat", "post"], ["/v1/leases/{id}/release", "post"], ["/v1/stats", "get"], ["/healthz", "get"],
-      ["/metrics", "get"], ["/v1/health/deep", "get"],
+      ["/v1/jobs", "post"],
+      ["/v1/jobs", "get"],
+      ["/v1/jobs/{id}", "get"],
+      ["/v1/jobs/{id}", "delete"],
+      ["/v1/jobs/{id}/result", "get"],
+      ["/v1/jobs/{id}/events", "get"],
+      ["/v1/webhook-secret", "get"],
+      ["/v1/volunteers", "post"],
+      ["/v1/leases", "post"],
+      ["/v1/leases/{id}/result", "post"],
+      ["/v1/results", "post"],
+      ["/v1/leases/{id}/heartbeat", "post"],
+      ["/v1/leases/{id}/release", "post"],
+      ["/v1/stats", "get"],
+      ["/healthz", "get"],
+      ["/metrics", "get"],
+      ["/v1/health/deep", "get"],
     ];
     for (const [path, method] of expected) expect(paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();
   });
@@ -36,5 +48,4 @@ describe("service description", () => {
     const names = (body["x-colmeia-metrics"] as { name: string; type: string }[]).map((m) => m.name);
     expect(names).toEqual(expect.arrayContaining(["colmeia_volunteers_active", "colmeia_shards_completed_total", "colmeia_http_request_duration_seconds"]));
   });
-
 });

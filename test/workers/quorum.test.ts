@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { call, createJob, expectError, honest, jobRows, lease, leaseEventually, result, status, submit, volunteer, type Volunteer } from "./helpers.ts";
 
-const oneShard = (replication: Record<string, number>) =>
-  createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication });
+const oneShard = (replication: Record<string, number>) => createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication });
 
 type Several<N extends number, R extends Volunteer[] = []> = R["length"] extends N ? R : Several<N, [...R, Volunteer]>;
 const volunteers = <N extends number>(n: N) => Promise.all(Array.from({ length: n }, volunteer)) as Promise<Several<N>>;
@@ -70,7 +69,8 @@ describe("quorum", () => {
     const second = held.find((l) => l.shardId === "1")!;
     expect((await call("POST", `/v1/leases/${first.id}/result`, { token: vs[0]!.token, body: { error: { message: "RangeError: boom" } } })).status).toBe(202);
     expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 0, failed: 0 } });
-    for (const v of [vs[1]!]) {  // the confirming volunteer
+    for (const v of [vs[1]!]) {
+      // the confirming volunteer
       const [l] = await leaseEventually(v);
       expect(l!.shardId).toBe("0");
       await call("POST", `/v1/leases/${l!.id}/result`, { token: v.token, body: { error: { message: "RangeError: boom again" } } });

@@ -54,7 +54,13 @@ describe("rate limits per submitter token", () => {
 
     const wait = await expectLimited(await send("POST", "/v1/jobs", { token: ONE, body: job, bindings: three }));
     expect(wait).toBeLessThanOrEqual(60);
-    await expectLimited(await send("POST", "/v1/kernels", { token: ONE, body: { name: "k", language: "js", source: "export function compute() { return 1; }", reduce: "sum" }, bindings: three }));
+    await expectLimited(
+      await send("POST", "/v1/kernels", {
+        token: ONE,
+        body: { name: "k", language: "js", source: "export function compute() { return 1; }", reduce: "sum" },
+        bindings: three,
+      }),
+    );
     await expectLimited(await send("POST", "/v1/datasets?name=a.txt", { token: ONE, body: "a\nb\n", bindings: three }));
     await expectLimited(await send("DELETE", `/v1/jobs/${id}`, { token: ONE, bindings: three }));
 
@@ -70,7 +76,10 @@ describe("rate limits per submitter token", () => {
     const otherId = ((await other.json()) as { id: string }).id;
 
     // Raised again (the operator's binding), the same token is served: cancel what this test made.
-    for (const [token, jobId] of [[ONE, id], [TWO, otherId]] as const) {
+    for (const [token, jobId] of [
+      [ONE, id],
+      [TWO, otherId],
+    ] as const) {
       const res = await send("DELETE", `/v1/jobs/${jobId}`, { token, bindings: { SUBMIT_RATE_PER_MINUTE: "100000" } });
       expect((await res.json()) as object).toMatchObject({ state: "cancelled" });
     }
@@ -78,7 +87,10 @@ describe("rate limits per submitter token", () => {
 
   it("publishes the limits in /openapi.json", async () => {
     const { body } = await callJson("GET", "/openapi.json");
-    expect(body["x-colmeia-limits"]).toMatchObject({ submitterCallsPerMinute: LIMITS.submitterCallsPerMinute, addressCallsPerMinute: LIMITS.addressCallsPerMinute });
+    expect(body["x-colmeia-limits"]).toMatchObject({
+      submitterCallsPerMinute: LIMITS.submitterCallsPerMinute,
+      addressCallsPerMinute: LIMITS.addressCallsPerMinute,
+    });
   });
 });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { REPLICA } from "../../coordinator/job/tables.ts";
 import { call, callJson, createJob, expectError, honest, jobRows, lease, primesJob, status, submit, volunteer } from "./helpers.ts";
 
-const replicaStates = (jobId: string) => jobRows<{ lease: string; state: number; hash: string | null }>(jobId, "SELECT lease, state, hash FROM replicas ORDER BY lease");
+const replicaStates = (jobId: string) =>
+  jobRows<{ lease: string; state: number; hash: string | null }>(jobId, "SELECT lease, state, hash FROM replicas ORDER BY lease");
 
 describe("submitting one result", () => {
   it("accepts an honest output with 202 and counts the shard done", async () => {

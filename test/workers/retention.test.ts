@@ -25,7 +25,10 @@ describe("retention of finished jobs", () => {
     await expectError(call("GET", `/v1/jobs/${job.id}/result`, { token: ALICE }), 410);
     await expectError(call("GET", `/v1/jobs/${job.id}`, { token: BOB }), 404);
     const tables = await runInDurableObject(jobObject(job.id), (o: JobObject) =>
-      o.store.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((t) => t.name),
+      o.store.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((t) => t.name),
     );
     expect(tables).toEqual(["tomb"]);
     const list = await callJson<{ jobs: { id: string }[] }>("GET", "/v1/jobs?limit=500", { token: ALICE });

@@ -89,10 +89,7 @@ describe("public statistics through the edge cache", () => {
     const job = await primesJob(8);
     const v = await volunteer();
     const before = await served();
-    const [leases] = await Promise.all([
-      leaseEventually(v, 8, 8),
-      Promise.all(Array.from({ length: 300 }, () => get("/v1/stats"))),
-    ]);
+    const [leases] = await Promise.all([leaseEventually(v, 8, 8), Promise.all(Array.from({ length: 300 }, () => get("/v1/stats")))]);
     expect(leases.map((l) => l.jobId)).toEqual(leases.map(() => job.id));
     expect(leases).toHaveLength(8);
     const after = await served();

@@ -16,7 +16,10 @@ describe("storage that cannot run out", () => {
     await submit(b, lb!.id, honest(lb!));
     const [lc] = await leaseEventually(c);
     await submit(c, lc!.id, honest(lc!));
-    const rows = await jobRows<{ lease: string; state: number; output: string | null; hash: string | null }>(job.id, "SELECT lease, state, output, hash FROM replicas");
+    const rows = await jobRows<{ lease: string; state: number; output: string | null; hash: string | null }>(
+      job.id,
+      "SELECT lease, state, output, hash FROM replicas",
+    );
     const lost = rows.find((r) => r.lease === la!.id)!;
     expect(lost).toMatchObject({ state: REPLICA.rejected, output: null, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(rows.filter((r) => r.output !== null)).toHaveLength(2);

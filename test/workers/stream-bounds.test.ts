@@ -30,7 +30,14 @@ async function readFor(res: Response, ms: number): Promise<{ events: SseEvent[];
 /** A job status source the hub reads, whose version the test moves. */
 function fakeJob() {
   const job = { version: 1, state: "running" as JobStatus["state"] };
-  const status = (): JobStatus => ({ id: "j_fake", kernel: "primes.count", state: job.state, shards: { total: 1, done: 0, failed: 0 }, createdAt: 1, updatedAt: job.version });
+  const status = (): JobStatus => ({
+    id: "j_fake",
+    kernel: "primes.count",
+    state: job.state,
+    shards: { total: 1, done: 0, failed: 0 },
+    createdAt: 1,
+    updatedAt: job.version,
+  });
   return { job, current: () => ({ status: status(), version: job.version }) };
 }
 
@@ -72,7 +79,7 @@ describe("job event streams are bounded", () => {
     const { job, current } = fakeJob();
     const hub = new EventHub(current, { maxMs: 300 });
     const first = hub.open(undefined);
-    setTimeout(() => (job.version = 2, hub.changed(false)), 100);
+    setTimeout(() => ((job.version = 2), hub.changed(false)), 100);
     const { events, ended } = await readFor(first, 2000);
     expect(ended).toBe(true);
     expect(events.map((e) => e.id)).toEqual(["1", "2"]);

@@ -3,7 +3,23 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import {
-  ALICE, call, callJson, createJob, expectError, honest, jobRows, lease, leaseEventually, result, runVolunteers, sleep, status, submit, submitAll, volunteer, type Volunteer,
+  ALICE,
+  call,
+  callJson,
+  createJob,
+  expectError,
+  honest,
+  jobRows,
+  lease,
+  leaseEventually,
+  result,
+  runVolunteers,
+  sleep,
+  status,
+  submit,
+  submitAll,
+  volunteer,
+  type Volunteer,
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { SHARD } from "../../coordinator/job/tables.ts";
@@ -11,8 +27,7 @@ import { SHARD } from "../../coordinator/job/tables.ts";
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
 const adaptiveJob = (n: number, step = 1000) => createJob({ kernel: "primes.count", range: { start: 0, end: n * step, step } });
 const wrong = (l: Lease) => ({ count: (honest(l) as { count: number }).count + 1 });
-const isRinger = async (l: Lease) =>
-  (await jobRows<{ ringer: number }>(l.jobId, "SELECT ringer FROM replicas WHERE lease = ?", l.id))[0]!.ringer === 1;
+const isRinger = async (l: Lease) => (await jobRows<{ ringer: number }>(l.jobId, "SELECT ringer FROM replicas WHERE lease = ?", l.id))[0]!.ringer === 1;
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -54,7 +69,10 @@ describe("adaptive trust policy", () => {
     expect(await profile(t)).toMatchObject({ trusted: true });
     const job = await adaptiveJob(60);
     const leases = await leaseEventually(t, 60, 60);
-    await submitAll(t, leases.filter((l) => l.jobId === job.id));
+    await submitAll(
+      t,
+      leases.filter((l) => l.jobId === job.id),
+    );
     const rows = await jobRows<{ need: number; state: number; verified: number }>(job.id, "SELECT need, state, verified FROM shards");
     const alone = rows.filter((r) => r.state === 1 && r.need === 1).length;
     // An audit of a checkable shard is settled by the coordinator computing it (verified); others wait for a second volunteer.
@@ -155,7 +173,8 @@ describe("adaptive trust policy", () => {
 
     await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(a.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(a.id, "test: caught elsewhere");
     await until("a's outputs are rejected here", async () =>
-      (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", a.id)).every((r) => r.state === 4));
+      (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", a.id)).every((r) => r.state === 4),
+    );
     expect(await verified()).toEqual({ state: SHARD.accepted, verified: 1 });
     expect((await status(job.id)).shards.done).toBe(1);
     expect(await profile(b)).toMatchObject({ blacklisted: false });
@@ -173,7 +192,8 @@ describe("adaptive trust policy", () => {
 
     await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(t.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(t.id, "test: caught elsewhere");
     await until("t's outputs are rejected here", async () =>
-      (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", t.id)).every((r) => r.state === 4));
+      (await jobRows<{ state: number }>(job.id, "SELECT state FROM replicas WHERE volunteer = ?", t.id)).every((r) => r.state === 4),
+    );
     expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 30 } });
     const { body } = await callJson("GET", `/v1/jobs/${job.id}/shards?limit=100`, { token: ALICE });
     expect(body.shards).toHaveLength(30);
@@ -204,7 +224,10 @@ describe("adaptive trust policy", () => {
     // Written in the step that accepted the shard, before any alarm ran.
     const queued = await jobRows<{ volunteer: string; obs: string }>(job.id, "SELECT volunteer, obs FROM rep_outbox ORDER BY volunteer");
     expect(queued.map((q) => q.volunteer).sort()).toEqual([a.id, b.id].sort());
-    expect(queued.map((q) => JSON.parse(q.obs))).toEqual([{ uncheckable: true, agreed: 1 }, { uncheckable: true, agreed: 1 }]);
+    expect(queued.map((q) => JSON.parse(q.obs))).toEqual([
+      { uncheckable: true, agreed: 1 },
+      { uncheckable: true, agreed: 1 },
+    ]);
     await until("the records took them", async () => (await jobRows(job.id, "SELECT 1 FROM rep_outbox")).length === 0);
     expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
   });

@@ -77,12 +77,21 @@ describe("webhook targets (no server-side request forgery)", () => {
 });
 
 describe("webhook delivery", () => {
-  const status = { id: "j_test", kernel: "primes.count", state: "done", shards: { total: 1, done: 1, failed: 0 }, createdAt: 1, updatedAt: 2 } satisfies JobStatus;
+  const status = {
+    id: "j_test",
+    kernel: "primes.count",
+    state: "done",
+    shards: { total: 1, done: 1, failed: 0 },
+    createdAt: 1,
+    updatedAt: 2,
+  } satisfies JobStatus;
   const pending = (url: string) => ({ url, state: "pending" as const, attempts: 0 });
   afterEach(() => vi.restoreAllMocks());
 
   it("treats a redirect as a failed attempt and never follows it", async () => {
-    const fetch = vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }));
+    const fetch = vi
+      .spyOn(globalThis, "fetch")
+      .mockResolvedValue(new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }));
     const next = await deliver(pending("https://hooks.example.invalid/x"), status, "s3cret", 1000, []);
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(fetch.mock.calls[0]![1]).toMatchObject({ method: "POST", redirect: "manual" });
@@ -90,7 +99,9 @@ describe("webhook delivery", () => {
   });
 
   it("keeps nothing of what the target answered: only the state, the attempts and the next try", async () => {
-    vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response("internal admin console v2.3 at 10.0.0.8", { status: 500, headers: { server: "secret-box" } }));
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(
+      new Response("internal admin console v2.3 at 10.0.0.8", { status: 500, headers: { server: "secret-box" } }),
+    );
     const failed = await deliver(pending("https://hooks.example.invalid/x"), status, "s3cret", 1000, []);
     expect(Object.keys(failed).sort()).toEqual(["attempts", "nextAt", "state", "url"]);
     vi.spyOn(globalThis, "fetch").mockRejectedValue(new Error("connect ECONNREFUSED 10.0.0.8:443"));

@@ -21,7 +21,8 @@ interface UploadFlags extends ConnectionFlags {
 function datasetName(file: string, given?: string): string {
   const name = given ?? basename(file);
   const parsed = DatasetName.safeParse(name);
-  if (!parsed.success) throw new UsageError(`${given === undefined ? "the file's name" : "--name"} ${JSON.stringify(name)}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new UsageError(`${given === undefined ? "the file's name" : "--name"} ${JSON.stringify(name)}: ${parsed.error.issues[0]?.message}`);
   return name;
 }
 
@@ -38,7 +39,7 @@ export function datasetCommand(program: Command): void {
         "  colmeia dataset upload events.csv --part-size 64MiB   (rerun to resume)\n" +
         "  colmeia dataset list\n" +
         "  colmeia submit records.aggregate --dataset d_... --chunk 1MiB \\\n" +
-        "      --params '{\"format\":\"jsonl\",\"groupBy\":[\"category\"]}' --watch\n" +
+        '      --params \'{"format":"jsonl","groupBy":["category"]}\' --watch\n' +
         "  colmeia dataset rm d_...",
     );
 
@@ -56,7 +57,10 @@ export function datasetCommand(program: Command): void {
       )
       .argument("<file>", "the file to upload (JSON Lines, CSV, text)")
       .option("--name <name>", "the dataset's name (default: the file's name)")
-      .option("--part-size <size>", `part size of a multipart upload, ${formatSize(LIMITS.partBytes.min)} to ${formatSize(LIMITS.partBytes.max)} (default ${DEFAULT_PART})`),
+      .option(
+        "--part-size <size>",
+        `part size of a multipart upload, ${formatSize(LIMITS.partBytes.min)} to ${formatSize(LIMITS.partBytes.max)} (default ${DEFAULT_PART})`,
+      ),
   ).action(async (file: string, flags: UploadFlags) => {
     const name = datasetName(file, flags.name);
     const partBytes = flags.partSize === undefined ? undefined : sizeFlag("--part-size", flags.partSize, LIMITS.partBytes.min, LIMITS.partBytes.max);

@@ -76,7 +76,7 @@ export function kernelCommand(program: Command): void {
         "you can submit jobs to.\n\n" +
         "Examples:\n" +
         "  colmeia kernel publish ./pi.ts --reduce sum --name monte-carlo-pi\n" +
-        "  colmeia kernel publish ./hist.wasm --reduce '{\"counts\":\"sum\",\"peak\":\"max\"}'\n" +
+        '  colmeia kernel publish ./hist.wasm --reduce \'{"counts":"sum","peak":"max"}\'\n' +
         "  colmeia kernel list",
     );
 
@@ -92,10 +92,10 @@ export function kernelCommand(program: Command): void {
           "published. Run it with: colmeia submit k_... --range start:end:step",
       )
       .argument("<file>", "the kernel: .ts, .mts, .js, .mjs or .wasm")
-      .requiredOption("--reduce <how>", "how outputs merge: sum, min, max, collect, or '{\"field\":\"sum\",...}'")
+      .requiredOption("--reduce <how>", 'how outputs merge: sum, min, max, collect, or \'{"field":"sum",...}\'')
       .option("--name <name>", "the kernel's name (default: the file's name)")
       .option("--output <schema.json>", "a JSON Schema every output must satisfy")
-      .option("--compare <json>", 'tolerance under which two outputs agree, e.g. \'{"relTol":1e-9}\'')
+      .option("--compare <json>", "tolerance under which two outputs agree, e.g. '{\"relTol\":1e-9}'")
       .option("--description <text>", "a note shown with the kernel"),
   ).action(async (file: string, flags: PublishFlags) => {
     const client = submitterFrom(flags);
@@ -107,13 +107,13 @@ export function kernelCommand(program: Command): void {
     process.stdout.write(`${answer.id}\n`);
   });
 
-  withConnection(
-    kernel.command("list").summary("list kernels").description("List the built-in kernels and the ones this token published."),
-  ).action(async (flags: ConnectionFlags) => {
-    const answer = await submitterFrom(flags).listKernels();
-    if (flags.json) return printJson(answer);
-    process.stdout.write(`${formatKernelList(answer.kernels)}\n`);
-  });
+  withConnection(kernel.command("list").summary("list kernels").description("List the built-in kernels and the ones this token published.")).action(
+    async (flags: ConnectionFlags) => {
+      const answer = await submitterFrom(flags).listKernels();
+      if (flags.json) return printJson(answer);
+      process.stdout.write(`${formatKernelList(answer.kernels)}\n`);
+    },
+  );
 
   withConnection(
     kernel.command("show").summary("show a kernel").description("Show one kernel's manifest.").argument("<id>", "a kernel id (k_...) or a built-in's name"),

@@ -38,7 +38,7 @@ export function submitCommand(program: Command): void {
       .argument("<kernel>", "kernel to run: a built-in (primes.count, wordcount) or a published kernel's id (k_...)")
       .option("--range <start:end:step>", "numeric range cut into shards of `step` numbers")
       .option("--shards <file.jsonl>", "one shard input (JSON) per line; - reads stdin")
-      .option("--file <text>", "UTF-8 text cut into {\"text\"} shards at line boundaries (wordcount); - reads stdin")
+      .option("--file <text>", 'UTF-8 text cut into {"text"} shards at line boundaries (wordcount); - reads stdin')
       .option("--dataset <id>", "a dataset (d_...) cut into shards of --chunk bytes at line ends")
       .option("--chunk <size>", `shard size for --file (default ${DEFAULT_CHUNK}) or --dataset (default 1MiB), e.g. 256KiB`)
       .option("--replicas <n>", "distinct volunteers that compute each shard")
@@ -63,7 +63,9 @@ export function submitCommand(program: Command): void {
       if (flags.quiet) return follow(client, ids, "quiet");
       if (!flags.json) {
         const shards = created.reduce((sum, job) => sum + job.shards.total, 0);
-        process.stderr.write(`Submitted ${ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs: ${ids.join(" ")}`} (${kernel}, ${formatCount(shards)} shards)\n`);
+        process.stderr.write(
+          `Submitted ${ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs: ${ids.join(" ")}`} (${kernel}, ${formatCount(shards)} shards)\n`,
+        );
       }
       return follow(client, ids, flags.json ? "json" : "human");
     }

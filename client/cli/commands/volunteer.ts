@@ -77,7 +77,10 @@ export function volunteerCommand(program: Command): void {
         if (handled === 0 && signals >= 1) {
           handled = 1;
           const running = loop.status().running.length;
-          if (!flags.json) view.note(`Stopping: ${running ? `finishing ${running} running shard${running === 1 ? "" : "s"}, ` : ""}handing in results (Ctrl-C again to abandon)`);
+          if (!flags.json)
+            view.note(
+              `Stopping: ${running ? `finishing ${running} running shard${running === 1 ? "" : "s"}, ` : ""}handing in results (Ctrl-C again to abandon)`,
+            );
           volunteer.stop().then(resolve, resolve);
         }
         if (handled === 1 && signals >= 2) {

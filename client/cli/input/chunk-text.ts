@@ -24,9 +24,7 @@ export function chunkText(bytes: Uint8Array, chunkBytes: number, hardMaxBytes = 
     if (cut <= start) cut = lastSafeCut(buf, start, limit);
     if (cut <= start) cut = firstSafeCut(buf, limit, Math.min(buf.length, start + hardMaxBytes));
     if (cut <= start) {
-      throw new RangeError(
-        `the text at byte ${start} runs for more than ${hardMaxBytes} bytes without a line break, space or punctuation to split at`,
-      );
+      throw new RangeError(`the text at byte ${start} runs for more than ${hardMaxBytes} bytes without a line break, space or punctuation to split at`);
     }
     chunks.push(buf.subarray(start, cut));
     start = cut;

@@ -67,7 +67,9 @@ export async function bundleKernel(path: string): Promise<string> {
     });
   } catch (error) {
     const errors = ((error as { errors?: BuildMessage[] }).errors ?? []).map(describeMessage);
-    const hint = errors.some((e) => /Could not resolve "(node:)?\w/.test(e)) ? " (a kernel is pure computation: it cannot import Node, browser or network modules)" : "";
+    const hint = errors.some((e) => /Could not resolve "(node:)?\w/.test(e))
+      ? " (a kernel is pure computation: it cannot import Node, browser or network modules)"
+      : "";
     throw new Error(`could not bundle ${path}: ${errors.length ? errors.join("; ") : (error as Error).message}${hint}`);
   }
   const output = Object.values(result.metafile.outputs)[0];

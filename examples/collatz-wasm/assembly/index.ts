@@ -74,7 +74,7 @@ function writeNumber(p: usize, value: u64): usize {
   let digits = 1;
   for (let v = value; v >= 10; v /= 10) digits++;
   for (let i = digits - 1; i >= 0; i--) {
-    store<u8>(p + i, <u8>(0x30 + value % 10));
+    store<u8>(p + i, <u8>(0x30 + (value % 10)));
     value /= 10;
   }
   return p + digits;
@@ -100,5 +100,5 @@ export function compute(inPtr: i32, inLen: i32, paramsPtr: i32, paramsLen: i32):
   p = writeNumber(p, totalSteps);
   p = writeText(p, "}");
   answered = true;
-  return (<i64>out << 32) | <i64>(p - out);
+  return ((<i64>out) << 32) | <i64>(p - out);
 }
