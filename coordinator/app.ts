@@ -14,7 +14,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { sessionRoutes } from "./gateway/session-route.ts";
 
-/** The coordinator's HTTP surface (see API.md). Routes are chained so `hc<AppType>` sees them all. */
+/** The coordinator's HTTP surface (see the README and /openapi.json). Routes are chained so `hc<AppType>` sees them all. */
 export const app = new Hono<AppEnv>()
   .use(observeRequests)
   .get("/healthz", (c) => c.json({ ok: true }))
