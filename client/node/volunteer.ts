@@ -2,7 +2,7 @@ import {
   createKernelPool,
   createMemoryOutbox,
   createModuleLoader,
-  createVolunteerApi,
+  createSessionApi,
   createVolunteerLoop,
   memoryIdentity,
   type Identity,
@@ -44,7 +44,8 @@ export interface NodeVolunteer {
  * process.once("SIGINT", () => v.stop());
  */
 export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise<NodeVolunteer> {
-  const api = createVolunteerApi({
+  // Leases, results, heartbeats and releases over one WebSocket session (HTTP when none can be opened).
+  const api = createSessionApi({
     baseUrl: options.url,
     identity: memoryIdentity(),
     ...(options.key !== undefined && { fetch: registeringWith(options.key) }),
@@ -76,6 +77,7 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
       await loop.stop(graceMs);
       await releaseHeld();
       pool.close();
+      api.close?.();
     })());
   return {
     identity,
@@ -87,6 +89,7 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
       pool.close();
       await Promise.race([stop(0), new Promise((r) => setTimeout(r, 2000))]);
       await releaseHeld();
+      api.close?.();
     },
   };
 }

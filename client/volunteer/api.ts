@@ -51,6 +51,14 @@ export interface VolunteerApi {
   release(leaseId: string): Promise<void>;
   /** `GET /v1/volunteers/me`, or null when this coordinator does not offer it. */
   me(): Promise<VolunteerInfo | null>;
+  /**
+   * After `lease` answered nothing: the work the coordinator pushes to this volunteer's session
+   * when a job starts ([] once `signal` aborts), or null when no push will come (plain HTTP:
+   * poll again later). Rejects with a retryable ApiError when the session drops meanwhile.
+   */
+  work?(signal: AbortSignal): Promise<Lease[] | null>;
+  /** Closes what the API holds open (a session's WebSocket). */
+  close?(): void;
 }
 
 /** Options of {@link createVolunteerApi}. */
@@ -201,7 +209,8 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
   };
 }
 
-function isLease(value: unknown): value is Lease {
+/** Whether `value` has what the core reads of a lease (coordinators of other versions may differ). */
+export function isLease(value: unknown): value is Lease {
   const l = value as Partial<Lease> | null;
   return (
     typeof l === "object" && l !== null && typeof l.id === "string" && typeof l.kernel === "string" &&

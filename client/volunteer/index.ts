@@ -5,6 +5,8 @@
  */
 export { ApiError, createVolunteerApi, memoryIdentity } from "./api.ts";
 export type { IdentityStore, VolunteerApi, VolunteerApiOptions, VolunteerInfo } from "./api.ts";
+export { createSessionApi } from "./session-api.ts";
+export type { SessionApiOptions } from "./session-api.ts";
 export { createBackoff } from "./backoff.ts";
 export type { Backoff, BackoffOptions } from "./backoff.ts";
 export { createVolunteerLoop } from "./loop.ts";

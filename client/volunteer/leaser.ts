@@ -6,7 +6,7 @@ import type { Lease } from "./types.ts";
 
 /** What the leaser needs from the loop. */
 export interface LeaserDeps {
-  api: Pick<VolunteerApi, "lease">;
+  api: Pick<VolunteerApi, "lease" | "work">;
   /** How many leases to ask for now; 0 when enough are held. */
   want(): number;
   /** Takes fresh leases; returns how many it kept (the rest it handed back). */
@@ -20,8 +20,8 @@ export interface LeaserDeps {
     online(ms: number): void;
     offline(error: ApiError, retryAt: number): void;
     failed(message: string): void;
-    /** No work right now (next try at `retryAt`), or work again (undefined). */
-    waiting(retryAt: number | undefined): void;
+    /** No work right now (next try at `retryAt`, or none when work will be pushed), or work again (false). */
+    waiting(waiting: boolean, retryAt?: number): void;
   };
   now: () => number;
 }
@@ -42,6 +42,16 @@ export async function runLeaser(deps: LeaserDeps, signal: AbortSignal): Promise<
     const asked = now();
     try {
       leases = await deps.api.lease(want);
+      offline.reset();
+      report.online(now() - asked);
+      // Nothing to do, on a session: the coordinator pushes work when there is some, no polling.
+      if (!leases.length && deps.api.work) {
+        const pushed = deps.api.work(signal);
+        report.waiting(true);
+        const got = await pushed;
+        if (got !== null && !got.length) continue; // stopped waiting (paused): ask again if still running
+        if (got !== null) leases = got;
+      }
     } catch (err) {
       const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
       const delay = error.retryAfterMs ?? offline.next();
@@ -50,16 +60,14 @@ export async function runLeaser(deps: LeaserDeps, signal: AbortSignal): Promise<
       await sleep(delay, signal);
       continue;
     }
-    offline.reset();
-    report.online(now() - asked);
     // An empty answer, or only shards that already failed here: wait before asking again.
     if (deps.accept(leases) === 0) {
       const delay = idle.next();
-      if (!leases.length) report.waiting(now() + delay);
+      if (!leases.length) report.waiting(true, now() + delay);
       await sleep(delay, signal);
       continue;
     }
     idle.reset();
-    report.waiting(undefined);
+    report.waiting(false);
   }
 }

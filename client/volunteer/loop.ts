@@ -169,8 +169,8 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
         },
         offline: (error: Error, at: number) => setConnection("offline", at),
         failed: fail,
-        waiting(at: number | undefined) {
-          waitingForWork = at !== undefined;
+        waiting(waiting: boolean, at?: number) {
+          waitingForWork = waiting;
           retryAt = at;
           changed();
         },

@@ -1,0 +1,121 @@
+import { createServer, request, type Server } from "node:http";
+import { connect, type Socket } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startNodeVolunteer, type NodeVolunteer } from "../../client/node/volunteer.ts";
+import { countPrimes } from "../../shared/kernels/primes.ts";
+import { gridClient, until } from "../support/browser.ts";
+import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+
+// The Node volunteer against a real local grid (npm start), through a proxy that counts its HTTP
+// requests and either passes WebSocket upgrades through or refuses them (a grid without sessions).
+let server: LocalServer;
+let grid: ReturnType<typeof gridClient>;
+const volunteers: NodeVolunteer[] = [];
+const proxies: Proxy[] = [];
+
+beforeAll(async () => {
+  server = await startLocalServer();
+  grid = gridClient(server.url, server.tokens[0]);
+});
+afterEach(async () => {
+  await Promise.all(volunteers.splice(0).map((v) => v.stop(0)));
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+  await grid.cancelAll();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface Proxy {
+  url: string;
+  /** HTTP requests seen, as `METHOD /path`. */
+  requests: string[];
+  upgrades: number;
+  close(): Promise<void>;
+}
+
+/** A proxy to the local grid on its own port: counts requests; passes upgrades on only when `sessions`. */
+async function proxy(sessions: boolean): Promise<Proxy> {
+  const target = new URL(server.url);
+  const sockets = new Set<Socket>();
+  const seen: Proxy = { url: "", requests: [], upgrades: 0, close: async () => {} };
+  const srv: Server = createServer((req, res) => {
+    seen.requests.push(`${req.method} ${req.url}`);
+    const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  srv.on("upgrade", (req, socket: Socket, head) => {
+    seen.upgrades++;
+    sockets.add(socket);
+    if (!sessions) return socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    const up = connect(Number(target.port), target.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(`${lines.join("\r\n")}\r\n\r\n`);
+      up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    sockets.add(up);
+    up.on("error", () => socket.destroy());
+    socket.on("error", () => up.destroy());
+  });
+  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
+  seen.url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+  seen.close = () => {
+    for (const s of sockets) s.destroy();
+    srv.closeAllConnections();
+    return new Promise((ok) => srv.close(() => ok()));
+  };
+  proxies.push(seen);
+  return seen;
+}
+
+const primesJob = (start: number, step: number, count: number) => ({
+  kernel: "primes.count",
+  range: { start, end: start + step * count, step },
+  replication: { replicas: 1, quorum: 1 },
+});
+/** Submits `count` shards of `step` from `start`, starts a Node volunteer on `p`, and checks the job's right count. */
+async function completeJob(p: Proxy, start: number, step: number, count: number) {
+  const id = await grid.submit(primesJob(start, step, count));
+  volunteers.push(await startNodeVolunteer({ url: p.url, threads: 2 }));
+  expect(await grid.waitDone(id, 60_000)).toMatchObject({ state: "done", shards: { total: count, done: count, failed: 0 } });
+  expect((await grid.result(id)).result).toEqual({ count: countPrimes({ start, end: start + step * count }).count });
+}
+const leaseCalls = (p: Proxy) => p.requests.filter((r) => /^POST \/v1\/(leases|results)/.test(r));
+
+describe("Node volunteer sessions", () => {
+  it("completes a job over one session: leases and results never go over HTTP", async () => {
+    const p = await proxy(true);
+    await completeJob(p, 0, 50_000, 30);
+    expect(p.upgrades).toBe(1);
+    expect(leaseCalls(p)).toEqual([]);
+  });
+
+  it("is pushed a new job's first shard while idle, with no request in between", async () => {
+    const p = await proxy(true);
+    const v = await startNodeVolunteer({ url: p.url, threads: 1 });
+    volunteers.push(v);
+    // Nothing running: the volunteer's lease found nothing and it now waits for a push (no next check planned).
+    await until(() => v.loop.status().waitingForWork, 30_000, "waiting for work");
+    expect(v.loop.status().retryAt).toBeUndefined();
+    const idle = p.requests.length;
+    const id = await grid.submit(primesJob(1_000_000, 10_000, 4));
+    expect(await grid.waitDone(id, 60_000)).toMatchObject({ state: "done", shards: { done: 4 } });
+    await until(() => v.loop.status().accepted === 4, 10_000, "4 results accepted");
+    expect(p.requests.slice(idle)).toEqual([]);
+    expect(p.upgrades).toBe(1);
+  });
+
+  it("falls back to HTTP when no session can be opened, and still completes the job", async () => {
+    const p = await proxy(false);
+    await completeJob(p, 2_000_000, 50_000, 20);
+    expect(p.upgrades).toBeGreaterThanOrEqual(1);
+    expect(p.requests.filter((r) => r === "POST /v1/leases").length).toBeGreaterThan(0);
+    expect(p.requests.filter((r) => r === "POST /v1/results").length).toBeGreaterThan(0);
+  });
+});
