@@ -1,10 +1,17 @@
-import type { SESSION_PING, SESSION_PROTOCOL, SessionReply, SessionRequestInput } from "../../shared/session.ts";
+import type { SESSION_LIMITS, SESSION_PING, SESSION_PROTOCOL, SessionReply, SessionRequestInput } from "../../shared/session.ts";
 import { ApiError, isLease } from "./api.ts";
 import type { Lease } from "./types.ts";
 
 // Written out, not imported: shared/session.ts builds zod schemas on load, and no zod goes into the page bundle.
 const PROTOCOL: typeof SESSION_PROTOCOL = "colmeia.v1";
 const PING: (typeof SESSION_PING)["request"] = "ping";
+/**
+ * The coordinator's message rate per session (SESSION_LIMITS), kept under here: a message over it
+ * is answered 429 with a null `id` (it is refused before being read), which no request could claim.
+ */
+const RATE: (typeof SESSION_LIMITS)["messagesPerSecond"] = 50;
+const BURST: (typeof SESSION_LIMITS)["messageBurst"] = 100;
+const MARGIN = 0.8;
 
 /** A session request without its `id` (the socket numbers them). */
 export type SessionCall = SessionRequestInput extends infer R ? (R extends unknown ? Omit<R, "id"> : never) : never;
@@ -45,11 +52,22 @@ export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSo
   let seq = 0;
   let closed = false;
   let heardAt = Date.now();
+  // A token bucket like the coordinator's, a little slower: a request waits for its turn instead of being refused.
+  let tokens = BURST * MARGIN;
+  let filledAt = Date.now();
+  const turnIn = () => {
+    const now = Date.now();
+    tokens = Math.min(BURST * MARGIN, tokens + ((now - filledAt) / 1000) * RATE * MARGIN);
+    filledAt = now;
+    tokens--;
+    return tokens >= 0 ? 0 : (-tokens / (RATE * MARGIN)) * 1000;
+  };
   let pinger: ReturnType<typeof setInterval> | undefined;
   const ws = new Socket(opts.url, [PROTOCOL, `bearer.${opts.token}`]);
 
   return new Promise((resolve, reject) => {
-    const opening = setTimeout(() => end("session did not open in time"), opts.timeoutMs);
+    // Calls wait while a session opens: give up soon and let them go over HTTP.
+    const opening = setTimeout(() => end("session did not open in time"), Math.min(opts.timeoutMs, 5000));
     function end(why: string) {
       if (closed) return;
       closed = true;
@@ -72,10 +90,13 @@ export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSo
       request(call) {
         if (closed) return Promise.reject(new ApiError(0, "unreachable", "session closed"));
         const id = ++seq;
+        const delay = turnIn();
         return new Promise((ok, fail) => {
-          const timer = setTimeout(() => end(`no answer to ${call.type} in time`), opts.timeoutMs);
+          const timer = setTimeout(() => end(`no answer to ${call.type} in time`), delay + opts.timeoutMs);
           pending.set(id, { resolve: ok, reject: fail, timer });
-          ws.send(JSON.stringify({ ...call, id }));
+          const send = () => closed || ws.send(JSON.stringify({ ...call, id }));
+          if (delay > 0) setTimeout(send, delay);
+          else send();
         });
       },
     };
