@@ -77,7 +77,7 @@ export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSo
         ws.close();
       } catch {}
       const error = new ApiError(0, "unreachable", `session closed: ${why}`);
-      for (const p of pending.values()) (clearTimeout(p.timer), p.reject(error));
+      for (const p of pending.values()) clearTimeout(p.timer), p.reject(error);
       pending.clear();
       reject(error);
       opts.onClose();
@@ -94,7 +94,7 @@ export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSo
         return new Promise((ok, fail) => {
           const timer = setTimeout(() => end(`no answer to ${call.type} in time`), delay + opts.timeoutMs);
           pending.set(id, { resolve: ok, reject: fail, timer });
-          const send = () => closed || ws.send(JSON.stringify({ ...call, id }));
+          const send = () => closed || ws.send(JSON.stringify({ id, ...call })); // id first: a refusal sent unread still names it
           if (delay > 0) setTimeout(send, delay);
           else send();
         });

@@ -113,11 +113,11 @@ export class GatewayObject extends DurableObject<Env> {
     this.served.messages++;
     const att = attachment(ws);
     if (!att) return ws.close(1011, "session lost its volunteer");
-    if (!this.#take(ws)) return;
+    if (!this.#take(ws, message)) return;
     if (typeof message !== "string") return void send(ws, refuse(null, 400, "invalid_json", "messages are JSON text, not binary"));
     // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it might be over.
     if (message.length * 3 > SESSION_LIMITS.messageBytes && new TextEncoder().encode(message).length > SESSION_LIMITS.messageBytes) {
-      return void send(ws, refuse(null, 413, "body_too_large", `message exceeds ${SESSION_LIMITS.messageBytes} bytes`));
+      return void send(ws, refuse(leadingId(message), 413, "body_too_large", `message exceeds ${SESSION_LIMITS.messageBytes} bytes`));
     }
     let json: unknown;
     try {
@@ -173,7 +173,7 @@ export class GatewayObject extends DurableObject<Env> {
   }
 
   /** Token bucket per session; a session that keeps sending past it is closed (1008). */
-  #take(ws: WebSocket): boolean {
+  #take(ws: WebSocket, message: string | ArrayBuffer): boolean {
     const now = Date.now();
     let b = this.#buckets.get(ws);
     if (!b) this.#buckets.set(ws, (b = { tokens: SESSION_LIMITS.messageBurst, at: now, refused: 0, since: now }));
@@ -188,7 +188,15 @@ export class GatewayObject extends DurableObject<Env> {
       ws.close(1008, "message rate exceeded");
       return false;
     }
-    send(ws, refuse(null, 429, "rate_limited", `more than ${SESSION_LIMITS.messagesPerSecond} messages a second; slow down`));
+    send(
+      ws,
+      refuse(
+        typeof message === "string" ? leadingId(message) : null,
+        429,
+        "rate_limited",
+        `more than ${SESSION_LIMITS.messagesPerSecond} messages a second; slow down`,
+      ),
+    );
     return false;
   }
 
@@ -263,4 +271,15 @@ function send(ws: WebSocket, text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The request id of a message that is refused before it is parsed (over the rate, too large),
+ * read from its first 256 characters only, so the client can match the refusal to its request;
+ * null when it is not there.
+ */
+export function leadingId(message: string): string | number | null {
+  const m = /"id"\s*:\s*(?:"([^"\\]{1,64})"|(\d{1,15}))/.exec(message.slice(0, 256));
+  if (!m) return null;
+  return m[1] ?? Number(m[2]);
 }

@@ -118,7 +118,10 @@ describe("volunteer sessions (GET /v1/session)", () => {
     expect(unknownType.status).toBe(400);
     const extra = await s.request({ type: "heartbeat", leaseId: "x", volunteer: "v_someone" } as never);
     expect(extra.status).toBe(400);
-    s.ws.send(JSON.stringify({ type: "results", id: 9, results: [{ leaseId: "x", output: "y".repeat(SESSION_LIMITS.messageBytes) }] }));
+    // Too large to be read, but its id leads the message: the refusal names it.
+    const big = await s.request({ type: "results", id: 9, results: [{ leaseId: "x", output: "y".repeat(SESSION_LIMITS.messageBytes) }] });
+    expect(big).toMatchObject({ id: 9, status: 413, body: { error: { code: "body_too_large" } } });
+    s.ws.send(JSON.stringify({ type: "results", results: [{ leaseId: "x", output: "y".repeat(SESSION_LIMITS.messageBytes) }] }));
     expect(await s.anonymousReply()).toMatchObject({ status: 413, body: { error: { code: "body_too_large" } } });
     expect(s.closed).toBeUndefined();
   });
@@ -131,6 +134,17 @@ describe("volunteer sessions (GET /v1/session)", () => {
     const replies = s.received.filter((m) => m.type === "reply") as SessionReply[];
     expect(replies.filter((r) => r.status === 400).length).toBeGreaterThanOrEqual(SESSION_LIMITS.messageBurst);
     expect(replies.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+  });
+
+  it("answers a message refused over the rate with its own id, so the client can match it", async () => {
+    const s = await session(await volunteer());
+    const n = SESSION_LIMITS.messageBurst + 10;
+    for (let i = 0; i < n; i++) s.ws.send(JSON.stringify({ type: "heartbeat", id: i, leaseId: "nope" }));
+    for (let waited = 0; s.received.filter((m) => m.type === "reply").length < n && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    const refused = (s.received.filter((m) => m.type === "reply") as SessionReply[]).filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect(r.id).toEqual(expect.any(Number));
+    expect(new Set(refused.map((r) => r.id)).size).toBe(refused.length);
   });
 
   it("bounds the sessions of one volunteer", async () => {
