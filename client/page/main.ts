@@ -50,8 +50,8 @@ async function main() {
   };
 
   const onEvent = (e: VolunteerEvent) => {
-    if (e.type === "computed") (visit++, rate.add(), stats.bump({ computed: 1 }));
-    else if (e.type === "accepted") (stats.bump({ accepted: e.leaseIds.length }), creditSoon());
+    if (e.type === "computed") visit++, rate.add(), stats.bump({ computed: 1 });
+    else if (e.type === "accepted") stats.bump({ accepted: e.leaseIds.length }), creditSoon();
     else if (e.type === "rejected") problem(`The coordinator refused a result (${e.status}): ${e.message}`);
     else if (e.type === "kernel-error") {
       const what = e.reason === "timeout" ? "took too long" : e.reason === "module" ? "could not start" : "failed";
@@ -82,6 +82,7 @@ async function main() {
     scheduleRender();
   };
 
+  // biome-ignore lint/correctness/noUnusedVariables: read by `||=` (one frame requested at a time)
   let frame = 0;
   function scheduleRender() {
     frame ||= requestAnimationFrame(render);

@@ -22,7 +22,7 @@ export function defaultThreads(cores = globalThis.navigator?.hardwareConcurrency
 }
 
 /**
- * Reads `?autostart=1&threads=N` (API.md) plus `throttle` (CPU %, 10-100) and
+ * Reads `?autostart=1&threads=N` (README, "Volunteering from a browser") plus `throttle` (CPU %, 10-100) and
  * `shardTimeoutMs` from the query string, falling back on saved settings and defaults.
  * @example parseSettings("?autostart=1&threads=2", {}) // { autostart: true, threads: 2, ... }
  */

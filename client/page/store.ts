@@ -68,6 +68,7 @@ export async function saveSettings(db: VolunteerDatabase | undefined, settings: 
 export function createStatsStore(db: VolunteerDatabase | undefined, everyMs = 500) {
   const unsaved: StoredStats = { computed: 0, accepted: 0 };
   let base: StoredStats = { computed: 0, accepted: 0 };
+  // biome-ignore lint/correctness/noUnusedVariables: read by `??=` (one flush scheduled at a time)
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = async () => {
     timer = undefined;

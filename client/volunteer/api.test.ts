@@ -19,7 +19,7 @@ function client(handler: Handler, identity = memoryIdentity()) {
 describe("createVolunteerApi", () => {
   it("registers once, stores the identity and reuses it", async () => {
     let n = 0;
-    const { api, seen, identity } = client((m, path) =>
+    const { api, seen, identity } = client((_m, path) =>
       path === "/v1/volunteers" ? json(201, { id: `v${++n}`, token: `tok${n}` }) : json(200, { leases: [] }),
     );
     await api.lease(2);
@@ -31,7 +31,7 @@ describe("createVolunteerApi", () => {
 
   it("registers afresh and retries once when the stored token is refused", async () => {
     const { api, seen } = client(
-      (m, path, headers) =>
+      (_m, path, headers) =>
         path === "/v1/volunteers"
           ? json(201, { id: "v2", token: "new" })
           : headers.authorization === "Bearer new"
@@ -51,7 +51,10 @@ describe("createVolunteerApi", () => {
   });
 
   it("carries the error code, message and retry-after of a refused call", async () => {
-    const { api } = client(() => json(429, { error: { code: "rate_limited", message: "slow down" } }, { "retry-after": "3" }), memoryIdentity({ id: "v", token: "t" }));
+    const { api } = client(
+      () => json(429, { error: { code: "rate_limited", message: "slow down" } }, { "retry-after": "3" }),
+      memoryIdentity({ id: "v", token: "t" }),
+    );
     expect(await api.lease(1).catch((e) => e)).toMatchObject({ status: 429, code: "rate_limited", message: "slow down", retryAfterMs: 3000, retryable: true });
   });
 
@@ -62,9 +65,28 @@ describe("createVolunteerApi", () => {
 
   it("sends results in one batch call and returns the per-lease answers in order", async () => {
     let body: unknown;
-    const { api } = client((m, p, h, b) => ((body = b), json(200, { results: [{ leaseId: "a", status: 202 }, { leaseId: "b", status: 410 }] })), memoryIdentity({ id: "v", token: "t" }));
-    const out = await api.submit([{ leaseId: "a", output: { count: 1 } }, { leaseId: "b", output: { count: 2 } }]);
-    expect(body).toEqual({ results: [{ leaseId: "a", output: { count: 1 } }, { leaseId: "b", output: { count: 2 } }] });
+    const { api } = client(
+      (_m, _p, _h, b) => (
+        (body = b),
+        json(200, {
+          results: [
+            { leaseId: "a", status: 202 },
+            { leaseId: "b", status: 410 },
+          ],
+        })
+      ),
+      memoryIdentity({ id: "v", token: "t" }),
+    );
+    const out = await api.submit([
+      { leaseId: "a", output: { count: 1 } },
+      { leaseId: "b", output: { count: 2 } },
+    ]);
+    expect(body).toEqual({
+      results: [
+        { leaseId: "a", output: { count: 1 } },
+        { leaseId: "b", output: { count: 2 } },
+      ],
+    });
     expect(out.map((r) => r.status)).toEqual([202, 410]);
   });
 });

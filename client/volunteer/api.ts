@@ -34,7 +34,7 @@ export interface VolunteerInfo {
   [key: string]: unknown;
 }
 
-/** The volunteer half of the HTTP contract (API.md, "Volunteers"). */
+/** The volunteer half of the HTTP contract (README, "HTTP API"; /openapi.json). */
 export interface VolunteerApi {
   /** This volunteer's identity, registering once (`POST /v1/volunteers`) if none is stored. */
   identity(): Promise<Identity>;
@@ -110,7 +110,7 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
       }
     }
     const text = await res.text().catch(() => "");
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {}
@@ -140,9 +140,11 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
   // Remembers the identity in use; a failed load or registration (coordinator down) must not stick.
   function remember(pending: Promise<Identity>): Promise<Identity> {
     current = pending;
-    pending.then((identity) => (known = identity)).catch(() => {
-      if (current === pending) current = undefined;
-    });
+    pending
+      .then((identity) => (known = identity))
+      .catch(() => {
+        if (current === pending) current = undefined;
+      });
     return pending;
   }
 
@@ -190,9 +192,7 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
       return (await authed("GET", ownPath(url, "shard input", "foreign_input"), undefined, true, inputTimeoutMs)) as Uint8Array;
     },
     async heartbeat(leaseId) {
-      const body = (await authed("POST", `/v1/leases/${encodeURIComponent(leaseId)}/heartbeat`)) as
-        | { expiresAt?: unknown }
-        | undefined;
+      const body = (await authed("POST", `/v1/leases/${encodeURIComponent(leaseId)}/heartbeat`)) as { expiresAt?: unknown } | undefined;
       return { expiresAt: typeof body?.expiresAt === "number" ? body.expiresAt : Date.now() };
     },
     async release(leaseId) {
@@ -212,10 +212,7 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
 /** Whether `value` has what the core reads of a lease (coordinators of other versions may differ). */
 export function isLease(value: unknown): value is Lease {
   const l = value as Partial<Lease> | null;
-  return (
-    typeof l === "object" && l !== null && typeof l.id === "string" && typeof l.kernel === "string" &&
-    typeof l.expiresAt === "number"
-  );
+  return typeof l === "object" && l !== null && typeof l.id === "string" && typeof l.kernel === "string" && typeof l.expiresAt === "number";
 }
 
 /** An IdentityStore that forgets on exit: for tests and throwaway volunteers. */

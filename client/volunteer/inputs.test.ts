@@ -93,7 +93,7 @@ describe("runShard on a dataset lease", () => {
     expect(task!.input).toEqual({ dataset: "d_1", offset: 8, length: 3, header: "a,b", text: "a b\n" });
   });
 
-  it("gives a published kernel the shard's bytes themselves (API.md: a Uint8Array for js/1, raw bytes for wasm/1)", async () => {
+  it("gives a published kernel the shard's bytes themselves (README, Kernels you bring: a Uint8Array for js/1, raw bytes for wasm/1)", async () => {
     const { task } = await run(lease("l1", { kernel: "k_1", module: { language: "js", url: "/v1/kernels/k_1/module", sha256: "x" } }), true);
     expect(task!.input).toEqual(bytes);
   });

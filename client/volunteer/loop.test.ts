@@ -127,7 +127,10 @@ describe("createVolunteerLoop", () => {
       s3: { message: "TimeoutError: the kernel exceeded the 50 ms shard time limit" },
     });
     const errors = events.filter((e) => e.type === "kernel-error");
-    expect(errors.map((e) => e.type === "kernel-error" && [e.reason, e.reported])).toEqual([["error", true], ["timeout", true]]);
+    expect(errors.map((e) => e.type === "kernel-error" && [e.reason, e.reported])).toEqual([
+      ["error", true],
+      ["timeout", true],
+    ]);
     expect(loop.status()).toMatchObject({ kernelErrors: 2, computed: 3 });
     expect(loop.status().lastError).toMatch(/exceeded the 50 ms/);
     expect(fake.calls.filter((c) => c.startsWith("release:"))).toEqual([]);
@@ -160,7 +163,10 @@ describe("createVolunteerLoop", () => {
 
   it("throttles each thread to its duty cycle", async () => {
     const run = async (dutyCycle: number) => {
-      const { fake, loop } = setup(Array.from({ length: 200 }, (_, i) => i), { dutyCycle, behave: () => ({ output: { n: 1 }, ms: 20 }) });
+      const { fake, loop } = setup(
+        Array.from({ length: 200 }, (_, i) => i),
+        { dutyCycle, behave: () => ({ output: { n: 1 }, ms: 20 }) },
+      );
       loop.start();
       await new Promise((r) => setTimeout(r, 600));
       await loop.stop(0);
@@ -173,7 +179,10 @@ describe("createVolunteerLoop", () => {
   });
 
   it("uses more threads when told to at run time", async () => {
-    const { fake, loop } = setup(Array.from({ length: 60 }, (_, i) => i), { behave: () => ({ output: { n: 1 }, ms: 30 }) });
+    const { fake, loop } = setup(
+      Array.from({ length: 60 }, (_, i) => i),
+      { behave: () => ({ output: { n: 1 }, ms: 30 }) },
+    );
     loop.start();
     await until(() => loop.status().computed >= 1);
     loop.setThreads(3);
@@ -201,13 +210,21 @@ describe("createVolunteerLoop", () => {
     loop.start();
     // One thread, and both kernels have run: the second did not wait for the first's store.
     await until(() => stores.length === 2);
-    expect(loop.heldLeases().map((l) => l.shardId).sort()).toEqual(["s0", "s1"]);
+    expect(
+      loop
+        .heldLeases()
+        .map((l) => l.shardId)
+        .sort(),
+    ).toEqual(["s0", "s1"]);
     stores.forEach((store) => store());
     await until(() => fake.outputs.size === 2 && loop.heldLeases().length === 0);
   });
 
   it("asks for bigger batches when lease calls are slow and shards quick, so threads do not run dry", async () => {
-    const { fake, loop } = setup(Array.from({ length: 300 }, (_, i) => i), { behave: () => ({ output: { n: 1 }, ms: 2 }) });
+    const { fake, loop } = setup(
+      Array.from({ length: 300 }, (_, i) => i),
+      { behave: () => ({ output: { n: 1 }, ms: 2 }) },
+    );
     const lease = fake.api.lease;
     fake.api.lease = async (max) => (await new Promise((r) => setTimeout(r, 80)), lease(max));
     loop.start();
@@ -223,7 +240,10 @@ describe("createVolunteerLoop", () => {
     const workers = fakeWorkers((t) => ({ output: { n: t.input } }));
     let clock = 0;
     const pool = createKernelPool({ spawn: workers.spawn, now: () => (clock += 3000) });
-    const { fake, loop } = setup(Array.from({ length: 8 }, (_, i) => i), { pool });
+    const { fake, loop } = setup(
+      Array.from({ length: 8 }, (_, i) => i),
+      { pool },
+    );
     loop.start();
     await until(() => fake.outputs.size === 8);
     // The first call asks for the default prefetch; once shards are known to be slow, one at a time.

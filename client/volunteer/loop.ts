@@ -155,7 +155,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       // Ask when the queue is down to half the prefetch, for enough to fill every thread and the queue.
       want: () => (book.queued > Math.floor(prefetch() / 2) ? 0 : threads + prefetch() - book.queued - book.runningCount),
       accept(leases: Lease[]) {
-        if (state !== "running") return leases.forEach(release), 0;
+        if (state !== "running") return (leases.forEach(release), 0);
         const refused = book.hold(leases);
         refused.forEach(release);
         work.notify();
@@ -167,7 +167,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
           leaseRttMs = leaseRttMs === undefined ? ms : 0.7 * leaseRttMs + 0.3 * ms;
           setConnection("online");
         },
-        offline: (error: Error, at: number) => setConnection("offline", at),
+        offline: (_error: Error, at: number) => setConnection("offline", at),
         failed: fail,
         waiting(waiting: boolean, at?: number) {
           waitingForWork = waiting;
@@ -221,10 +221,10 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       release(lease);
       kernelError(lease, end.reason, end.error, false);
     }
-    if (end.kind === "store-failed") (fail(`could not store a result: ${end.error}`), release(lease));
+    if (end.kind === "store-failed") fail(`could not store a result: ${end.error}`), release(lease);
     // Its input said the lease is gone (403/404/410): like a heartbeat's 410, no result to send.
     if (end.kind === "lost" && end.status !== undefined) emit({ type: "lease-lost", leaseId: lease.id, status: end.status });
-    if (end.kind === "no-input") (fail(`${lease.kernel} shard ${lease.shardId}: ${end.error}`), release(lease));
+    if (end.kind === "no-input") fail(`${lease.kernel} shard ${lease.shardId}: ${end.error}`), release(lease);
     if (end.kind === "stored") {
       counters.pending++;
       if (end.failure) kernelError(lease, end.failure.reason, end.failure.error, true);
@@ -259,7 +259,11 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
 
   function spawnSlots() {
     for (let i = 0; i < threads; i++) {
-      if (!slots.has(i)) slots.set(i, slot(i).finally(() => slots.delete(i)));
+      if (!slots.has(i))
+        slots.set(
+          i,
+          slot(i).finally(() => slots.delete(i)),
+        );
     }
   }
 
@@ -320,7 +324,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     setThreads(n) {
       threads = Math.max(1, Math.floor(n));
       pool.resize(threads);
-      if (state === "running") (pool.warm(), spawnSlots());
+      if (state === "running") pool.warm(), spawnSlots();
       work.notify();
       leaseNeeded.notify();
       changed();
@@ -341,7 +345,11 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
       ...counters,
       lastError,
     }),
-    heldLeases: () => book.all().filter((h) => !h.lost).map((h) => h.lease),
+    heldLeases: () =>
+      book
+        .all()
+        .filter((h) => !h.lost)
+        .map((h) => h.lease),
   };
 }
 

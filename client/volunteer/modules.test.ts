@@ -30,7 +30,11 @@ async function bigModule(sha256?: string) {
 
 /** A volunteer against the fake coordinator whose leases name `module`; workers echo the module size they got. */
 function setup(module: Awaited<ReturnType<typeof bigModule>>, shards: number, served = module) {
-  const fake = createFakeCoordinator({ kernel: "k_big", inputs: Array.from({ length: shards }, (_, i) => i), module: { ref: module.ref, bytes: served.bytes } });
+  const fake = createFakeCoordinator({
+    kernel: "k_big",
+    inputs: Array.from({ length: shards }, (_, i) => i),
+    module: { ref: module.ref, bytes: served.bytes },
+  });
   const workers = fakeWorkers((t) => ({ output: { moduleBytes: t.module?.bytes.length, sha256: t.module?.sha256 }, ms: 2 }));
   const events: VolunteerEvent[] = [];
   const loop = createVolunteerLoop({

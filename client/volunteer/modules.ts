@@ -1,3 +1,4 @@
+import { hexOf } from "../../shared/canonical.ts";
 import type { KernelModule } from "../../shared/kernels/task.ts";
 import type { VolunteerApi } from "./api.ts";
 import type { BackoffOptions } from "./backoff.ts";
@@ -26,7 +27,7 @@ export interface ModuleLoaderOptions {
 /** Hex SHA-256 of some bytes (Web Crypto: the same in browsers and Node). */
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hexOf(digest);
 }
 
 /**

@@ -78,7 +78,7 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
           onWork: (leases) => onWork(() => opened, leases),
           onClose: () => onClose(opened),
         });
-        if (closed) return opened.close(), undefined;
+        if (closed) return (opened.close(), undefined);
         reconnect.reset();
         return (socket = opened);
       } catch {
@@ -97,7 +97,7 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
     if (!session) return viaHttp();
     const reply = await session.request(call);
     // The token no longer holds (the grid's state was wiped): HTTP registers afresh, the next session uses the new one.
-    if (reply.status === 401) return session.close(), viaHttp();
+    if (reply.status === 401) return (session.close(), viaHttp());
     if (reply.status >= 400) throw replyError(reply, call.type);
     return read(reply.body);
   }
@@ -106,20 +106,34 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
     ...http,
     async lease(max) {
       const on = connect();
-      const leases = await over({ type: "lease", max, wait: true }, (b) => listOf(b, "leases", "lease").filter(isLease), () => http.lease(max), on);
+      const leases = await over(
+        { type: "lease", max, wait: true },
+        (b) => listOf(b, "leases", "lease").filter(isLease),
+        () => http.lease(max),
+        on,
+      );
       const session = await on;
       if (session && !session.closed && !leases.length) waitingOn = session;
       return leases;
     },
     submit: (results) =>
-      over({ type: "results", results }, (b) => listOf(b, "results", "results") as BatchResultEntry[], () => http.submit(results)),
+      over(
+        { type: "results", results },
+        (b) => listOf(b, "results", "results") as BatchResultEntry[],
+        () => http.submit(results),
+      ),
     heartbeat: (leaseId) =>
       over(
         { type: "heartbeat", leaseId },
         (b) => ({ expiresAt: typeof (b as { expiresAt?: unknown })?.expiresAt === "number" ? (b as { expiresAt: number }).expiresAt : Date.now() }),
         () => http.heartbeat(leaseId),
       ),
-    release: (leaseId) => over({ type: "release", leaseId }, () => undefined, () => http.release(leaseId)),
+    release: (leaseId) =>
+      over(
+        { type: "release", leaseId },
+        () => undefined,
+        () => http.release(leaseId),
+      ),
     work(signal) {
       const session = waitingOn;
       if (!session || session.closed) return Promise.resolve(null);

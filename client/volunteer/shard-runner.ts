@@ -62,12 +62,9 @@ export async function runShard(held: HeldLease, deps: ShardDeps): Promise<ShardE
     input = got.input;
   }
   const cap = deps.timeoutMs ?? SHARD_TIMEOUT_MS;
-  // Published kernels are capped by the lease TTL (API.md): the time the submitter granted a shard.
+  // Published kernels are capped by the lease TTL (README, "Kernels you bring"): the time the submitter granted a shard.
   const timeoutMs = module ? Math.min(cap, held.ttlMs) : cap;
-  const outcome = await deps.pool.run(
-    { kernel: lease.kernel, params: lease.params, input, module, timeLimitMs: timeoutMs },
-    { timeoutMs },
-  );
+  const outcome = await deps.pool.run({ kernel: lease.kernel, params: lease.params, input, module, timeLimitMs: timeoutMs }, { timeoutMs });
   let result: Pick<PendingResult, "output" | "error">;
   let failure: { reason: KernelErrorReason; error: string } | undefined;
   if (outcome.ok) (result = { output: outcome.output }), deps.computed?.(outcome.ms);
@@ -100,7 +97,7 @@ export async function runShard(held: HeldLease, deps: ShardDeps): Promise<ShardE
 const utf8 = new TextDecoder();
 
 /**
- * What a dataset shard's kernel gets (API.md, "Datasets"): built-in kernels `{...input, text}`
+ * What a dataset shard's kernel gets (README, "Datasets"): built-in kernels `{...input, text}`
  * with the shard's bytes as UTF-8, published kernels (js/1, wasm/1) the bytes themselves.
  */
 async function datasetInput(held: HeldLease, module: KernelModule | undefined, inputs: InputLoader | undefined): Promise<{ input: unknown } | ShardEnd> {

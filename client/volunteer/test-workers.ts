@@ -1,12 +1,7 @@
 import type { ComputeReply, KernelTask, KernelWorker } from "./pool.ts";
 
 /** Behaviour of a fake kernel worker, chosen per task. */
-export type FakeBehaviour =
-  | { output: unknown; ms?: number }
-  | { throws: string }
-  | { hangs: true }
-  | { crashes: string }
-  | { cannotRun: string };
+export type FakeBehaviour = { output: unknown; ms?: number } | { throws: string } | { hangs: true } | { crashes: string } | { cannotRun: string };
 
 /**
  * Spawns in-process fake KernelWorkers for unit tests: `behave` decides what each task does.
