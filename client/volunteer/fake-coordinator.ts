@@ -58,6 +58,13 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
     currentIdentity: () => ({ id: "v1", token: "t1" }),
     async lease(max) {
       guard(`lease:${max}`);
+      // Like the coordinator, a lease past its expiry gives its shard back to be leased again.
+      for (const lease of leases.values()) {
+        if (lease.state === "held" && lease.expiresAt < now()) {
+          lease.state = "released";
+          queue.push({ shardId: lease.shardId, input: lease.input });
+        }
+      }
       return queue.splice(0, max).map(({ shardId, input }) => {
         const lease: Lease = { id: `l${++seq}`, jobId: "j1", shardId, kernel, params: {}, input, expiresAt: now() + ttlMs };
         if (opts.module) lease.module = opts.module.ref;
