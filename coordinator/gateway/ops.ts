@@ -75,7 +75,8 @@ async function submitResults(
   results.forEach((r, i) => {
     const job = jobOfLease(r.leaseId);
     if (!job) answers[i] = { leaseId: r.leaseId, status: 404, error: { code: "lease_not_found", message: `no lease ${r.leaseId}` } };
-    else byJob.set(job, [...(byJob.get(job) ?? []), i]);
+    else if (byJob.has(job)) byJob.get(job)!.push(i);
+    else byJob.set(job, [i]);
   });
   await Promise.all(
     [...byJob].map(async ([job, idxs]) => {
