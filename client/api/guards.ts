@@ -1,5 +1,5 @@
 import type { ErrorBody } from "../../shared/schemas.ts";
-import type { JobStatusAnswer } from "./responses.ts";
+import type { JobStatusAnswer, LeaseAnswer } from "./responses.ts";
 
 /*
  * Small hand-written checks for data the client reads where a coordinator of another version (or
@@ -42,4 +42,9 @@ export function isJobStatus(value: unknown): value is JobStatusAnswer {
     absentOr(notify, (n) => isObject(n) && isString(n.url) && NOTIFY_STATES.has(n.state) && hasNumbers(n, "attempts")) &&
     absentOr(work, (w) => isObject(w) && hasNumbers(w, "results", "checks"))
   );
+}
+
+/** Whether `value` has what a volunteer reads of a lease (coordinators of other versions may differ). */
+export function isLease(value: unknown): value is LeaseAnswer {
+  return isObject(value) && isString(value.id) && isString(value.kernel) && isNumber(value.expiresAt);
 }

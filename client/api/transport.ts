@@ -9,6 +9,11 @@ export interface TransportOptions {
   retries?: number;
   /** Longest single wait, in ms, a `retry-after` may impose before giving up (default 30000). */
   maxRetryWaitMs?: number;
+  /**
+   * Time limit in ms of each attempt, for a call made without its own `signal` (default none). A
+   * call that runs out of it fails like an unreachable coordinator (status 0, retryable).
+   */
+  timeoutMs?: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal | null) =>
@@ -44,12 +49,14 @@ export function transportSend(options: TransportOptions = {}) {
   const base = options.fetch ?? globalThis.fetch;
   const retries = options.retries ?? 5;
   const maxWait = options.maxRetryWaitMs ?? 30_000;
+  const limited = (init: RequestInit | undefined) =>
+    options.timeoutMs === undefined || init?.signal ? init : { ...init, signal: AbortSignal.timeout(options.timeoutMs) };
   return async (input: RequestInfo | URL, makeInit: () => RequestInit | undefined): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
       const init = makeInit();
       let res: Response;
       try {
-        res = await base(input, init);
+        res = await base(input, limited(init));
       } catch (error) {
         if (init?.signal?.aborted) throw error;
         throw unreachable(input, error);
@@ -64,7 +71,8 @@ export function transportSend(options: TransportOptions = {}) {
   };
 }
 
-function unreachable(input: RequestInfo | URL, error: unknown): ColmeiaError {
+/** The error of a call that got no HTTP answer (network down, time limit, a body that broke off). */
+export function unreachable(input: RequestInfo | URL, error: unknown): ColmeiaError {
   const url = new URL(input instanceof Request ? input.url : String(input));
   const cause = error instanceof Error ? ((error.cause as { code?: string } | undefined)?.code ?? error.message) : String(error);
   return new ColmeiaError(0, "unreachable", `cannot reach the coordinator at ${url.origin} (${cause})`);

@@ -1,3 +1,4 @@
+import { volunteerClient } from "../api/volunteer.ts";
 import { wireResult } from "../volunteer/result-sender.ts";
 import type { Identity, Lease, PendingResult, WireResult } from "../volunteer/types.ts";
 
@@ -11,14 +12,8 @@ const KEEPALIVE_BUDGET = 60_000;
  * go out on the next visit; a repeat is answered 409 and counted once).
  */
 export function sendClosingRequests(identity: Identity, leases: Lease[], pending: PendingResult[], origin = location.origin) {
-  const authorization = `Bearer ${identity.token}`;
-  for (const lease of leases) {
-    fetch(new URL(`/v1/leases/${encodeURIComponent(lease.id)}/release`, origin), {
-      method: "POST",
-      headers: { authorization },
-      keepalive: true,
-    }).catch(() => {});
-  }
+  const calls = volunteerClient({ url: origin, token: identity.token, retries: 0 });
+  for (const lease of leases) calls.release(lease.id, { keepalive: true }).catch(() => {});
   const results: WireResult[] = [];
   let size = 20;
   for (const pendingResult of pending.slice(0, 64)) {
@@ -27,11 +22,5 @@ export function sendClosingRequests(identity: Identity, leases: Lease[], pending
     if (size > KEEPALIVE_BUDGET) break;
     results.push(entry);
   }
-  if (!results.length) return;
-  fetch(new URL("/v1/results", origin), {
-    method: "POST",
-    headers: { authorization, "content-type": "application/json" },
-    body: JSON.stringify({ results }),
-    keepalive: true,
-  }).catch(() => {});
+  if (results.length) calls.submitResults(results, { keepalive: true }).catch(() => {});
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, createVolunteerApi, memoryIdentity } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import { createVolunteerApi, memoryIdentity } from "./api.ts";
 
 type Handler = (method: string, path: string, headers: Record<string, string>, body: unknown) => Response;
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -8,10 +9,13 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 /** An API client over a scripted fetch; `seen` lists "METHOD path token". */
 function client(handler: Handler, identity = memoryIdentity()) {
   const seen: string[] = [];
-  const fetch = (async (url: URL, init: RequestInit) => {
-    const headers = init.headers as Record<string, string>;
-    seen.push(`${init.method} ${url.pathname} ${headers.authorization ?? "-"}`);
-    return handler(init.method!, url.pathname, headers, init.body ? JSON.parse(init.body as string) : undefined);
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = new Request(input, init);
+    const headers = Object.fromEntries(req.headers);
+    const { pathname } = new URL(req.url);
+    const text = await req.text();
+    seen.push(`${req.method} ${pathname} ${headers.authorization ?? "-"}`);
+    return handler(req.method, pathname, headers, text ? JSON.parse(text) : undefined);
   }) as typeof globalThis.fetch;
   return { api: createVolunteerApi({ baseUrl: "http://grid.test", identity, fetch }), seen, identity };
 }
@@ -46,7 +50,7 @@ describe("createVolunteerApi", () => {
   it("reports an unreachable coordinator as a retryable error with status 0", async () => {
     const { api } = createFailing();
     const err = await api.lease(1).catch((e) => e);
-    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toBeInstanceOf(ColmeiaError);
     expect(err).toMatchObject({ status: 0, retryable: true });
   });
 

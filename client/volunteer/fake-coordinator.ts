@@ -1,4 +1,5 @@
-import { ApiError, type VolunteerApi } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import type { VolunteerApi } from "./api.ts";
 import type { BatchResultEntry, KernelFailure, KernelModuleRef, Lease } from "./types.ts";
 
 /** Options of {@link createFakeCoordinator}. */
@@ -45,12 +46,12 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
   };
   const guard = (call: string) => {
     calls.push(call);
-    if (fake.down) throw new ApiError(0, "unreachable", "coordinator unreachable: fake is down");
+    if (fake.down) throw new ColmeiaError(0, "unreachable", "coordinator unreachable: fake is down");
   };
   const held = (id: string) => {
     const lease = leases.get(id);
-    if (!lease) throw new ApiError(404, "not_found", "unknown lease");
-    if (lease.state !== "held" || lease.expiresAt < now()) throw new ApiError(410, "gone", "lease expired");
+    if (!lease) throw new ColmeiaError(404, "not_found", "unknown lease");
+    if (lease.state !== "held" || lease.expiresAt < now()) throw new ColmeiaError(410, "gone", "lease expired");
     return lease;
   };
   fake.api = {
@@ -81,7 +82,7 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
         try {
           held(leaseId).state = "submitted";
         } catch (err) {
-          const e = err as ApiError;
+          const e = err as ColmeiaError;
           return { leaseId, status: e.status, error: { code: e.code, message: e.message } };
         }
         if (error) errors.set(lease!.shardId, error);
@@ -103,17 +104,17 @@ export function createFakeCoordinator(opts: FakeCoordinatorOptions = {}) {
     },
     async module(url) {
       guard(`module:${url}`);
-      if (!opts.module || url !== opts.module.ref.url) throw new ApiError(404, "kernel_not_found", "no such kernel");
+      if (!opts.module || url !== opts.module.ref.url) throw new ColmeiaError(404, "kernel_not_found", "no such kernel");
       return opts.module.bytes.slice();
     },
     async input(url) {
       guard(`input:${url}`);
       const id = /^\/v1\/leases\/([^/]+)\/input$/.exec(url)?.[1];
       const lease = id === undefined ? undefined : leases.get(id);
-      if (!opts.inputBytes || !lease?.inputUrl) throw new ApiError(404, "not_found", "no such lease input");
+      if (!opts.inputBytes || !lease?.inputUrl) throw new ColmeiaError(404, "not_found", "no such lease input");
       const status = fake.inputStatus.get(lease.shardId);
-      if (status === 0) throw new ApiError(0, "unreachable", "coordinator unreachable: fake input dropped");
-      if (status !== undefined) throw new ApiError(status, `http_${status}`, `input answered ${status}`);
+      if (status === 0) throw new ColmeiaError(0, "unreachable", "coordinator unreachable: fake input dropped");
+      if (status !== undefined) throw new ColmeiaError(status, `http_${status}`, `input answered ${status}`);
       held(lease.id);
       return opts.inputBytes(lease.input);
     },

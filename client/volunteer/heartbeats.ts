@@ -1,4 +1,5 @@
-import { ApiError, type VolunteerApi } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import type { VolunteerApi } from "./api.ts";
 import { sleep } from "./sleep.ts";
 import type { HeldLease } from "./types.ts";
 
@@ -32,7 +33,7 @@ export async function runHeartbeats(opts: HeartbeatOptions, signal: AbortSignal)
       held.ttlMs = Math.max(1000, expiresAt - at);
       held.lease.expiresAt = expiresAt;
     } catch (err) {
-      if (err instanceof ApiError && !err.retryable && !held.lost) {
+      if (err instanceof ColmeiaError && !err.retryable && !held.lost) {
         held.lost = true;
         opts.lost(held, err.status);
       }

@@ -3,7 +3,8 @@
  * no DOM, no storage engine, only `fetch` and timers. Plug in a KernelPool (Web Workers,
  * worker_threads), an Outbox (IndexedDB, a file, memory) and an IdentityStore.
  */
-export { ApiError, createVolunteerApi, memoryIdentity } from "./api.ts";
+export { ColmeiaError } from "../api/errors.ts";
+export { createVolunteerApi, memoryIdentity } from "./api.ts";
 export type { IdentityStore, VolunteerApi, VolunteerApiOptions, VolunteerInfo } from "./api.ts";
 export { createSessionApi } from "./session-api.ts";
 export type { SessionApiOptions } from "./session-api.ts";

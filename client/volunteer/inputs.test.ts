@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, createVolunteerApi, memoryIdentity } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import { createVolunteerApi, memoryIdentity } from "./api.ts";
 import { createInputLoader } from "./inputs.ts";
 import { createMemoryOutbox } from "./outbox.ts";
 import { createKernelPool, type KernelTask } from "./pool.ts";
@@ -21,7 +22,7 @@ const lease = (id: string, extra: Partial<Lease> = {}): Lease => ({
 const held = (l: Lease): HeldLease => ({ lease: l, renewedAt: Date.now(), ttlMs: 60_000 });
 
 /** An input api answering from `answer` (bytes, or an error to throw), counting calls per URL. */
-function inputApi(answer: (url: string, n: number) => Uint8Array | ApiError) {
+function inputApi(answer: (url: string, n: number) => Uint8Array | ColmeiaError) {
   const calls: string[] = [];
   return {
     calls,
@@ -29,7 +30,7 @@ function inputApi(answer: (url: string, n: number) => Uint8Array | ApiError) {
       async input(url: string) {
         calls.push(url);
         const out = answer(url, calls.length);
-        if (out instanceof ApiError) throw out;
+        if (out instanceof ColmeiaError) throw out;
         return out;
       },
     },
@@ -52,7 +53,7 @@ describe("createInputLoader", () => {
   });
 
   it("retries an unreachable coordinator with backoff and gives up after its attempts", async () => {
-    const down = new ApiError(0, "unreachable", "down");
+    const down = new ColmeiaError(0, "unreachable", "down");
     const { api, calls } = inputApi((_, n) => (n < 3 ? down : new Uint8Array([9])));
     const inputs = createInputLoader({ api, backoff: { baseMs: 1, maxMs: 2 } });
     expect(await inputs.load(lease("l1"))).toEqual(new Uint8Array([9]));
@@ -63,10 +64,10 @@ describe("createInputLoader", () => {
   });
 
   it("rejects at once when the coordinator refuses, and stops retrying once the lease is no longer held", async () => {
-    const { api, calls } = inputApi(() => new ApiError(410, "lease_expired", "gone"));
+    const { api, calls } = inputApi(() => new ColmeiaError(410, "lease_expired", "gone"));
     await expect(createInputLoader({ api }).load(lease("l1"))).rejects.toMatchObject({ status: 410 });
     expect(calls).toHaveLength(1);
-    const down = inputApi(() => new ApiError(503, "busy", "busy"));
+    const down = inputApi(() => new ColmeiaError(503, "busy", "busy"));
     let holding = true;
     const loading = createInputLoader({ api: down.api, backoff: { baseMs: 20, maxMs: 20 } }).load(lease("l2"), () => holding);
     holding = false;

@@ -1,4 +1,5 @@
-import { ApiError, type VolunteerApi } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import type { VolunteerApi } from "./api.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { retrying } from "./retry.ts";
 import type { Lease } from "./types.ts";
@@ -16,20 +17,20 @@ export interface InputLoaderOptions {
 const LEASE_GONE = new Set([403, 404, 410]);
 
 /** Whether a failed input download means the lease is gone (so its shard has no result to send). */
-export const leaseGone = (error: ApiError) => LEASE_GONE.has(error.status);
+export const leaseGone = (error: ColmeiaError) => LEASE_GONE.has(error.status);
 
 /**
  * Fetches dataset shards' bytes (`lease.inputUrl`) with the volunteer token: once per lease,
  * however often the shard's kernel runs, until {@link forget} drops them when the lease ends.
  * An unreachable coordinator is retried with backoff; any refusal rejects at once with the
- * coordinator's {@link ApiError} (see {@link leaseGone}).
+ * coordinator's {@link ColmeiaError} (see {@link leaseGone}).
  * @example const bytes = await inputs.load(lease); ...; inputs.forget(lease.id);
  */
 export function createInputLoader(opts: InputLoaderOptions) {
   const { api } = opts;
   const loaded = new Map<string, Promise<Uint8Array>>();
 
-  const leaseLost = () => new ApiError(410, "lease_lost", "the lease ended while its input was being fetched");
+  const leaseLost = () => new ColmeiaError(410, "lease_lost", "the lease ended while its input was being fetched");
   const download = (url: string, held: () => boolean) =>
     retrying(() => api.input(url), { backoff: opts.backoff, attempts: opts.attempts, stop: () => (held() ? undefined : leaseLost()) });
 

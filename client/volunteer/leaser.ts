@@ -1,4 +1,5 @@
-import { ApiError, type VolunteerApi } from "./api.ts";
+import type { ColmeiaError } from "../api/errors.ts";
+import { callError, type VolunteerApi } from "./api.ts";
 import type { Backoff } from "./backoff.ts";
 import type { Notifier } from "./notifier.ts";
 import { sleep } from "./sleep.ts";
@@ -18,7 +19,7 @@ export interface LeaserDeps {
   report: {
     /** The coordinator answered a lease call after `ms`. */
     online(ms: number): void;
-    offline(error: ApiError, retryAt: number): void;
+    offline(error: ColmeiaError, retryAt: number): void;
     failed(message: string): void;
     /** No work right now (next try at `retryAt`, or none when work will be pushed), or work again (false). */
     waiting(waiting: boolean, retryAt?: number): void;
@@ -53,7 +54,7 @@ export async function runLeaser(deps: LeaserDeps, signal: AbortSignal): Promise<
         if (got !== null) leases = got;
       }
     } catch (err) {
-      const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+      const error = callError(err);
       const delay = error.retryAfterMs ?? offline.next();
       if (error.retryable) report.offline(error, now() + delay);
       report.failed(`leasing failed: ${error.message}`);

@@ -1,4 +1,5 @@
-import { ApiError, type VolunteerApi } from "./api.ts";
+import type { ColmeiaError } from "../api/errors.ts";
+import { callError, type VolunteerApi } from "./api.ts";
 import type { Backoff } from "./backoff.ts";
 import type { Outbox } from "./outbox.ts";
 import { createNotifier } from "./notifier.ts";
@@ -17,7 +18,7 @@ export interface ResultSenderHooks {
   /** The coordinator refused this result for good (410 expired, 400 bad output, ...). */
   rejected(leaseId: string, status: number, message: string): void;
   online(): void;
-  offline(error: ApiError, retryAt: number): void;
+  offline(error: ColmeiaError, retryAt: number): void;
 }
 
 /** Options of {@link createResultSender}. */
@@ -94,7 +95,7 @@ export function createResultSender(opts: ResultSenderOptions): ResultSender {
       try {
         entries = await api.submit(batch.map(wireResult));
       } catch (err) {
-        const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+        const error = callError(err);
         if (error.retryable) {
           const delay = error.retryAfterMs ?? backoff.next();
           hooks.offline(error, now() + delay);

@@ -1,4 +1,5 @@
-import { ApiError } from "./api.ts";
+import type { ColmeiaError } from "../api/errors.ts";
+import { callError } from "./api.ts";
 import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { sleep } from "./sleep.ts";
 
@@ -9,7 +10,7 @@ export interface RetryOptions {
   /** Attempts before giving up. Default 6. */
   attempts?: number;
   /** Checked before and after each wait: an error here ends the retries with it. */
-  stop?: () => ApiError | undefined;
+  stop?: () => ColmeiaError | undefined;
 }
 
 /**
@@ -24,7 +25,7 @@ export async function retrying<T>(call: () => Promise<T>, opts: RetryOptions = {
     try {
       return await call();
     } catch (err) {
-      const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+      const error = callError(err);
       if (!error.retryable || backoff.attempts + 1 >= attempts) throw error;
       const before = opts.stop?.();
       if (before) throw before;

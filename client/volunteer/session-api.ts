@@ -1,5 +1,7 @@
 import type { SessionReply } from "../../shared/session.ts";
-import { ApiError, createVolunteerApi, isLease, type VolunteerApi, type VolunteerApiOptions } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import { isErrorBody, isLease } from "../api/guards.ts";
+import { createVolunteerApi, type VolunteerApi, type VolunteerApiOptions } from "./api.ts";
 import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { openSessionSocket, type SessionCall, type SessionSocket } from "./session-socket.ts";
 import type { BatchResultEntry, Lease } from "./types.ts";
@@ -15,7 +17,7 @@ export interface SessionApiOptions extends VolunteerApiOptions {
   WebSocket?: typeof WebSocket;
 }
 
-type Waiter = { socket: SessionSocket; resolve(leases: Lease[]): void; reject(error: ApiError): void };
+type Waiter = { socket: SessionSocket; resolve(leases: Lease[]): void; reject(error: ColmeiaError): void };
 
 /**
  * A VolunteerApi that leases, submits, heartbeats and releases over one WebSocket session
@@ -57,7 +59,7 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
     if (waiter && waiter.socket === s) {
       const w = waiter;
       waiter = undefined;
-      w.reject(new ApiError(0, "unreachable", "session closed while waiting for work"));
+      w.reject(new ColmeiaError(0, "unreachable", "session closed while waiting for work"));
     }
   }
 
@@ -160,17 +162,14 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
 
 function listOf(body: unknown, key: string, what: string): unknown[] {
   const list = (body as Record<string, unknown> | null | undefined)?.[key];
-  if (!Array.isArray(list)) throw new ApiError(502, "bad_response", `session ${what} reply did not carry {${key}}`);
+  if (!Array.isArray(list)) throw new ColmeiaError(502, "bad_response", `session ${what} reply did not carry {${key}}`);
   return list;
 }
 
-function replyError(reply: SessionReply, what: string): ApiError {
-  const error = (reply.body as { error?: { code?: unknown; message?: unknown } } | null | undefined)?.error;
-  return new ApiError(
-    reply.status,
-    typeof error?.code === "string" ? error.code : `http_${reply.status}`,
-    typeof error?.message === "string" ? error.message : `session ${what} answered ${reply.status}`,
-    // A session's 429 carries no retry-after: wait a second, as its rate refills.
-    reply.status === 429 ? 1000 : undefined,
-  );
+/** A reply's error status as the HTTP call's would throw it. */
+function replyError(reply: SessionReply, what: string): ColmeiaError {
+  // A session's 429 carries no retry-after: wait a second, as its rate refills.
+  const retryAfterMs = reply.status === 429 ? 1000 : undefined;
+  if (isErrorBody(reply.body)) return new ColmeiaError(reply.status, reply.body.error.code, reply.body.error.message, retryAfterMs);
+  return new ColmeiaError(reply.status, "http_error", `session ${what} answered ${reply.status}`, retryAfterMs);
 }

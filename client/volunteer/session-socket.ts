@@ -1,5 +1,6 @@
 import type { SESSION_LIMITS, SESSION_PING, SESSION_PROTOCOL, SessionReply, SessionRequestInput } from "../../shared/session.ts";
-import { ApiError, isLease } from "./api.ts";
+import { ColmeiaError } from "../api/errors.ts";
+import { isLease } from "../api/guards.ts";
 import type { Lease } from "./types.ts";
 
 // Written out, not imported: shared/session.ts builds zod schemas on load, and no zod goes into the page bundle.
@@ -43,12 +44,12 @@ const isReply = (m: Record<string, unknown>): m is SessionReply =>
 
 /**
  * Opens a session with the volunteer token as a subprotocol (browsers cannot set headers on a
- * WebSocket); resolves once the coordinator has said `ready`, rejects with ApiError(0) when the
+ * WebSocket); resolves once the coordinator has said `ready`, rejects with ColmeiaError(0) when the
  * socket cannot be opened (refused upgrade, no such route, unreachable, time limit).
  */
 export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSocket> {
   const Socket = opts.WebSocket ?? WebSocket;
-  const pending = new Map<number, { resolve(r: SessionReply): void; reject(e: ApiError): void; timer: ReturnType<typeof setTimeout> }>();
+  const pending = new Map<number, { resolve(r: SessionReply): void; reject(e: ColmeiaError): void; timer: ReturnType<typeof setTimeout> }>();
   let seq = 0;
   let closed = false;
   let heardAt = Date.now();
@@ -76,7 +77,7 @@ export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSo
       try {
         ws.close();
       } catch {}
-      const error = new ApiError(0, "unreachable", `session closed: ${why}`);
+      const error = new ColmeiaError(0, "unreachable", `session closed: ${why}`);
       for (const p of pending.values()) clearTimeout(p.timer), p.reject(error);
       pending.clear();
       reject(error);
@@ -88,7 +89,7 @@ export function openSessionSocket(opts: SessionSocketOptions): Promise<SessionSo
       },
       close: () => end("closed by the volunteer"),
       request(call) {
-        if (closed) return Promise.reject(new ApiError(0, "unreachable", "session closed"));
+        if (closed) return Promise.reject(new ColmeiaError(0, "unreachable", "session closed"));
         const id = ++seq;
         const delay = turnIn();
         return new Promise((ok, fail) => {

@@ -1,5 +1,5 @@
 import { kernelErrorMessage, type KernelModule } from "../../shared/kernels/task.ts";
-import { ApiError } from "./api.ts";
+import { callError } from "./api.ts";
 import { leaseGone, type InputLoader } from "./inputs.ts";
 import type { ModuleLoader } from "./modules.ts";
 import type { Outbox } from "./outbox.ts";
@@ -107,7 +107,7 @@ async function datasetInput(held: HeldLease, module: KernelModule | undefined, i
     bytes = await inputs.load(held.lease, () => !held.lost);
   } catch (err) {
     if (held.lost) return { kind: "lost", ms: 0 };
-    const error = err instanceof ApiError ? err : new ApiError(0, "unexpected", String(err));
+    const error = callError(err);
     if (leaseGone(error)) return { kind: "lost", ms: 0, status: error.status };
     return { kind: "no-input", error: `shard input unavailable: ${error.message}`, ms: 0 };
   }

@@ -1,9 +1,10 @@
 import type { BatchResultEntry, KernelFailure, KernelModuleRef, Lease } from "../../shared/schemas.ts";
+import type { ShardResult } from "../api/volunteer.ts";
 
 export type { BatchResultEntry, KernelFailure, KernelModuleRef, Lease };
 
 /** One entry of `POST /v1/results`: the kernel's output, or why the kernel failed on this shard. */
-export type WireResult = { leaseId: string } & ({ output: unknown; error?: undefined } | { error: KernelFailure; output?: undefined });
+export type WireResult = ShardResult;
 
 /** What a volunteer needs to call the lease endpoints: from `POST /v1/volunteers`. */
 export interface Identity {

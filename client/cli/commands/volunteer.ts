@@ -48,7 +48,7 @@ export function volunteerCommand(program: Command): void {
 
     // Loaded here, not at startup: only this command needs worker threads and the scheduling core.
     const { startNodeVolunteer } = await import("../../node/volunteer.ts");
-    const { ApiError, createRateMeter } = await import("../../volunteer/index.ts");
+    const { createRateMeter } = await import("../../volunteer/index.ts");
     const view = createVolunteerView(process.stderr);
     const rate = createRateMeter();
     const onEvent = (event: VolunteerEvent) => {
@@ -59,11 +59,9 @@ export function volunteerCommand(program: Command): void {
 
     if (flags.key === "") throw new UsageError("--key must not be empty");
     const volunteer = await startNodeVolunteer({ url: flags.url, threads, dutyCycle, key: flags.key, onEvent }).catch((error: unknown) => {
-      // Registration failures come from the volunteer core's client (its ApiError, or ColmeiaError once it uses client/api).
-      if (!(error instanceof ApiError || error instanceof ColmeiaError)) throw error;
-      throw error.status === 0
-        ? new ColmeiaError(0, "unreachable", `cannot reach the coordinator at ${new URL(flags.url).origin}`)
-        : new ColmeiaError(error.status, error.code, `could not register as a volunteer: ${error.message}`, error.retryAfterMs);
+      // An unreachable coordinator already says so; a refusal is worded as the registration it refused.
+      if (!(error instanceof ColmeiaError) || error.status === 0) throw error;
+      throw new ColmeiaError(error.status, error.code, `could not register as a volunteer: ${error.message}`, error.retryAfterMs);
     });
     const { loop, identity } = volunteer;
     const as = `${identity.id}${flags.key === undefined ? "" : " (vouched for by key)"}`;
