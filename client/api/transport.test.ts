@@ -46,6 +46,18 @@ describe("ColmeiaError", () => {
     expect(error).toMatchObject({ status: 0, code: "unreachable", retryable: true, retryAfterMs: undefined });
     expect(error.message).toMatch(/^cannot reach the coordinator at http:\/\/127\.0\.0\.1:9 \(fetch failed\)/);
   });
+
+  it("gives up an attempt after timeoutMs as unreachable, unless the caller brought its own signal", async () => {
+    // A coordinator that never answers: only an abort ends the call.
+    const hang = (_input: RequestInfo | URL, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)));
+    const limited = transportFetch({ fetch: hang, timeoutMs: 30 });
+    expect(await failure(limited("http://127.0.0.1:9/v1/leases"))).toMatchObject({ status: 0, code: "unreachable", retryable: true });
+    const own = new AbortController();
+    const mine = limited("http://127.0.0.1:9/v1/leases", { signal: own.signal });
+    setTimeout(() => own.abort(new Error("caller stopped")), 80);
+    await expect(mine).rejects.toThrow("caller stopped");
+  });
 });
 
 describe("readJson", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ColmeiaError } from "../api/errors.ts";
-import { createVolunteerApi, memoryIdentity } from "./api.ts";
+import { callError, createVolunteerApi, memoryIdentity } from "./api.ts";
 
 type Handler = (method: string, path: string, headers: Record<string, string>, body: unknown) => Response;
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -60,6 +60,12 @@ describe("createVolunteerApi", () => {
       memoryIdentity({ id: "v", token: "t" }),
     );
     expect(await api.lease(1).catch((e) => e)).toMatchObject({ status: 429, code: "rate_limited", message: "slow down", retryAfterMs: 3000, retryable: true });
+  });
+
+  it("treats an unexpected throw as retryable, so the core keeps the result or lease it was about", () => {
+    expect(callError(new TypeError("x is undefined"))).toMatchObject({ status: 0, retryable: true, message: "unexpected failure: x is undefined" });
+    const refused = new ColmeiaError(409, "already_submitted", "once");
+    expect(callError(refused)).toBe(refused);
   });
 
   it("answers null from me() when the coordinator does not offer GET /v1/volunteers/me", async () => {
