@@ -1,5 +1,5 @@
 import type { ErrorBody } from "../../shared/schemas.ts";
-import type { JobStatusAnswer, LeaseAnswer } from "./responses.ts";
+import type { DeepHealthAnswer, JobStatusAnswer, LeaseAnswer } from "./responses.ts";
 
 /*
  * Small hand-written checks for data the client reads where a coordinator of another version (or
@@ -47,4 +47,12 @@ export function isJobStatus(value: unknown): value is JobStatusAnswer {
 /** Whether `value` has what a volunteer reads of a lease (coordinators of other versions may differ). */
 export function isLease(value: unknown): value is LeaseAnswer {
   return isObject(value) && isString(value.id) && isString(value.kernel) && isNumber(value.expiresAt);
+}
+
+const VERDICTS = new Set<unknown>(["ok", "degraded", "failing"]);
+
+/** A deep health answer: a verdict and a list of named checks. */
+export function isDeepHealth(value: unknown): value is DeepHealthAnswer {
+  const isCheck = (c: unknown) => isObject(c) && isString(c.name) && typeof c.ok === "boolean" && absentOr(c.ms, isNumber) && absentOr(c.detail, isString);
+  return isObject(value) && VERDICTS.has(value.verdict) && Array.isArray(value.checks) && value.checks.every(isCheck);
 }

@@ -13,6 +13,7 @@ export type { KernelSpec, PublishedKernel } from "./kernels.ts";
 export type { UploadBody, UploadOptions, UploadSource } from "./upload-body.ts";
 export { registerVolunteer, volunteerClient, type ShardResult, type VolunteerClient } from "./volunteer.ts";
 export { ColmeiaError, isStatus } from "./errors.ts";
+export { operatorClient } from "./operator.ts";
 export type { WaitOptions } from "./wait.ts";
 export type { ConnectionOptions } from "./connection.ts";
 export type { TransportOptions } from "./transport.ts";
@@ -21,6 +22,7 @@ export {
   type BatchResultsAnswer,
   type DatasetAnswer,
   type DatasetListAnswer,
+  type DeepHealthAnswer,
   type DeletedAnswer,
   type JobCreatedAnswer,
   type JobListAnswer,

@@ -61,5 +61,11 @@ export type BatchResultsAnswer = Open<{ results: Open<BatchResultEntry>[] }>;
 /** `POST /v1/leases/:id/heartbeat` → the lease's new expiry. */
 export type HeartbeatAnswer = Open<{ expiresAt: number }>;
 
+/** One check of `GET /v1/health/deep`. */
+export type HealthCheckAnswer = Open<{ name: string; ok: boolean; ms?: number; detail?: string }>;
+
+/** `GET /v1/health/deep` → `200` (`ok`, `degraded`) or `503` (`failing`). */
+export type DeepHealthAnswer = Open<{ verdict: "ok" | "degraded" | "failing"; checks: HealthCheckAnswer[]; at?: number }>;
+
 /** The states after which a job never changes again. */
 export const FINAL_STATES: ReadonlySet<string> = new Set(["done", "failed", "cancelled"]);

@@ -85,12 +85,14 @@ export type Answer = Pick<Response, "ok" | "status" | "statusText" | "url" | "he
  * The body of a successful answer, exactly as sent, typed as the contract says it is (`T`), or a
  * {@link ColmeiaError} carrying the contract's `{"error": {code, message}}` for any other status.
  * The body must be a JSON object unless `shape` is `"any"` (an answer whose body is of no interest);
+ * a status in `accept` answers like a success unless its body is the contract's error (a failing
+ * health check's `503` carries the checks);
  * its fields are not checked at run time (the types come from the schemas the coordinator answers
  * with), so no schema library is bundled with the client.
  */
-export async function readJson<T>(res: Answer, shape: "object" | "any" = "object"): Promise<T> {
+export async function readJson<T>(res: Answer, shape: "object" | "any" = "object", accept: readonly number[] = []): Promise<T> {
   const body = parseBody(await res.text());
-  if (!res.ok) throw errorFrom(res, body);
+  if (!res.ok && !(accept.includes(res.status) && !isErrorBody(body))) throw errorFrom(res, body);
   if (shape === "object" && !isObject(body)) {
     throw new ColmeiaError(res.status, "bad_response", `unexpected answer${from(res)} (is it a Colmeia coordinator?)`);
   }
