@@ -37,9 +37,8 @@ export async function watchJobs(client: ColmeiaClient, ids: readonly string[], o
   const { stream } = options;
   const latest = new Map<string, JobStatusAnswer>();
   // Shards per second over the last 15 s, so the rate (and the ETA made from it) follows the current speed.
+  // What was done when watching started is not part of the rate: the first total is the baseline.
   const rate = createRateMeter(15_000);
-  // What was done when watching started is not part of the rate.
-  let counted: number | undefined;
   const started = Date.now();
   const tty = Boolean(stream.isTTY);
   const bar = new cliProgress.SingleBar(
@@ -83,8 +82,7 @@ export async function watchJobs(client: ColmeiaClient, ids: readonly string[], o
     latest.set(status.id, status);
     if (latest.size < ids.length) return;
     const { done } = aggregate(latest.values());
-    if (counted !== undefined) rate.add(done - counted);
-    counted = done;
+    rate.addTotal(done);
     render();
   };
   // Between events the rate (and ETA) still move: a stalled grid should look stalled.

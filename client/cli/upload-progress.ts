@@ -20,9 +20,8 @@ export const formatByteRate = (perSecond: number) => (Number.isFinite(perSecond)
  */
 export function byteProgress(total: number, options: { stream: NodeJS.WriteStream; quiet?: boolean }): ByteProgress {
   if (options.quiet || !options.stream.isTTY) return { update() {}, stop() {} };
+  // What a resumed upload had sent before is not part of the rate: the first total is the baseline.
   const rate = createRateMeter(10_000);
-  // What a resumed upload had sent before is not part of the rate.
-  let counted: number | undefined;
   const bar = new cliProgress.SingleBar(
     {
       stream: options.stream,
@@ -53,8 +52,7 @@ export function byteProgress(total: number, options: { stream: NodeJS.WriteStrea
       last = sent;
       // Sampled at most 10 times a second: bodies are read in 64 KiB pieces.
       if (Date.now() - sampledAt >= 100 || sent >= total) {
-        if (counted !== undefined) rate.add(sent - counted);
-        counted = sent;
+        rate.addTotal(sent);
         sampledAt = Date.now();
       }
       bar.update(sent, payload(sent));

@@ -2,6 +2,12 @@
 export interface RateMeter {
   /** Records `n` events at `at` (default now). */
   add(n?: number, at?: number): void;
+  /**
+   * Records a running total (bytes sent so far, shards done so far): the increase since the last
+   * total counts as events. The first total only sets where counting starts (what a resumed
+   * upload had sent, what was done when watching began).
+   */
+  addTotal(total: number, at?: number): void;
   /** Events per second over the window ending at `at` (default now). */
   perSecond(at?: number): number;
 }
@@ -14,14 +20,22 @@ export interface RateMeter {
 export function createRateMeter(windowMs = 10_000, now: () => number = Date.now): RateMeter {
   const stamps: Array<[at: number, n: number]> = [];
   let first: number | undefined;
+  let lastTotal: number | undefined;
   const prune = (at: number) => {
     while (stamps.length && stamps[0]![0] <= at - windowMs) stamps.shift();
   };
+  const add = (n = 1, at = now()) => {
+    first ??= at;
+    stamps.push([at, n]);
+    prune(at);
+  };
   return {
-    add(n = 1, at = now()) {
-      first ??= at;
-      stamps.push([at, n]);
-      prune(at);
+    add,
+    addTotal(total, at = now()) {
+      // The rate is over the time since the baseline, not since the first increase.
+      if (lastTotal === undefined) first ??= at;
+      else add(total - lastTotal, at);
+      lastTotal = total;
     },
     perSecond(at = now()) {
       prune(at);
