@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { LIMITS } from "../../shared/limits.ts";
-import { Stats } from "../../shared/schemas.ts";
+import type { Stats } from "../../shared/schemas.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { BoundedSse } from "../net/bounded-sse.ts";
@@ -30,9 +30,9 @@ const memos: { cached?: Memo; live?: Memo } = {};
 
 /**
  * The grid's figures, read at most once per second per isolate and shared by every reader here.
- * `GET /v1/stats` takes this colo's cached copy when there is one (the Workers Cache API, on a
- * custom domain; on workers.dev it stores nothing and only the isolate's sharing is left), else
- * asks the grid object and stores its answer for the next readers: a flood of reads reaches the
+ * `GET /v1/stats` answers this colo's cached copy as is when there is one (the Workers Cache API,
+ * on a custom domain; on workers.dev it stores nothing and only the isolate's sharing is left);
+ * on a miss it asks the grid object here and stores its answer for the next readers: a flood of reads reaches the
  * grid object at most once per `statsMaxAgeSeconds` per colo. Streams ask the grid object itself
  * (once per second per isolate, however many are open; they are bounded per isolate), so the
  * dashboard's figures are never more than a second or two behind the jobs' own.
@@ -47,15 +47,14 @@ function figures(c: Context<AppEnv>, source: "cached" | "live"): Promise<Stats> 
   return read;
 }
 
+/** The grid object's figures, stored in this colo's cache for the readers after this one (the route looked there first). */
 async function cachedFigures(c: Context<AppEnv>): Promise<Stats> {
-  const key = cacheKey(c.req.url);
-  const cache = await statsCache();
-  const hit = await cache.match(key);
-  // A copy another version of the Worker stored may not parse: then it is read afresh.
-  const cached = hit && Stats.safeParse(await hit.json().catch(() => undefined));
-  if (cached?.success) return cached.data;
   const stats = await gridStub(c.env).stats();
-  c.executionCtx.waitUntil(cache.put(key, figuresResponse(stats)).catch(() => {}));
+  c.executionCtx.waitUntil(
+    statsCache()
+      .then((cache) => cache.put(cacheKey(c.req.url), figuresResponse(stats)))
+      .catch(() => {}),
+  );
   return stats;
 }
 
