@@ -17,6 +17,7 @@ import { REPLICA } from "../job/tables.ts";
 import { checker, checkLease, confirmLone, ERROR_HASH, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { DatasetChecks } from "../job/dataset-checks.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
+import { VolunteerRecords } from "../job/volunteer-records.ts";
 import { ReputationOutbox } from "../job/reputation-outbox.ts";
 import { backtrack } from "../job/backtrack.ts";
 import { EventHub } from "../job/event-hub.ts";
@@ -68,11 +69,14 @@ export class JobObject extends DurableObject<Env> {
   #k: JobKernel | undefined;
   readonly #stats = new StatsOutbox(() => (this.store.meta ? this.store : undefined));
   readonly #reputation = new ReputationOutbox(() => (this.store.meta ? this.store.outboxes : undefined));
-  /** When contributions whose report to a volunteer's record failed are to be sent again. */
-  #retryReportsAt: number | undefined;
-  /** When stored catches are next to be delivered (undefined: none pending, as far as this instance knows). */
-  #catchesAt: number | undefined;
-  #delivering = false;
+  readonly #records = new VolunteerRecords({
+    store: () => this.store,
+    env: this.env,
+    waitUntil: (work) => this.ctx.waitUntil(work),
+    schedule: () => this.#schedule(),
+    backtrack: (volunteer) => this.backtrack(volunteer),
+    blacklisted: () => this.#stats.count("volunteersBlacklisted"),
+  });
   readonly #datasets: DatasetChecks;
   /** When this running job last re-announced itself to the grid. */
   #announcedAt = Date.now();
@@ -324,8 +328,8 @@ export class JobObject extends DurableObject<Env> {
   /**
    * A volunteer was caught: reject its outputs here, reopen every shard accepted on its word and
    * rebuild the merged result without it. A job that was done runs again until it is corrected.
-   * Called by the volunteer's own record for every job it worked in (see #deliverCatches for the
-   * job → volunteer → job cycle).
+   * Called by the volunteer's own record for every job it worked in (see
+   * VolunteerRecords.deliverCatches in job/volunteer-records.ts for the job → volunteer → job cycle).
    */
   async backtrack(volunteer: string): Promise<{ reopened: number }> {
     const meta = this.store.meta;
@@ -333,7 +337,7 @@ export class JobObject extends DurableObject<Env> {
     const wasDone = meta.state === "done";
     const kernel = this.#kernel;
     const { reopened, agreedWith, proven, checks, revoked } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
-    for (const v of proven) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
+    for (const v of proven) this.#records.caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     this.#stats.revoke(volunteer, revoked);
     this.#addWork(0, checks);
     const notify = this.store.meta!.notify;
@@ -385,17 +389,10 @@ export class JobObject extends DurableObject<Env> {
       await grid.jobStarted(runningJob(meta), false).catch(() => {});
     }
     await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
-    // After an eviction the in-memory hint is gone: the table itself says what is pending.
-    if (this.store.meta && (this.#catchesAt !== undefined || this.store.volunteers.hasCatches())) {
-      await this.#deliverCatches();
-    }
+    await this.#records.deliverPending();
     await this.#confirmWaiting(now);
     await this.#notify(now);
-    if ((this.#retryReportsAt !== undefined && this.#retryReportsAt <= now) || this.store.meta?.state === "running") {
-      this.#retryReportsAt = undefined;
-      const unreported = this.store.meta ? this.store.volunteers.unreported(50) : [];
-      for (const volunteer of unreported) await this.#reportContribution(volunteer);
-    }
+    await this.#records.retryReports(now);
     await this.#schedule();
   }
 
@@ -426,8 +423,8 @@ export class JobObject extends DurableObject<Env> {
     this.#stats.judged(effect);
     const meta = this.store.meta!;
     if (effect.ringer?.passed) this.#reputation.ringerPassed(volunteer, effect.uncheckable);
-    if (effect.ringer && !effect.ringer.passed) this.#caught(volunteer, `failed a spot-check in job ${meta.id}`);
-    for (const v of effect.proven ?? []) this.#caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
+    if (effect.ringer && !effect.ringer.passed) this.#records.caught(volunteer, `failed a spot-check in job ${meta.id}`);
+    for (const v of effect.proven ?? []) this.#records.caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     if (effect.outvoted) this.#reputation.outvoted(effect.outvoted, effect.uncheckable);
     if (effect.confirmed) this.#reputation.confirmed(volunteer, effect.uncheckable);
     if (effect.accepted) {
@@ -435,7 +432,7 @@ export class JobObject extends DurableObject<Env> {
       this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
       for (const v of effect.accepted.agreeing) {
         // The volunteer's own record lists this job, so backtracking can find it later.
-        if (this.store.volunteers.credit(v)) this.ctx.waitUntil(this.#reportContribution(v));
+        if (this.store.volunteers.credit(v)) this.ctx.waitUntil(this.#records.report(v));
       }
     }
     // A failed shard fails alone (its reason is in the status); the job ends once every shard is settled.
@@ -451,66 +448,6 @@ export class JobObject extends DurableObject<Env> {
     const m = this.store.meta!;
     const work = m.work ?? { results: 0, checks: 0 };
     this.store.saveMeta({ ...m, work: { results: work.results + results, checks: work.checks + checks } });
-  }
-
-  /** Tells a volunteer's record it contributed here; retried from the alarm until it succeeds. */
-  async #reportContribution(volunteer: string): Promise<void> {
-    try {
-      await volunteerStub(this.env, volunteer).contributed(volunteer, this.store.meta!.id);
-      this.store.volunteers.reported(volunteer);
-    } catch {
-      this.#retryReportsAt = Date.now() + 5000;
-      await this.#schedule();
-    }
-  }
-
-  /**
-   * A volunteer was proven wrong. The catch is stored, and the volunteer banned here, in the same
-   * synchronous step that rejected its output, so no eviction or failed call can lose it; its
-   * blacklisting (which has every job it touched backtrack) is then delivered and retried from
-   * the alarm until its record acknowledges it.
-   */
-  #caught(volunteer: string, reason: string): void {
-    this.store.volunteers.caught(volunteer, reason, Date.now());
-    this.#catchesAt = Date.now();
-    this.ctx.waitUntil(this.#deliverCatches());
-  }
-
-  /**
-   * Delivers stored catches: blacklist at the volunteer's record, backtrack here, then forget the catch.
-   *
-   * This is where backtracking crosses jobs, job → volunteer → job: the caught volunteer's
-   * VolunteerObject (`blacklist`) calls `backtrack` on every job its record lists (those where an
-   * output of it was accepted), then this job backtracks it too, and each of those jobs reopens the shards accepted on its word (job/backtrack.ts).
-   * A job may prove further volunteers wrong while it backtracks (its own checks of the reopened
-   * shards), which stores their catches there and starts the same cycle for them. It ends
-   * because each step is idempotent and one-way: a volunteer is banned before its catch is sent,
-   * a banned volunteer's outputs are rejected once and never accepted again (so a second
-   * backtrack for it finds nothing to reopen), and a catch is forgotten only once its record
-   * acknowledged it. A job that reports a contribution of a volunteer already blacklisted gets
-   * the same `backtrack` call back (VolunteerObject.contributed).
-   */
-  async #deliverCatches(): Promise<void> {
-    if (this.#delivering) return;
-    this.#delivering = true;
-    try {
-      const pending = this.store.volunteers.catches(20);
-      for (const { volunteer, reason } of pending) {
-        try {
-          const { fresh } = await volunteerStub(this.env, volunteer).blacklist(volunteer, reason);
-          if (fresh) this.#stats.count("volunteersBlacklisted");
-          await this.backtrack(volunteer);
-          this.store.volunteers.delivered(volunteer);
-        } catch (err) {
-          log("error", "delivering a catch failed; retrying", { jobId: this.store.meta?.id, volunteerId: volunteer, ...describeError(err) });
-        }
-      }
-      const left = this.store.volunteers.hasCatches();
-      this.#catchesAt = left ? Date.now() + 5000 : undefined;
-    } finally {
-      this.#delivering = false;
-    }
-    await this.#schedule();
   }
 
   /** Storage ceiling of this job (a field so tests can lower it). */
@@ -570,8 +507,8 @@ export class JobObject extends DurableObject<Env> {
         reputationPending: this.#reputation.size > 0,
         announcedAt: this.#announcedAt,
         confirmAt: this.#datasets.confirmAt,
-        reportsRetryAt: this.#retryReportsAt,
-        catchesAt: this.#catchesAt,
+        reportsRetryAt: this.#records.retryReportsAt,
+        catchesAt: this.#records.catchesAt,
         retainedUntil: this.#retainedUntil(),
       }),
     );
