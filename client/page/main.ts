@@ -1,9 +1,9 @@
-import { createVolunteerApi } from "../volunteer/api.ts";
 import { createVolunteerLoop } from "../volunteer/loop.ts";
 import { createModuleLoader } from "../volunteer/modules.ts";
 import { createMemoryOutbox } from "../volunteer/outbox.ts";
 import { createKernelPool } from "../volunteer/pool.ts";
 import { createRateMeter } from "../volunteer/rate.ts";
+import { createSessionApi } from "../volunteer/session-api.ts";
 import type { PendingResult, VolunteerEvent } from "../volunteer/types.ts";
 import { bindControls, type ControlValues } from "./controls.ts";
 import { createIdbOutbox } from "./idb-outbox.ts";
@@ -32,7 +32,8 @@ async function main() {
 
   const identityStore = idbIdentity(db);
   const stored = await identityStore.load().catch(() => undefined);
-  const api = createVolunteerApi({ baseUrl: location.origin, identity: identityStore });
+  // Leases, results, heartbeats and releases over one WebSocket session, work pushed; HTTP when no session opens.
+  const api = createSessionApi({ baseUrl: location.origin, identity: identityStore });
   const pool = createKernelPool({
     spawn: () => spawnWebKernelWorker(),
     size: settings.threads,
@@ -43,6 +44,7 @@ async function main() {
   const rate = createRateMeter(5_000);
   let visit = 0;
   let serverCredit: number | undefined;
+  let acceptedAt = 0;
   let lastProblem = "";
   const problem = (message: string) => {
     if (message !== lastProblem) problems.add(message);
@@ -51,7 +53,7 @@ async function main() {
 
   const onEvent = (e: VolunteerEvent) => {
     if (e.type === "computed") visit++, rate.add(), stats.bump({ computed: 1 });
-    else if (e.type === "accepted") stats.bump({ accepted: e.leaseIds.length }), creditSoon();
+    else if (e.type === "accepted") stats.bump({ accepted: e.leaseIds.length }), (acceptedAt = Date.now()), creditSoon();
     else if (e.type === "rejected") problem(`The coordinator refused a result (${e.status}): ${e.message}`);
     else if (e.type === "kernel-error") {
       const what = e.reason === "timeout" ? "took too long" : e.reason === "module" ? "could not start" : "failed";
@@ -143,10 +145,17 @@ async function main() {
     if (identity) sendClosingRequests(identity, loop.heldLeases(), [...store.mirror.values()]);
     void stats.flush();
     if (event.persisted) loop.pause();
+    // Gone for good: close the session now, while the page can still say so. A socket merely torn
+    // down with the page is noticed by the coordinator a little later, and a job starting meanwhile
+    // is pushed to this waiting session: those shards would wait out their leases.
+    else api.close?.();
   });
   window.addEventListener("pageshow", (event) => event.persisted && apply());
   setInterval(render, 1000);
-  setInterval(() => void pollCredit(), 15_000);
+  // Not once idle for a minute: an idle volunteer sends nothing (its credit settles soon after its last results).
+  setInterval(() => {
+    if (!loop.status().waitingForWork || Date.now() - acceptedAt < 60_000) void pollCredit();
+  }, 15_000);
   void pollCredit();
   apply();
   render();

@@ -35,6 +35,7 @@ export function describeActivity(s: PageSnapshot): string {
   if (status.state !== "running") return "Not started";
   if (status.running.length) return `Computing ${status.running.length} shard${status.running.length > 1 ? "s" : ""}`;
   if (status.waitingForWork && status.retryAt) return `Waiting for work: next check in ${seconds(status.retryAt - s.now)}`;
+  if (status.waitingForWork) return "Waiting for work: it will be sent as soon as there is some";
   return "Looking for work…";
 }
 

@@ -68,6 +68,8 @@ async function openWithMadeUpKernels(query: string, kernels: MadeUpKernel[]) {
       module: { language: k.language, url, sha256: sha256(k.code) },
     }));
   });
+  // The made-up leases replace the first HTTP lease answer: the page's session is refused, so it leases over HTTP.
+  await page.routeWebSocket("**/v1/session", (ws) => ws.close());
   let first = true;
   await page.route("**/v1/leases", (route) => {
     if (!first) return route.continue();

@@ -35,6 +35,9 @@ async function openPage(query: string, before?: (page: Page) => Promise<void>): 
   return page;
 }
 
+/** Refuses the page's session, so it leases over HTTP (the calls these tests watch and steer). */
+const overHttp = (page: Page) => page.routeWebSocket("**/v1/session", (ws) => ws.close());
+
 /** Lease ids of the results waiting in the page's IndexedDB outbox. */
 function outboxLeaseIds(page: Page): Promise<string[]> {
   return page.evaluate(
@@ -81,7 +84,7 @@ describe("volunteer page", () => {
     // seldom in flight at the reload.
     const [start, step, shards] = [10_000_000_000, 10_000_000, 40];
     const id = await grid.submit(primesJob(start, step, shards, { leaseTtlMs: 600_000 }));
-    const page = await openPage("?autostart=1&threads=1&throttle=30");
+    const page = await openPage("?autostart=1&threads=1&throttle=30", overHttp);
     // Hold back every result until the new document is up: computed results pile up in the outbox.
     let blocking = true;
     await page.route("**/v1/results", (route) => (blocking ? route.abort("internetdisconnected") : route.continue()));
@@ -107,9 +110,68 @@ describe("volunteer page", () => {
     await until(async () => (await counter(page, "pending")) === 0, 10_000, "outbox empty");
   });
 
+  it("loses no computed result when reloaded mid-job over a session", async () => {
+    // As above, on the page's own path: leases and results over its session (passed through here).
+    // Results are held back until the new document is up: answered 503 on the session, aborted on
+    // HTTP (where the closing page makes one attempt at them).
+    const [start, step, shards] = [10_000_000_000, 10_000_000, 40];
+    const id = await grid.submit(primesJob(start, step, shards, { leaseTtlMs: 600_000 }));
+    let blocking = true;
+    const accepted = new Map<string, number>();
+    let leaseAnswers = 0;
+    let sessions = 0;
+    const page = await openPage("?autostart=1&threads=1&throttle=30", async (p) => {
+      await p.routeWebSocket("**/v1/session", (ws) => {
+        sessions++;
+        const server = ws.connectToServer();
+        const asked = new Map<number, string>();
+        ws.onMessage((message) => {
+          const call = JSON.parse(String(message));
+          if (blocking && call.type === "results") {
+            const error = { code: "unavailable", message: "held back by the test" };
+            return ws.send(JSON.stringify({ type: "reply", id: call.id, status: 503, body: { error } }));
+          }
+          asked.set(call.id, call.type);
+          server.send(message);
+        });
+        server.onMessage((message) => {
+          ws.send(message);
+          const m = JSON.parse(String(message));
+          if (m.type !== "reply") return;
+          if (asked.get(m.id) === "lease" && m.status === 200) leaseAnswers++;
+          if (asked.get(m.id) === "results" && m.status === 200) for (const r of m.body.results) accepted.set(r.leaseId, r.status);
+        });
+      });
+      await p.route("**/v1/results", (route) => (blocking ? route.abort("internetdisconnected") : route.continue()));
+    });
+    let httpLeases = 0;
+    page.on("request", (req) => req.url().endsWith("/v1/leases") && httpLeases++);
+    page.on("response", async (res) => {
+      if (!res.url().endsWith("/v1/results") || !res.ok()) return;
+      for (const r of (await res.json()).results) accepted.set(r.leaseId, r.status);
+    });
+    await until(async () => (await counter(page, "pending")) >= 8, 30_000, "8 results waiting");
+    expect((await grid.status(id)).shards.done).toBe(0);
+    // Reload just after a lease answer lands (see above).
+    const answers = leaseAnswers;
+    await until(() => leaseAnswers > answers, 10_000, "a lease answer", 1);
+    const computedBefore = await outboxLeaseIds(page);
+    page.once("domcontentloaded", () => (blocking = false));
+    await page.reload();
+    const status = await grid.waitDone(id, 60_000);
+    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0, awaitingConfirmation: 0 });
+    expect((await grid.result(id)).result).toEqual({ count: expectedPrimes(start, start + step * shards) });
+    expect(computedBefore.length).toBeGreaterThanOrEqual(8);
+    for (const leaseId of computedBefore) expect([202, 409]).toContain(accepted.get(leaseId));
+    await until(async () => (await counter(page, "pending")) === 0, 10_000, "outbox empty");
+    // Both documents leased over sessions of their own, never over HTTP.
+    expect(sessions).toBeGreaterThanOrEqual(2);
+    expect(httpLeases).toBe(0);
+  });
+
   it("stops leasing while paused and picks up again on resume", async () => {
     const id = await grid.submit(primesJob(10_000_000_000, 2_000_000, 400));
-    const page = await openPage("?autostart=1&threads=1&throttle=50");
+    const page = await openPage("?autostart=1&threads=1&throttle=50", overHttp);
     await until(async () => (await counter(page, "shards-visit")) >= 5, 30_000, "5 shards");
     let leaseCalls = 0;
     page.on("request", (req) => req.url().endsWith("/v1/leases") && leaseCalls++);
@@ -218,6 +280,7 @@ describe("volunteer page", () => {
       expiresAt,
     });
     const page = await openPage("?autostart=1&threads=1&shardTimeoutMs=1500", async (p) => {
+      await overHttp(p);
       let first = true;
       await p.route("**/v1/leases", (route) => {
         if (!first) return route.continue();

@@ -1,28 +1,34 @@
 import { createServer, request, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startNodeVolunteer, type NodeVolunteer } from "../../client/node/volunteer.ts";
 import { countPrimes } from "../../shared/kernels/primes.ts";
-import { gridClient, until } from "../support/browser.ts";
+import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 
 // The Node volunteer against a real local grid (npm start), through a proxy that counts its HTTP
-// requests and either passes WebSocket upgrades through or refuses them (a grid without sessions).
+// requests and either passes WebSocket upgrades through or refuses them (a grid without sessions);
+// the volunteer page in real Chromium, its requests watched by Playwright.
 let server: LocalServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
 let grid: ReturnType<typeof gridClient>;
 const volunteers: NodeVolunteer[] = [];
 const proxies: Proxy[] = [];
 
 beforeAll(async () => {
-  server = await startLocalServer();
+  [server, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
   grid = gridClient(server.url, server.tokens[0]);
 });
 afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
   await Promise.all(volunteers.splice(0).map((v) => v.stop(0)));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
   await grid.cancelAll();
 });
 afterAll(async () => {
+  await browser?.close();
   await server?.stop();
 });
 
@@ -117,5 +123,43 @@ describe("Node volunteer sessions", () => {
     expect(p.upgrades).toBeGreaterThanOrEqual(1);
     expect(p.requests.filter((r) => r === "POST /v1/leases").length).toBeGreaterThan(0);
     expect(p.requests.filter((r) => r === "POST /v1/results").length).toBeGreaterThan(0);
+  });
+});
+
+/** The volunteer page in a fresh profile, with the paths of the HTTP requests it makes and the WebSockets it opens. */
+async function openPage(query: string, sessions: boolean) {
+  const context = await browser.newContext({ locale: "en-US" });
+  contexts.push(context);
+  const page: Page = await context.newPage();
+  const requests: string[] = [];
+  const sockets: string[] = [];
+  page.on("pageerror", (err) => console.error("page error:", err));
+  page.on("request", (req) => requests.push(`${req.method()} ${new URL(req.url()).pathname}`));
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  if (!sessions) await page.routeWebSocket("**/v1/session", (ws) => ws.close());
+  await page.goto(`${server.url}/${query}`);
+  return { page, requests, sockets };
+}
+const isLeaseCall = (r: string) => /^POST \/v1\/(leases|results)$/.test(r);
+
+describe("volunteer page sessions", () => {
+  it("is pushed a job while idle and completes it over one session, with no lease or result over HTTP", async () => {
+    const { page, requests, sockets } = await openPage("?autostart=1&threads=2", true);
+    await until(async () => /^Waiting for work: it will be sent/.test((await page.locator("#state").textContent()) ?? ""), 30_000, "waiting for a push");
+    const id = await grid.submit(primesJob(5_000_000, 50_000, 20));
+    expect(await grid.waitDone(id, 60_000)).toMatchObject({ state: "done", shards: { total: 20, done: 20, failed: 0 } });
+    expect((await grid.result(id)).result).toEqual({ count: countPrimes({ start: 5_000_000, end: 6_000_000 }).count });
+    await until(async () => (await counter(page, "pending")) === 0 && (await counter(page, "shards-visit")) === 20, 10_000, "20 shards sent");
+    expect(sockets).toEqual([`${server.url.replace("http", "ws")}/v1/session`]);
+    expect(requests.filter(isLeaseCall)).toEqual([]);
+  });
+
+  it("leases over HTTP when its session is refused, and completes the job", async () => {
+    const { page, requests } = await openPage("?autostart=1&threads=2", false);
+    const id = await grid.submit(primesJob(7_000_000, 50_000, 20));
+    expect(await grid.waitDone(id, 60_000)).toMatchObject({ state: "done", shards: { total: 20, done: 20, failed: 0 } });
+    await until(async () => (await counter(page, "pending")) === 0, 10_000, "results sent");
+    expect(requests.filter((r) => r === "POST /v1/leases").length).toBeGreaterThan(0);
+    expect(requests.filter((r) => r === "POST /v1/results").length).toBeGreaterThan(0);
   });
 });
