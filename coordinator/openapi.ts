@@ -44,6 +44,7 @@ const SESSION_DESCRIPTION = [
   '{"type":"heartbeat","id","leaseId"} and {"type":"release","id","leaseId"} (POST /v1/leases/:id/heartbeat, /release).',
   'Each answer is {"type":"reply","id","status","body"}: status and body exactly as the HTTP call answers them (403 another volunteer\'s lease, 404, 409, 410, 400 with the field named).',
   'A lease with wait:true that found nothing leaves the session waiting: when a job starts the server pushes {"type":"work","leases":[...]} (at most max), once; lease again after it.',
+  "Send any message soon after a push (e.g. a heartbeat of its first lease): a session that closes before sending one gets its pushed leases released.",
   "A message that cannot be read is answered with id null: 400 invalid_json (also binary frames), 413 body_too_large over x-colmeia-session.limits.messageBytes,",
   '429 rate_limited past messagesPerSecond (a session refused a burst\'s worth within 10 s is closed with 1008). Text "ping" is answered "pong" without waking anything.',
   "Upgrades beyond sessionsPerVolunteer answer 429 too_many_sessions, beyond sessionsPerGateway 503 sessions_full (use HTTP).",

@@ -48,6 +48,8 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
     if (waiter && waiter.socket === s) {
       const w = waiter;
       waiter = undefined;
+      // A word back at once: the coordinator gives pushed work back if the session closes before one.
+      if (leases[0]) void s?.request({ type: "heartbeat", leaseId: leases[0].id }).catch(() => {});
       return w.resolve(leases);
     }
     // Nobody is waiting any more (paused, stopped): hand the shards straight back.

@@ -31,6 +31,8 @@ const OFFER_PARALLEL = 16;
 interface Attachment {
   v: string;
   w: number;
+  /** Leases pushed to this session that it has not yet said a word after: given back if it closes first. */
+  p?: string[];
 }
 
 interface Bucket {
@@ -113,6 +115,8 @@ export class GatewayObject extends DurableObject<Env> {
     this.served.messages++;
     const att = attachment(ws);
     if (!att) return ws.close(1011, "session lost its volunteer");
+    // A message after a push says the session is alive and has its work.
+    if (att.p) this.#setWaiting(ws, att.v, att.w);
     if (!this.#take(ws, message)) return;
     if (typeof message !== "string") return void send(ws, refuse(null, 400, "invalid_json", "messages are JSON text, not binary"));
     // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it might be over.
@@ -147,6 +151,9 @@ export class GatewayObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Work pushed as the session was going away (a tab closing) would otherwise wait out its lease.
+    const att = attachment(ws);
+    if (att?.p?.length) await this.#giveBack(att.v, att.p);
     // The hibernation API does not answer a peer's close frame by itself.
     try {
       ws.close(code === 1005 || code === 1006 || code === 1015 ? 1000 : code, "closed");
@@ -200,9 +207,9 @@ export class GatewayObject extends DurableObject<Env> {
     return false;
   }
 
-  #setWaiting(ws: WebSocket, volunteer: string, wanted: number): void {
+  #setWaiting(ws: WebSocket, volunteer: string, wanted: number, pushed?: string[]): void {
     try {
-      ws.serializeAttachment({ v: volunteer, w: wanted } satisfies Attachment);
+      ws.serializeAttachment({ v: volunteer, w: wanted, ...(pushed && { p: pushed }) } satisfies Attachment);
     } catch {
       // closed meanwhile
     }
@@ -240,20 +247,25 @@ export class GatewayObject extends DurableObject<Env> {
           if (r.status !== 200) return void (exhausted = true);
           const leases = (r.body as { leases: Lease[] }).leases;
           if (!leases.length) return void (exhausted = true);
-          if (send(ws, JSON.stringify({ type: "work", leases } satisfies SessionWork))) this.#setWaiting(ws, att.v, 0);
+          const ids = leases.map((l) => l.id);
+          if (send(ws, JSON.stringify({ type: "work", leases } satisfies SessionWork))) this.#setWaiting(ws, att.v, 0, ids);
           // The session closed meanwhile: hand its shards straight back.
-          else
-            await Promise.all(
-              leases.map((l) =>
-                jobStub(this.env, jobOfLease(l.id)!)
-                  .release(att.v, l.id)
-                  .catch(() => undefined),
-              ),
-            );
+          else await this.#giveBack(att.v, ids);
         }),
       );
     }
     if (exhausted) await this.#reofferLater();
+  }
+
+  /** Releases a volunteer's leases (those done or gone meanwhile are refused, and that is fine). */
+  async #giveBack(volunteer: string, leaseIds: string[]): Promise<void> {
+    await Promise.all(
+      leaseIds.map((id) =>
+        jobStub(this.env, jobOfLease(id)!)
+          .release(volunteer, id)
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** Sets the re-offer alarm while sessions wait and some job runs; with nothing running, nothing wakes this object. */

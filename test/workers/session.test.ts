@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { gatewayStub } from "../../coordinator/gateway/gateways.ts";
 import type { GatewayObject } from "../../coordinator/objects/gateway-object.ts";
 import { SESSION_LIMITS, SESSION_PROTOCOL, sessionTokenProtocol, type SessionMessage, type SessionReply } from "../../shared/session.ts";
-import { ALICE, call, callJson, honest, primesJob, status, volunteer, type Volunteer } from "./helpers.ts";
+import { ALICE, call, callJson, honest, leaseEventually, primesJob, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
 import { openSession, TestSession, upgrade } from "./session-helpers.ts";
 
 const open: TestSession[] = [];
@@ -184,6 +184,30 @@ describe("volunteer sessions (GET /v1/session)", () => {
     expect((await sa.request({ type: "release", leaseId: held!.id })).status).toBe(200);
     const work = await sb.work(6000);
     expect(work.leases.map((l) => l.shardId)).toEqual([held!.shardId]);
+  });
+
+  it("gives back work pushed to a session that closes before saying a word after it, and keeps it once the session spoke", async () => {
+    const [a, b, c] = [await volunteer(), await volunteer(), await volunteer()];
+    const sa = await session(a);
+    expect(await sa.lease(4, true)).toEqual([]);
+    await primesJob(3, 1000, { leaseTtlMs: 600_000 });
+    expect((await sa.work()).leases).toHaveLength(3);
+    sa.close(); // a tab closing as the push arrives
+    // Given back at the close, not ten minutes later when the leases would run out.
+    const again = await leaseEventually(b, 3, 3, 5000);
+    expect(again.map((l) => l.shardId).sort()).toEqual(["0", "1", "2"]);
+
+    const sc = await session(c);
+    expect(await sc.lease(4, true)).toEqual([]);
+    await primesJob(2, 1000, { leaseTtlMs: 600_000 });
+    const pushed = (await sc.work()).leases;
+    expect(pushed).toHaveLength(2);
+    expect((await sc.request({ type: "heartbeat", leaseId: pushed[0]!.id })).status).toBe(200);
+    sc.close();
+    for (const deadline = Date.now() + 5000; (await gateway(c).sessions(c.id)) > 0 && Date.now() < deadline; ) await sleep(20);
+    expect(await gateway(c).sessions(c.id)).toBe(0);
+    // It spoke after the push: the work is its own to finish (a dropped connection must not cost it).
+    for (const l of pushed) expect((await call("POST", `/v1/leases/${l.id}/heartbeat`, { token: c.token })).status).toBe(200);
   });
 
   it("costs nothing while sessions wait and no job runs: no messages, no alarm", async () => {
