@@ -1,7 +1,7 @@
 /**
  * One run of the volunteer page in headless Chromium against a local grid: submit a job, open
- * the page with `threads` Web Workers, time the job from the page's first lease call to the
- * result that finished it, and trace the kernel workers to see how long each sat idle between
+ * the page with `threads` Web Workers, time the job from the page's first lease request (over its
+ * session, or HTTP when it has none) to the answer to the results that finished it, and trace the kernel workers to see how long each sat idle between
  * shards. `bundles` swaps the page's /build/*.js for another build (e.g. the landed commit's),
  * so two builds are measured against the same server in the same run.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { gridClient } from "../../test/support/browser.ts";
-import { firstRequest, idleBetweenShards, workerActivity } from "./page-trace.ts";
+import { firstRequest, firstSocket, idleBetweenShards, workerActivity } from "./page-trace.ts";
 
 export interface PageRunOptions {
   url: string;
@@ -23,11 +23,11 @@ export interface PageRunOptions {
 }
 
 export interface PageRun {
-  /** First lease call to the last result of the job, ms. */
+  /** First lease request to the answer to the last results of the job, ms. */
   ms: number;
   result: unknown;
   threads: ReturnType<typeof idleBetweenShards>;
-  /** From the first lease call to the first shard's compute starting on a worker, ms. */
+  /** From the first lease call (or the session's opening) to the first shard's compute starting on a worker, ms. */
   startupMs: number | undefined;
 }
 
@@ -49,6 +49,26 @@ export async function runPage(browser: Browser, opts: PageRunOptions): Promise<P
     let last = 0;
     page.on("request", (req) => req.url().endsWith("/v1/leases") && (first ??= performance.now()));
     page.on("response", (res) => res.url().endsWith("/v1/results") && (last = performance.now()));
+    // The same on the page's session: its lease requests, and the replies to its results.
+    page.on("websocket", (ws) => {
+      const results = new Set<unknown>();
+      const read = (payload: string | Buffer) => {
+        try {
+          return JSON.parse(String(payload)) as { type?: string; id?: unknown };
+        } catch {
+          return {}; // the runtime's "pong"
+        }
+      };
+      ws.on("framesent", ({ payload }) => {
+        const m = read(payload);
+        if (m.type === "lease") first ??= performance.now();
+        if (m.type === "results") results.add(m.id);
+      });
+      ws.on("framereceived", ({ payload }) => {
+        const m = read(payload);
+        if (m.type === "reply" && results.delete(m.id)) last = performance.now();
+      });
+    });
     const id = await grid.submit(opts.job);
     const tracing = opts.trace ?? true;
     if (tracing) await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
@@ -60,7 +80,7 @@ export async function runPage(browser: Browser, opts: PageRunOptions): Promise<P
     // The last results response may land after waitDone's poll noticed: never past `done`.
     const end = Math.min(last || done, done);
     const threads = idleBetweenShards(workerActivity(trace));
-    const leased = firstRequest(trace, "/v1/leases");
+    const leased = firstRequest(trace, "/v1/leases") ?? firstSocket(trace, "/v1/session");
     const startupMs = leased === undefined || !threads.length ? undefined : Math.min(...threads.map((t) => t.first)) - leased;
     return { ms: end - (first ?? end), result: (await grid.result(id)).result, threads, startupMs };
   } finally {

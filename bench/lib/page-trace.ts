@@ -66,3 +66,10 @@ export function firstRequest(trace: { traceEvents: TraceEvent[] } | TraceEvent[]
   const sent = events.filter((e) => e.name === "ResourceSendRequest" && e.args?.data?.url?.endsWith(suffix)).map((e) => e.ts / 1000);
   return sent.length ? Math.min(...sent) : undefined;
 }
+
+/** When the page first opened a WebSocket to a URL ending in `suffix` (ms, trace clock): a session's first lease follows its `ready`. */
+export function firstSocket(trace: { traceEvents: TraceEvent[] } | TraceEvent[], suffix: string): number | undefined {
+  const events = Array.isArray(trace) ? trace : trace.traceEvents;
+  const opened = events.filter((e) => e.name === "WebSocketCreate" && e.args?.data?.url?.endsWith(suffix)).map((e) => e.ts / 1000);
+  return opened.length ? Math.min(...opened) : undefined;
+}
