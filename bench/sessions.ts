@@ -28,10 +28,16 @@ import { Samples } from "./lib/stats.ts";
 import { num, table } from "./lib/table.ts";
 
 const { values: args } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    // The Worker's V8 inspector on this port (attach DevTools or a CDP client to profile it).
+    "inspector-port": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
 });
 if (args.help) {
-  console.log("usage: node bench/sessions.ts [--quick] [--only=busy,idle,first,http]");
+  console.log("usage: node bench/sessions.ts [--quick] [--only=busy,idle,first,http] [--inspector-port N]");
   process.exit(0);
 }
 const PARTS = ["busy", "idle", "first", "http"] as const;
@@ -302,6 +308,7 @@ async function main(): Promise<void> {
   const serverErrors: string[] = [];
   const server = await startLocalServer({
     vars: { REGISTRATIONS_PER_MINUTE: "1000000", SUBMIT_RATE_PER_MINUTE: "1000000" },
+    args: args["inspector-port"] ? ["--inspector-port", args["inspector-port"]] : [],
     onOutput: (chunk) => serverErrors.push(...chunk.split("\n").filter((l) => /error|exception/i.test(l))),
   });
   const stopServer = () => server.stop().finally(() => rmSync(server.stateDir, { recursive: true, force: true }));

@@ -103,13 +103,25 @@ export class StatsOutbox {
     this.count(state === "pending" ? "webhook:failed" : `webhook:${state}`);
   }
 
-  /** Applies a counting change and writes the pending counts through to storage. */
+  /**
+   * Applies a counting change and writes the pending counts through to storage: once per step,
+   * however many counts it changed. The write runs as a microtask, so still within the same
+   * turn of the object (nothing else runs first, no eviction can come between) and before any
+   * answer leaves it; a result once cost several writes of the whole batch, credit map and all.
+   */
   #counted(change: (d: StatsDelta) => void): void {
     this.#load();
     change(this.#delta);
     this.touch();
-    this.#save("pending", this.#delta);
+    if (this.#writing) return;
+    this.#writing = true;
+    queueMicrotask(() => {
+      this.#writing = false;
+      // A flush may have taken the batch meanwhile (it wrote its own rows).
+      if (this.#since !== undefined) this.#save("pending", this.#delta);
+    });
   }
+  #writing = false;
 
   /** After an eviction: pending counts and any unacknowledged batch come back from storage. */
   #load(): void {

@@ -44,6 +44,8 @@ export interface LocalServerOptions {
   dev?: boolean;
   /** The submitter tokens to accept (default: two new ones), e.g. another server's on the same state. */
   tokens?: [string, string];
+  /** More flags for the server script, e.g. `["--inspector-port", "9230"]` to profile the Worker. */
+  args?: string[];
 }
 
 /** Marks of servers started by this process and not yet stopped. */
@@ -77,6 +79,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
         "--var",
         `COLMEIA_SECRET:test-secret-${port}`,
         ...Object.entries(opts.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+        ...(opts.args ?? []),
       ],
       {
         cwd: root,
