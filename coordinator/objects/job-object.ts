@@ -11,6 +11,7 @@ import { Accumulator } from "../job/accumulator.ts";
 import { Alarm, ANNOUNCE_MS, nextWake } from "../job/alarm.ts";
 import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, returnLease } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
+import { missingJob, retainedUntil, retentionDays } from "../job/retention.ts";
 import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
@@ -42,8 +43,6 @@ const BACKTRACK_CHECKS = 32;
  */
 export const JOB_STORAGE_MAX_BYTES = 8 * 1024 ** 3;
 
-const notFound = (): Failure => fail(404, "job_not_found", "no such job");
-const DAY_MS = 24 * 60 * 60 * 1000;
 const UNTRUSTED: Standing = { trusted: false, trustedUncheckable: false };
 
 /** The job as the grid's running list holds it. */
@@ -116,21 +115,12 @@ export class JobObject extends DurableObject<Env> {
     return meta && meta.owner === owner ? meta : undefined;
   }
 
-  /** 410 for the owner of a job deleted after its retention period, else the usual 404. */
   #missing(owner: string): Failure {
-    const tomb = this.store.meta ? undefined : this.store.tomb();
-    return tomb?.owner === owner ? fail(410, "job_expired", `this job ended more than ${this.#retentionDays()} days ago and its data was deleted`) : notFound();
+    return missingJob(this.store, owner, retentionDays(this.env));
   }
 
-  #retentionDays(): number {
-    const days = Number(this.env.JOB_RETENTION_DAYS ?? 30);
-    return Number.isFinite(days) && days > 0 ? days : 30;
-  }
-
-  /** When a finished job's storage is due for deletion. */
   #retainedUntil(): number | undefined {
-    const meta = this.store.meta;
-    return meta && meta.state !== "running" ? meta.updatedAt + this.#retentionDays() * DAY_MS : undefined;
+    return retainedUntil(this.store.meta, retentionDays(this.env));
   }
 
   /**
