@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ALICE, call, createJob, expectError, jobMeta, jobRows, lease, status, volunteer } from "./helpers.ts";
+import { ALICE, call, createJob, expectError, jobMeta, jobRows, lease, status, volunteer, type JobTable } from "./helpers.ts";
 
-const count = async (jobId: string, table: string) => (await jobRows<{ n: number }>(jobId, `SELECT COUNT(*) AS n FROM ${table}`))[0]!.n;
+/** Rows in one of the job's tables: storage is the behaviour here (a big job costs nothing until its shards are leased). */
+const count = async (jobId: string, table: JobTable) => (await jobRows<{ n: number }>(jobId, `SELECT COUNT(*) AS n FROM ${table}`))[0]!.n;
 
 describe("large range jobs", () => {
   for (const total of [1_000_000, 10_000_000]) {

@@ -5,7 +5,7 @@ import { gatewayIndex } from "../../coordinator/gateway/gateways.ts";
 import type { Reply } from "../../coordinator/gateway/ops.ts";
 import type { GatewayObject } from "../../coordinator/objects/gateway-object.ts";
 import type { BatchResultEntry, Lease } from "../../shared/schemas.ts";
-import { honest, jobRows, primesJob, status } from "./helpers.ts";
+import { honest, primesJob, status } from "./helpers.ts";
 
 /** The gateway object of index `i` (its RPC methods, and its instance through runInDurableObject). */
 const stubAt = (i: number) => env.GATEWAYS.get(env.GATEWAYS.idFromName(`gateway:${i}`));
@@ -29,11 +29,9 @@ describe("gateways batch volunteers' calls to job objects", () => {
     const leased = await Promise.all(vols.map((v) => g.run(v, { type: "lease", max: 1 })));
     const leases = leased.map((r: Reply) => (r.body as { leases: Lease[] }).leases);
     expect(leases.every((l) => l.length === 1)).toBe(true);
-    // Each volunteer got its own shard, recorded as its own in the job.
+    // Each volunteer got its own shard, recorded as its own in the job: a lease takes a result from
+    // its owner only (anyone else's is 403), so every result below being accepted shows whose it is.
     expect(new Set(leases.map((l) => l[0]!.shardId)).size).toBe(40);
-    const owners = await jobRows<{ lease: string; volunteer: string }>(job.id, "SELECT lease, volunteer FROM replicas");
-    const ownerOf = new Map(owners.map((o) => [o.lease, o.volunteer]));
-    vols.forEach((v, i) => expect(ownerOf.get(leases[i]![0]!.id)).toBe(v));
 
     const submitted = await Promise.all(
       vols.map((v, i) => g.run(v, { type: "results", results: [{ leaseId: leases[i]![0]!.id, output: honest(leases[i]![0]!) }] })),

@@ -42,6 +42,7 @@ describe("GET /v1/health/deep", () => {
 
   it("leaves nothing behind: no probe job is created and the R2 probe object is deleted", async () => {
     await deep();
+    // Storage is the behaviour: the probe must not leave a job object's tables behind.
     expect(await jobRows("health-probe", "SELECT name FROM sqlite_master")).toEqual([]);
     expect((await env.BLOBS.list({ prefix: "health/" })).objects).toEqual([]);
   });

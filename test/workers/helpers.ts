@@ -5,6 +5,7 @@ import { compute } from "../../shared/kernels/compute.ts";
 import type { JobStatus, Lease } from "../../shared/schemas.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import type { JobMeta } from "../../coordinator/job/meta.ts";
+import type { ShardView } from "../../coordinator/job/status.ts";
 
 /** Submitter tokens the workerd test project is configured with (vitest.config.ts). */
 export const ALICE = "tok-alice";
@@ -79,6 +80,13 @@ export async function result(id: string, token = ALICE): Promise<unknown> {
   return res.body.result;
 }
 
+/** The job's started shards as `GET /v1/jobs/:id/shards` lists them: state, and output once accepted. */
+export async function shardList(id: string, token = ALICE): Promise<ShardView[]> {
+  const res = await callJson<{ shards: ShardView[] }>("GET", `/v1/jobs/${id}/shards?limit=1000`, { token });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.shards;
+}
+
 export interface Volunteer {
   id: string;
   token: string;
@@ -110,6 +118,14 @@ export async function leaseEventually(v: Volunteer, want = 1, max = want, timeou
     if (got.length < want) await sleep(50);
   }
   return got;
+}
+
+/**
+ * Asserts that `v` is handed no work for `ms`: longer than an isolate skips a job that had nothing
+ * to hand out, so work that came free meanwhile would be found.
+ */
+export async function expectNoWork(v: Volunteer, ms = 600): Promise<void> {
+  expect(await leaseEventually(v, 1, 1, ms)).toEqual([]);
 }
 
 /** The honest output of a lease, computed with the shared kernels. */
@@ -152,6 +168,29 @@ export const jobObject = (jobId: string) => env.JOBS.get(env.JOBS.idFromName(job
 /** Runs `sql` inside the job's Durable Object and returns the rows. */
 export function jobRows<T = Record<string, unknown>>(jobId: string, sql: string, ...args: unknown[]): Promise<T[]> {
   return runInDurableObject(jobObject(jobId), (o: JobObject) => o.store.sql.exec(sql, ...args).toArray() as T[]);
+}
+
+/** A table of a job's Durable Object (coordinator/job/tables.ts). */
+export type JobTable = "shards" | "inputs" | "replicas" | "banned" | "catches" | "rep_outbox" | "stats_outbox" | "contrib";
+
+/**
+ * Every row of one of the job's tables, in storage order. For tests where storage is the behaviour
+ * (what is durable before it is acted on, what is kept and for how long); anything the HTTP API
+ * shows is asserted through the API.
+ */
+export function storedRows<T = Record<string, unknown>>(jobId: string, table: JobTable): Promise<T[]> {
+  return jobRows<T>(jobId, `SELECT * FROM ${table} ORDER BY rowid`);
+}
+
+/** Whether a lease is a ringer (a spot-check of a verified shard): only storage can say, as nothing in the lease may give it away. */
+export async function isRinger(l: Lease): Promise<boolean> {
+  const [row] = await jobRows<{ ringer: number }>(l.jobId, "SELECT ringer FROM replicas WHERE lease = ?", l.id);
+  return row!.ringer === 1;
+}
+
+/** The job's shards whose right output is known, that ringers are drawn from: internal by design, like the ringers themselves. */
+export async function ringerSources(jobId: string): Promise<string[]> {
+  return (await jobRows<{ idx: number }>(jobId, "SELECT idx FROM shards WHERE verified = 1 ORDER BY idx")).map((r) => String(r.idx));
 }
 
 /** The job's meta row as stored (not the public status). */

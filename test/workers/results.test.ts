@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { REPLICA } from "../../coordinator/job/tables.ts";
-import { call, callJson, createJob, expectError, honest, jobRows, lease, primesJob, status, submit, volunteer } from "./helpers.ts";
+import { call, callJson, createJob, expectError, honest, lease, primesJob, shardList, status, submit, volunteer } from "./helpers.ts";
 
-const replicaStates = (jobId: string) =>
-  jobRows<{ lease: string; state: number; hash: string | null }>(jobId, "SELECT lease, state, hash FROM replicas ORDER BY lease");
+/** What the submitter sees of a job: its status and its started shards. */
+const seen = async (jobId: string) => ({ status: await status(jobId), shards: await shardList(jobId) });
 
 describe("submitting one result", () => {
   it("accepts an honest output with 202 and counts the shard done", async () => {
@@ -30,36 +29,41 @@ describe("submitting one result", () => {
     const [a, b] = await Promise.all([volunteer(), volunteer()]);
     const [l] = await lease(a);
     await expectError(submit(b, l!.id, honest(l!)), 403);
-    expect(await replicaStates(job.id)).toEqual([{ lease: l!.id, state: REPLICA.leased, hash: null }]);
+    expect((await status(job.id)).shards.done).toBe(0);
     expect((await submit(a, l!.id, honest(l!))).status).toBe(202);
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 1 } });
   });
 
   it("answers 404 to leases that do not exist", async () => {
     const job = await primesJob(1, 100);
     const v = await volunteer();
     const [l] = await lease(v);
+    const before = await seen(job.id);
     const forged = l!.id.replace(/[^.]+$/, "AAAAAAAAAAAA");
     for (const id of [forged, "j_aaaaaaaaaaaaaaaa.0.AAAAAAAAAAAA", "nonsense", "j_x.1.2"]) {
       await expectError(submit(v, id, { count: 1 }), 404);
       await expectError(call("POST", `/v1/leases/${id}/heartbeat`, { token: v.token }), 404);
       await expectError(call("POST", `/v1/leases/${id}/release`, { token: v.token }), 404);
     }
-    expect((await replicaStates(job.id)).map((r) => r.state)).toEqual([0]);
+    // Nothing moved, and the real lease is still held and open for its result.
+    expect(await seen(job.id)).toEqual(before);
+    expect((await submit(v, l!.id, honest(l!))).status).toBe(202);
   });
 
   it("rejects outputs not of the kernel's shape with 400 and changes nothing", async () => {
     const job = await primesJob(1, 100);
     const v = await volunteer();
     const [l] = await lease(v);
-    const before = await replicaStates(job.id);
+    const before = await seen(job.id);
     const bad = [{ count: "25" }, {}, { count: 25, extra: 1 }, { count: -1 }, { count: 2.5 }, null, [25], 25, { total: 25 }, { count: 1e300 }];
     for (const output of bad) {
       const err = await expectError(submit(v, l!.id, output), 400);
       expect(err.message, JSON.stringify(output)).toMatch(/output/);
     }
     await expectError(call("POST", `/v1/leases/${l!.id}/result`, { token: v.token, body: { count: 25 } }), 400);
-    expect(await replicaStates(job.id)).toEqual(before);
-    expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 0, failed: 0 } });
+    expect(await seen(job.id)).toEqual(before);
+    expect(before.status).toMatchObject({ state: "running", shards: { done: 0, failed: 0 } });
+    // The lease is still open for a result: none of the bad ones was recorded.
     expect((await submit(v, l!.id, honest(l!))).status).toBe(202);
   });
 
@@ -100,10 +104,10 @@ describe("submitting results in a batch", () => {
       else expect(r.error).toEqual({ code: expect.any(String), message: expect.any(String) });
     }
     expect((await status(job.id)).shards.done).toBe(2);
-    const rows = await jobRows<{ lease: string; state: number }>(job.id, "SELECT lease, state FROM replicas");
-    expect(rows.find((r) => r.lease === l1!.id)!.state).toBe(0);
-    expect(rows.find((r) => r.lease === theirs!.id)!.state).toBe(0);
+    // The refused entries recorded nothing: both leases still take their owner's result.
     expect((await submit(a, l1!.id, honest(l1!))).status).toBe(202);
+    expect((await submit(b, theirs!.id, honest(theirs!))).status).toBe(202);
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 4 } });
   });
 
   it("accepts a batch of 64 and refuses 65 entries", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
-import { ALICE, call, callJson, expectError, jobRows, primesJob, runVolunteers, volunteer } from "./helpers.ts";
+import { ALICE, call, callJson, expectError, primesJob, runVolunteers, storedRows, volunteer } from "./helpers.ts";
 
 describe("robustness", () => {
   it("stores nothing for made-up job and lease ids", async () => {
@@ -34,10 +34,12 @@ describe("robustness", () => {
   it("records every contributor's job in its own volunteer record, for later backtracking", async () => {
     const job = await primesJob(6);
     expect((await runVolunteers(job.id, 2, 3)).state).toBe("done");
+    // Storage: the job keeps each contribution until the volunteer's record acknowledges it (reported),
+    // which is what a later backtrack relies on; no API lists a volunteer's jobs.
     const until = Date.now() + 5000;
     let rows: { volunteer: string; reported: number }[] = [];
     do {
-      rows = await jobRows(job.id, "SELECT volunteer, reported FROM contrib");
+      rows = await storedRows(job.id, "contrib");
       if (rows.every((r) => r.reported === 1)) break;
       await new Promise((r) => setTimeout(r, 50));
     } while (Date.now() < until);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compactReturned } from "../../coordinator/job/leasing.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import { REPLICA } from "../../coordinator/job/tables.ts";
-import { call, createJob, honest, jobObject, jobRows, lease, leaseEventually, submit, volunteer } from "./helpers.ts";
+import { call, createJob, honest, jobObject, lease, leaseEventually, storedRows, submit, volunteer } from "./helpers.ts";
 
 describe("storage that cannot run out", () => {
   it("keeps only the hash of an output that lost the vote", async () => {
@@ -16,10 +16,8 @@ describe("storage that cannot run out", () => {
     await submit(b, lb!.id, honest(lb!));
     const [lc] = await leaseEventually(c);
     await submit(c, lc!.id, honest(lc!));
-    const rows = await jobRows<{ lease: string; state: number; output: string | null; hash: string | null }>(
-      job.id,
-      "SELECT lease, state, output, hash FROM replicas",
-    );
+    // Storage is the behaviour: what is kept of each output.
+    const rows = await storedRows<{ lease: string; state: number; output: string | null; hash: string | null }>(job.id, "replicas");
     const lost = rows.find((r) => r.lease === la!.id)!;
     expect(lost).toMatchObject({ state: REPLICA.rejected, output: null, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(rows.filter((r) => r.output !== null)).toHaveLength(2);
@@ -35,7 +33,8 @@ describe("storage that cannot run out", () => {
       return compactReturned(o.store, Date.now());
     });
     expect(removed).toBe(1);
-    const left = await jobRows<{ lease: string }>(job.id, "SELECT lease FROM replicas");
+    // Storage is the behaviour: which rows are kept.
+    const left = await storedRows<{ lease: string }>(job.id, "replicas");
     expect(left.map((r) => r.lease)).toEqual([recent!.id]);
   });
 
