@@ -55,7 +55,11 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
   const meta = store.meta!;
   if (!row) return fail(404, "lease_not_found", `no lease ${lease}`);
   if (row.volunteer !== volunteer) return fail(403, "forbidden", "this lease belongs to another volunteer");
-  if (row.state === REPLICA.submitted) return fail(409, "already_submitted", "a result for this lease was already submitted");
+  // A superseded lease was used too: its vote belonged to a round discarded for want of quorum,
+  // and voting again through it would slip the same volunteer into the fresh round.
+  if (row.state === REPLICA.submitted || row.state === REPLICA.superseded) {
+    return fail(409, "already_submitted", "a result for this lease was already submitted");
+  }
   if (row.state === REPLICA.rejected || store.volunteers.banned(volunteer))
     return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
   if (meta.state === "cancelled") return fail(410, "job_cancelled", "the job was cancelled");
