@@ -64,6 +64,26 @@ const primesJob = (start: number, step: number, count: number, extra: Record<str
 /** π(end) − π(start), computed here with the kernel itself as the oracle. */
 const expectedPrimes = (start: number, end: number) => countPrimes({ start, end }).count;
 
+/**
+ * After a reload mid-job: the job ends done with the exact count, and every result computed
+ * before the reload was sent again from IndexedDB and taken (202, or 409 when the closing page's
+ * own attempt got there first), leaving the outbox empty.
+ */
+async function expectNothingLost(
+  page: Page,
+  id: string,
+  job: { start: number; step: number; shards: number },
+  computedBefore: string[],
+  accepted: Map<string, number>,
+): Promise<void> {
+  const status = await grid.waitDone(id, 60_000);
+  expect(status.shards).toEqual({ total: job.shards, done: job.shards, failed: 0, awaitingConfirmation: 0 });
+  expect((await grid.result(id)).result).toEqual({ count: expectedPrimes(job.start, job.start + job.step * job.shards) });
+  expect(computedBefore.length).toBeGreaterThanOrEqual(8);
+  for (const leaseId of computedBefore) expect([202, 409]).toContain(accepted.get(leaseId));
+  await until(async () => (await counter(page, "pending")) === 0, 10_000, "outbox empty");
+}
+
 describe("volunteer page", () => {
   it("completes a submitted primes.count job alone, with the right count", async () => {
     const id = await grid.submit(primesJob(0, 50_000, 40));
@@ -101,13 +121,7 @@ describe("volunteer page", () => {
     const computedBefore = await outboxLeaseIds(page);
     page.once("domcontentloaded", () => (blocking = false));
     await page.reload();
-    const status = await grid.waitDone(id, 60_000);
-    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0, awaitingConfirmation: 0 });
-    expect((await grid.result(id)).result).toEqual({ count: expectedPrimes(start, start + step * shards) });
-    // Every result computed before the reload was sent again from IndexedDB and taken.
-    expect(computedBefore.length).toBeGreaterThanOrEqual(8);
-    for (const leaseId of computedBefore) expect([202, 409]).toContain(accepted.get(leaseId));
-    await until(async () => (await counter(page, "pending")) === 0, 10_000, "outbox empty");
+    await expectNothingLost(page, id, { start, step, shards }, computedBefore, accepted);
   });
 
   it("loses no computed result when reloaded mid-job over a session", async () => {
@@ -158,12 +172,7 @@ describe("volunteer page", () => {
     const computedBefore = await outboxLeaseIds(page);
     page.once("domcontentloaded", () => (blocking = false));
     await page.reload();
-    const status = await grid.waitDone(id, 60_000);
-    expect(status.shards).toEqual({ total: shards, done: shards, failed: 0, awaitingConfirmation: 0 });
-    expect((await grid.result(id)).result).toEqual({ count: expectedPrimes(start, start + step * shards) });
-    expect(computedBefore.length).toBeGreaterThanOrEqual(8);
-    for (const leaseId of computedBefore) expect([202, 409]).toContain(accepted.get(leaseId));
-    await until(async () => (await counter(page, "pending")) === 0, 10_000, "outbox empty");
+    await expectNothingLost(page, id, { start, step, shards }, computedBefore, accepted);
     // Both documents leased over sessions of their own, never over HTTP.
     expect(sessions).toBeGreaterThanOrEqual(2);
     expect(httpLeases).toBe(0);
