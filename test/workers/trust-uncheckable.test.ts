@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
+import type { Observation, VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import type { KernelManifest, Lease } from "../../shared/schemas.ts";
 import { ALICE, call, callJson, createJob, lease, leaseEventually, result, ringerSources, status, volunteer, type Volunteer } from "./helpers.ts";
 
@@ -15,13 +14,15 @@ async function doubleKernel(): Promise<string> {
   return res.body.id;
 }
 
-/** Gives a volunteer a proven record directly, as if it had done the work: on checkable work, or on both classes. */
+/** A volunteer's record, told what jobs observed of it: as if it had done that work. */
+async function observed(v: Volunteer, ...observations: Observation[]): Promise<void> {
+  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as DurableObjectStub<VolunteerObject>;
+  for (const o of observations) await stub.observe(v.id, o);
+}
+
+/** Gives a volunteer a proven record, as if it had done the work: on checkable work, or on both classes. */
 async function makeTrusted(v: Volunteer, uncheckable = false): Promise<void> {
-  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id));
-  await runInDurableObject(stub as DurableObjectStub<VolunteerObject>, async (o: VolunteerObject) => {
-    await o.profile(v.id);
-    o.sql.exec(`UPDATE rep SET validated = 50, ringers = 5${uncheckable ? ", validated_u = 50, ringers_u = 5" : ""}`);
-  });
+  await observed(v, { agreed: 50, ringersPassed: 5 }, ...(uncheckable ? [{ agreed: 50, ringersPassed: 5, uncheckable: true }] : []));
 }
 
 describe("trust on work the coordinator cannot recompute", () => {
@@ -48,11 +49,7 @@ describe("trust on work the coordinator cannot recompute", () => {
 
   it("rejects an outvoted result and takes the volunteer's validated record in that class", async () => {
     const [a, b, c] = [await volunteer(), await volunteer(), await volunteer()];
-    const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(c.id));
-    await runInDurableObject(stub as DurableObjectStub<VolunteerObject>, async (o: VolunteerObject) => {
-      await o.profile(c.id);
-      o.sql.exec("UPDATE rep SET validated = 7, validated_u = 7");
-    });
+    await observed(c, { agreed: 7 }, { agreed: 7, uncheckable: true });
     const job = await createJob({ kernel: await doubleKernel(), shards: [{ n: 4 }], replication: { replicas: 2, quorum: 2, maxReplicas: 3 } });
     const [lc] = await leaseEventually(c);
     const [la] = await leaseEventually(a);
