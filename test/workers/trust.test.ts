@@ -1,5 +1,4 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import {
@@ -51,11 +50,9 @@ async function caughtElsewhere(v: Volunteer): Promise<void> {
 
 /** Gives a volunteer a proven record directly, as if it had done the work. */
 async function makeTrusted(v: Volunteer): Promise<void> {
-  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id));
-  await runInDurableObject(stub as DurableObjectStub<VolunteerObject>, async (o: VolunteerObject) => {
-    await o.profile(v.id);
-    o.sql.exec("UPDATE rep SET validated = 50, ringers = 5");
-  });
+  // Told by its record's own observe(), as jobs tell it what they saw.
+  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as DurableObjectStub<VolunteerObject>;
+  await stub.observe(v.id, { agreed: 50, ringersPassed: 5 });
 }
 
 describe("adaptive trust policy", () => {
