@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { LIMITS } from "../shared/limits.ts";
 import type { ErrorBody } from "../shared/schemas.ts";
 import { describeError, log } from "./observe/log.ts";
 
@@ -46,8 +47,31 @@ export function unwrap<O extends { ok: boolean }>(outcome: O): Extract<O, { ok: 
   return outcome as Extract<O, { ok: true }>;
 }
 
-/** Renders every thrown error in the contract's shape; unknown errors are 500s and are logged. */
-export function renderError(err: Error, c: Context) {
+/**
+ * Renders every thrown error in the contract's shape; unknown errors are 500s and are logged. A
+ * refused request's unread body is read to its end first (see {@link drainBody}).
+ */
+export async function renderError(err: Error, c: Context): Promise<Response> {
+  const res = errorResponse(err, c);
+  // A body refused for its size is not read, whatever it declared.
+  if (res.status !== 413) await drainBody(c.req.raw);
+  return res;
+}
+
+/**
+ * Reads to its end the body of a request refused before it was read, when it declared a length no
+ * larger than an upload part. Answering first and closing the connection on a body still being
+ * sent made the sender (Node's fetch, a 5 MiB part sent out of order) see a broken connection
+ * instead of its 409. A body declared larger, or none declared, is left alone: those are refused
+ * for their size or their missing length, and reading them is what the refusal avoids.
+ */
+async function drainBody(req: Request): Promise<void> {
+  const declared = Number(req.headers.get("content-length"));
+  if (!req.body || req.bodyUsed || !(declared > 0 && declared <= LIMITS.partBytes.max)) return;
+  await req.body.pipeTo(new WritableStream()).catch(() => {});
+}
+
+function errorResponse(err: Error, c: Context): Response {
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status, err.headers);
   if (err instanceof HTTPException) {
     const code = err.status === 413 ? "body_too_large" : err.status === 400 ? "invalid_json" : "http_error";
