@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { gridClient } from "../../test/support/browser.ts";
-import { firstRequest, firstSocket, idleBetweenShards, workerActivity } from "./page-trace.ts";
+import { firstEvent, idleBetweenShards, workerActivity } from "./page-trace.ts";
 
 export interface PageRunOptions {
   url: string;
@@ -80,7 +80,8 @@ export async function runPage(browser: Browser, opts: PageRunOptions): Promise<P
     // The last results response may land after waitDone's poll noticed: never past `done`.
     const end = Math.min(last || done, done);
     const threads = idleBetweenShards(workerActivity(trace));
-    const leased = firstRequest(trace, "/v1/leases") ?? firstSocket(trace, "/v1/session");
+    // A session's first lease follows its opening; over HTTP it is the first lease request.
+    const leased = firstEvent(trace, "ResourceSendRequest", "/v1/leases") ?? firstEvent(trace, "WebSocketCreate", "/v1/session");
     const startupMs = leased === undefined || !threads.length ? undefined : Math.min(...threads.map((t) => t.first)) - leased;
     return { ms: end - (first ?? end), result: (await grid.result(id)).result, threads, startupMs };
   } finally {

@@ -60,16 +60,16 @@ export function idleBetweenShards(activity: WorkerActivity[]) {
     });
 }
 
-/** When (trace clock, ms) the page first sent a request to a URL ending in `suffix`. */
-export function firstRequest(trace: { traceEvents: TraceEvent[] } | TraceEvent[], suffix: string): number | undefined {
+/**
+ * When (trace clock, ms) the page first did `event` for a URL ending in `suffix`:
+ * `ResourceSendRequest` (an HTTP request sent) or `WebSocketCreate` (a socket opened).
+ */
+export function firstEvent(
+  trace: { traceEvents: TraceEvent[] } | TraceEvent[],
+  event: "ResourceSendRequest" | "WebSocketCreate",
+  suffix: string,
+): number | undefined {
   const events = Array.isArray(trace) ? trace : trace.traceEvents;
-  const sent = events.filter((e) => e.name === "ResourceSendRequest" && e.args?.data?.url?.endsWith(suffix)).map((e) => e.ts / 1000);
-  return sent.length ? Math.min(...sent) : undefined;
-}
-
-/** When the page first opened a WebSocket to a URL ending in `suffix` (ms, trace clock): a session's first lease follows its `ready`. */
-export function firstSocket(trace: { traceEvents: TraceEvent[] } | TraceEvent[], suffix: string): number | undefined {
-  const events = Array.isArray(trace) ? trace : trace.traceEvents;
-  const opened = events.filter((e) => e.name === "WebSocketCreate" && e.args?.data?.url?.endsWith(suffix)).map((e) => e.ts / 1000);
-  return opened.length ? Math.min(...opened) : undefined;
+  const at = events.filter((e) => e.name === event && e.args?.data?.url?.endsWith(suffix)).map((e) => e.ts / 1000);
+  return at.length ? Math.min(...at) : undefined;
 }
