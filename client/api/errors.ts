@@ -1,3 +1,5 @@
+import { isErrorBody } from "./guards.ts";
+
 /**
  * A failed call to the coordinator: the HTTP status (0 when no HTTP answer came: the coordinator
  * could not be reached, or the call was refused before sending), the contract's machine-readable
@@ -28,4 +30,13 @@ export class ColmeiaError extends Error {
 /** Whether `error` is a {@link ColmeiaError} with the given status. */
 export function isStatus(error: unknown, status: number): error is ColmeiaError {
   return error instanceof ColmeiaError && error.status === status;
+}
+
+/**
+ * The error an answer with a failing `status` carries: the contract's `{"error": {code, message}}`
+ * when its body is one, else `http_error` with `fallback` as the message.
+ */
+export function answerError(status: number, body: unknown, fallback: string, retryAfterMs?: number): ColmeiaError {
+  if (isErrorBody(body)) return new ColmeiaError(status, body.error.code, body.error.message, retryAfterMs);
+  return new ColmeiaError(status, "http_error", fallback, retryAfterMs);
 }

@@ -1,4 +1,4 @@
-import { ColmeiaError } from "./errors.ts";
+import { answerError, ColmeiaError } from "./errors.ts";
 import { isErrorBody, isObject } from "./guards.ts";
 
 /** How the client talks HTTP: which fetch to use and how long to honour `retry-after`. */
@@ -116,7 +116,5 @@ function parseBody(text: string): unknown {
 const from = (res: Answer) => (res.url ? ` from ${new URL(res.url).origin}` : "");
 
 function errorFrom(res: Answer, body: unknown): ColmeiaError {
-  const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
-  if (isErrorBody(body)) return new ColmeiaError(res.status, body.error.code, body.error.message, retryAfter);
-  return new ColmeiaError(res.status, "http_error", `HTTP ${res.status}${from(res)} ${res.statusText}`.trim(), retryAfter);
+  return answerError(res.status, body, `HTTP ${res.status}${from(res)} ${res.statusText}`.trim(), parseRetryAfter(res.headers.get("retry-after")));
 }

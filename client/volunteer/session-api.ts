@@ -1,6 +1,6 @@
 import type { SessionReply } from "../../shared/session.ts";
-import { ColmeiaError } from "../api/errors.ts";
-import { isErrorBody, isLease } from "../api/guards.ts";
+import { answerError, ColmeiaError } from "../api/errors.ts";
+import { isLease } from "../api/guards.ts";
 import { createVolunteerApi, type VolunteerApi, type VolunteerApiOptions } from "./api.ts";
 import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { openSessionSocket, type SessionCall, type SessionSocket } from "./session-socket.ts";
@@ -171,7 +171,5 @@ function listOf(body: unknown, key: string, what: string): unknown[] {
 /** A reply's error status as the HTTP call's would throw it. */
 function replyError(reply: SessionReply, what: string): ColmeiaError {
   // A session's 429 carries no retry-after: wait a second, as its rate refills.
-  const retryAfterMs = reply.status === 429 ? 1000 : undefined;
-  if (isErrorBody(reply.body)) return new ColmeiaError(reply.status, reply.body.error.code, reply.body.error.message, retryAfterMs);
-  return new ColmeiaError(reply.status, "http_error", `session ${what} answered ${reply.status}`, retryAfterMs);
+  return answerError(reply.status, reply.body, `session ${what} answered ${reply.status}`, reply.status === 429 ? 1000 : undefined);
 }
