@@ -6,6 +6,7 @@ import type { JobStatus, Lease } from "../../shared/schemas.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import type { JobMeta } from "../../coordinator/job/meta.ts";
 import type { ShardView } from "../../coordinator/job/status.ts";
+import type { Observation, VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 
 /** Submitter tokens the workerd test project is configured with (vitest.config.ts). */
 export const ALICE = "tok-alice";
@@ -213,4 +214,15 @@ export function prng(seed: number) {
     int: (n: number) => Math.floor(next() * n),
     pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
   };
+}
+
+/** A volunteer's record, told what jobs observed of it (its own observe()): as if it had done that work. */
+export async function observed(v: Volunteer, ...observations: Observation[]): Promise<void> {
+  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as DurableObjectStub<VolunteerObject>;
+  for (const o of observations) await stub.observe(v.id, o);
+}
+
+/** Gives a volunteer a proven record, as if it had done the work: on checkable work, or on both classes. */
+export async function makeTrusted(v: Volunteer, uncheckable = false): Promise<void> {
+  await observed(v, { agreed: 50, ringersPassed: 5 }, ...(uncheckable ? [{ agreed: 50, ringersPassed: 5, uncheckable: true }] : []));
 }

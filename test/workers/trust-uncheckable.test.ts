@@ -1,8 +1,20 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Observation, VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import type { KernelManifest, Lease } from "../../shared/schemas.ts";
-import { ALICE, call, callJson, createJob, lease, leaseEventually, result, ringerSources, status, volunteer, type Volunteer } from "./helpers.ts";
+import {
+  ALICE,
+  call,
+  callJson,
+  createJob,
+  lease,
+  leaseEventually,
+  makeTrusted,
+  observed,
+  result,
+  ringerSources,
+  status,
+  volunteer,
+  type Volunteer,
+} from "./helpers.ts";
 
 const DOUBLE = "export function compute(input) { return { value: input.n * 2 }; }";
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
@@ -12,17 +24,6 @@ const right = (l: Lease) => ({ value: (l.input as { n: number }).n * 2 });
 async function doubleKernel(): Promise<string> {
   const res = await callJson<KernelManifest>("POST", "/v1/kernels", { token: ALICE, body: { name: "double", language: "js", source: DOUBLE, reduce: "sum" } });
   return res.body.id;
-}
-
-/** A volunteer's record, told what jobs observed of it: as if it had done that work. */
-async function observed(v: Volunteer, ...observations: Observation[]): Promise<void> {
-  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as DurableObjectStub<VolunteerObject>;
-  for (const o of observations) await stub.observe(v.id, o);
-}
-
-/** Gives a volunteer a proven record, as if it had done the work: on checkable work, or on both classes. */
-async function makeTrusted(v: Volunteer, uncheckable = false): Promise<void> {
-  await observed(v, { agreed: 50, ringersPassed: 5 }, ...(uncheckable ? [{ agreed: 50, ringersPassed: 5, uncheckable: true }] : []));
 }
 
 describe("trust on work the coordinator cannot recompute", () => {

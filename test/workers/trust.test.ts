@@ -11,6 +11,7 @@ import {
   isRinger,
   lease,
   leaseEventually,
+  makeTrusted,
   result,
   runVolunteers,
   shardList,
@@ -46,13 +47,6 @@ async function caughtElsewhere(v: Volunteer): Promise<void> {
   await until("its credit arrives", async () => (await profile(v)).credit > 0);
   await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(v.id, "test: caught elsewhere");
   await until("the job took its credit back", async () => (await profile(v)).credit === 0);
-}
-
-/** Gives a volunteer a proven record directly, as if it had done the work. */
-async function makeTrusted(v: Volunteer): Promise<void> {
-  // Told by its record's own observe(), as jobs tell it what they saw.
-  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as DurableObjectStub<VolunteerObject>;
-  await stub.observe(v.id, { agreed: 50, ringersPassed: 5 });
 }
 
 describe("adaptive trust policy", () => {
