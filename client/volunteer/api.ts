@@ -131,8 +131,7 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
     module: (url) => authed((c) => c.bytes(url, "foreign_module")),
     input: (url) => authed((c) => c.bytes(url, "foreign_input", inputTimeoutMs)),
     async heartbeat(leaseId) {
-      const { expiresAt } = await authed((c) => c.heartbeat(leaseId));
-      return { expiresAt: typeof expiresAt === "number" ? expiresAt : Date.now() };
+      return expiryOf(await authed((c) => c.heartbeat(leaseId)));
     },
     async release(leaseId) {
       await authed((c) => c.release(leaseId));
@@ -146,6 +145,12 @@ export function createVolunteerApi(opts: VolunteerApiOptions): VolunteerApi {
       }
     },
   };
+}
+
+/** A heartbeat's answer as the core reads it: the lease's new expiry, or now when the answer did not say. */
+export function expiryOf(answer: unknown): { expiresAt: number } {
+  const expiresAt = (answer as { expiresAt?: unknown } | null | undefined)?.expiresAt;
+  return { expiresAt: typeof expiresAt === "number" ? expiresAt : Date.now() };
 }
 
 /** An IdentityStore that forgets on exit: for tests and throwaway volunteers. */

@@ -1,7 +1,7 @@
 import type { SessionReply } from "../../shared/session.ts";
 import { answerError, ColmeiaError } from "../api/errors.ts";
 import { isLease } from "../api/guards.ts";
-import { createVolunteerApi, type VolunteerApi, type VolunteerApiOptions } from "./api.ts";
+import { createVolunteerApi, expiryOf, type VolunteerApi, type VolunteerApiOptions } from "./api.ts";
 import { createBackoff, type BackoffOptions } from "./backoff.ts";
 import { openSessionSocket, type SessionCall, type SessionSocket } from "./session-socket.ts";
 import type { BatchResultEntry, Lease } from "./types.ts";
@@ -126,12 +126,7 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
         (b) => listOf(b, "results", "results") as BatchResultEntry[],
         () => http.submit(results),
       ),
-    heartbeat: (leaseId) =>
-      over(
-        { type: "heartbeat", leaseId },
-        (b) => ({ expiresAt: typeof (b as { expiresAt?: unknown })?.expiresAt === "number" ? (b as { expiresAt: number }).expiresAt : Date.now() }),
-        () => http.heartbeat(leaseId),
-      ),
+    heartbeat: (leaseId) => over({ type: "heartbeat", leaseId }, expiryOf, () => http.heartbeat(leaseId)),
     release: (leaseId) =>
       over(
         { type: "release", leaseId },

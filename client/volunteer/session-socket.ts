@@ -1,6 +1,6 @@
 import type { SESSION_LIMITS, SESSION_PING, SESSION_PROTOCOL, SessionReply, SessionRequestInput } from "../../shared/session.ts";
 import { ColmeiaError } from "../api/errors.ts";
-import { isLease } from "../api/guards.ts";
+import { isLease, isObject } from "../api/guards.ts";
 import type { Lease } from "./types.ts";
 
 // Written out, not imported: shared/session.ts builds zod schemas on load, and no zod goes into the page bundle.
@@ -38,7 +38,6 @@ export interface SessionSocketOptions {
   WebSocket?: typeof WebSocket;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isReply = (m: Record<string, unknown>): m is SessionReply =>
   m.type === "reply" && typeof m.status === "number" && (m.id === null || typeof m.id === "number" || typeof m.id === "string");
 
