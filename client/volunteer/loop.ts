@@ -116,7 +116,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
   const inputs = opts.inputs ?? createInputLoader({ api, backoff: { baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff } });
   const settled = (n: number) => (counters.pending = Math.max(0, counters.pending - n));
 
-  const submitter = createResultSender({
+  const sender = createResultSender({
     api,
     outbox,
     backoff: createBackoff({ baseMs: 500, maxMs: 15_000, ...opts.offlineBackoff }),
@@ -233,7 +233,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
         counters.computed++;
         emit({ type: "computed", lease, ms: end.ms });
       }
-      submitter.notify();
+      sender.notify();
     }
     changed();
     if (end.kind === "unrunnable" || end.kind === "no-input" || (end.kind === "stored" && end.failure)) {
@@ -274,7 +274,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     alive = true;
     lifeCtl = new AbortController();
     void outbox.count().then((n) => ((counters.pending = n), changed()));
-    void submitter.run(lifeCtl.signal);
+    void sender.run(lifeCtl.signal);
     const lost = (held: HeldLease, status: number) => {
       book.lose(held);
       emit({ type: "lease-lost", leaseId: held.lease.id, status });
@@ -286,7 +286,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
 
   function start() {
     live();
-    submitter.notify();
+    sender.notify();
     if (state === "running") return;
     state = "running";
     runCtl = new AbortController();
@@ -315,7 +315,7 @@ export function createVolunteerLoop(opts: VolunteerLoopOptions): VolunteerLoop {
     async stop(graceMs = 2000) {
       pause();
       await Promise.allSettled([...slots.values(), ...storing]);
-      if (counters.pending > 0) await Promise.race([submitter.drained(), sleep(graceMs)]);
+      if (counters.pending > 0) await Promise.race([sender.drained(), sleep(graceMs)]);
       state = "stopped";
       alive = false;
       lifeCtl.abort();

@@ -11,7 +11,7 @@ export function wireResult({ leaseId, output, error }: PendingResult): WireResul
   return error ? { leaseId, error } : { leaseId, output };
 }
 
-/** What the submitter tells its owner. */
+/** What the result sender tells its owner. */
 export interface ResultSenderHooks {
   /** The coordinator took these (202, or 409: an earlier send went through but its answer was lost). */
   accepted(leaseIds: string[]): void;
@@ -45,7 +45,7 @@ export interface ResultSender {
 }
 
 /**
- * Creates the batched submitter. Results leave the outbox only once the coordinator has
+ * Creates the batched result sender. Results leave the outbox only once the coordinator has
  * answered for them; an unreachable coordinator means backoff and retry, never loss.
  */
 export function createResultSender(opts: ResultSenderOptions): ResultSender {
