@@ -56,3 +56,12 @@ export function isDeepHealth(value: unknown): value is DeepHealthAnswer {
   const isCheck = (c: unknown) => isObject(c) && isString(c.name) && typeof c.ok === "boolean" && absentOr(c.ms, isNumber) && absentOr(c.detail, isString);
   return isObject(value) && VERDICTS.has(value.verdict) && Array.isArray(value.checks) && value.checks.every(isCheck);
 }
+
+/** A guard for a JSON object whose `key` is an array (`{leases: [...]}`, `{results: [...]}`). */
+export const hasList =
+  (key: string) =>
+  (value: unknown): boolean =>
+    isObject(value) && Array.isArray(value[key]);
+
+/** A registration's answer: the new volunteer's `id` and `token`. */
+export const isVolunteerAnswer = (value: unknown): boolean => isObject(value) && isString(value.id) && isString(value.token);

@@ -1,5 +1,4 @@
 import { rpc, type ConnectionOptions } from "./connection.ts";
-import { ColmeiaError } from "./errors.ts";
 import { isDeepHealth } from "./guards.ts";
 import type { DeepHealthAnswer } from "./responses.ts";
 import { readJson } from "./transport.ts";
@@ -17,10 +16,7 @@ export function operatorClient(options: ConnectionOptions & { token?: string }) 
      * and a verdict. A `failing` verdict comes with status 503 and is answered like any other.
      */
     deepHealth: async (): Promise<DeepHealthAnswer> => {
-      const res = await api.v1.health.deep.$get();
-      const body = await readJson<unknown>(res, "object", [503]);
-      if (!isDeepHealth(body)) throw new ColmeiaError(res.status, "bad_response", `unexpected answer from ${new URL(options.url).origin}/v1/health/deep`);
-      return body;
+      return readJson<DeepHealthAnswer>(await api.v1.health.deep.$get(), isDeepHealth, [503]);
     },
   };
 }

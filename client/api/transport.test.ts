@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ColmeiaError } from "./errors.ts";
+import { hasList } from "./guards.ts";
 import { expectOk, parseRetryAfter, readJson, transportFetch } from "./transport.ts";
 
 const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -72,6 +73,11 @@ describe("readJson", () => {
     }
     expect(await readJson(answer(200, "[1,2]"), "any")).toEqual([1, 2]);
     expect(await readJson(answer(200, ""), "any")).toBeUndefined();
+  });
+
+  it("calls an answer that fails the guard it is read with a bad response", async () => {
+    expect(await failure(readJson(answer(200, { leases: "none" }), hasList("leases")))).toMatchObject({ status: 200, code: "bad_response" });
+    expect(await readJson(answer(200, { leases: [] }), hasList("leases"))).toEqual({ leases: [] });
   });
 
   it("keeps the status of an error answer that is not the contract's error body", async () => {

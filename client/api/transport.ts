@@ -84,16 +84,19 @@ export type Answer = Pick<Response, "ok" | "status" | "statusText" | "url" | "he
 /**
  * The body of a successful answer, exactly as sent, typed as the contract says it is (`T`), or a
  * {@link ColmeiaError} carrying the contract's `{"error": {code, message}}` for any other status.
- * The body must be a JSON object unless `shape` is `"any"` (an answer whose body is of no interest);
+ * The body must be a JSON object, or pass the guard given as `shape` (for answers whose fields the
+ * client relies on), unless `shape` is `"any"` (an answer whose body is of no interest); otherwise
+ * it is a `bad_response`;
  * a status in `accept` answers like a success unless its body is the contract's error (a failing
  * health check's `503` carries the checks);
  * its fields are not checked at run time (the types come from the schemas the coordinator answers
  * with), so no schema library is bundled with the client.
  */
-export async function readJson<T>(res: Answer, shape: "object" | "any" = "object", accept: readonly number[] = []): Promise<T> {
+export async function readJson<T>(res: Answer, shape: "object" | "any" | ((body: unknown) => boolean) = "object", accept: readonly number[] = []): Promise<T> {
   const body = parseBody(await res.text());
   if (!res.ok && !(accept.includes(res.status) && !isErrorBody(body))) throw errorFrom(res, body);
-  if (shape === "object" && !isObject(body)) {
+  const fits = shape === "any" || (shape === "object" ? isObject : shape)(body);
+  if (!fits) {
     throw new ColmeiaError(res.status, "bad_response", `unexpected answer${from(res)} (is it a Colmeia coordinator?)`);
   }
   return body as T;

@@ -1,6 +1,7 @@
 import type { KernelFailure } from "../../shared/schemas.ts";
 import { pathId, rpc, type ConnectionOptions } from "./connection.ts";
 import { ColmeiaError } from "./errors.ts";
+import { hasList, isVolunteerAnswer } from "./guards.ts";
 import type { BatchResultsAnswer, HeartbeatAnswer, LeaseAnswer, LeasesAnswer, VolunteerAnswer } from "./responses.ts";
 import { expectOk, readJson, transportSend, unreachable } from "./transport.ts";
 
@@ -17,11 +18,7 @@ export interface CallOptions {
  * @example const me = await registerVolunteer({ url }); const v = volunteerClient({ url, token: me.token });
  */
 export async function registerVolunteer(options: ConnectionOptions): Promise<VolunteerAnswer> {
-  const me = await readJson<VolunteerAnswer>(await rpc(options).v1.volunteers.$post({ json: {} }));
-  if (typeof me.id !== "string" || typeof me.token !== "string") {
-    throw new ColmeiaError(502, "bad_response", "POST /v1/volunteers did not answer {id, token}");
-  }
-  return me;
+  return readJson<VolunteerAnswer>(await rpc(options).v1.volunteers.$post({ json: {} }), isVolunteerAnswer);
 }
 
 /**
@@ -38,8 +35,7 @@ export function volunteerClient(options: ConnectionOptions & { token: string }) 
   return {
     /** `POST /v1/leases`: up to `max` (1..64) leases; an empty list means no work now. */
     lease: async (max = 1): Promise<LeaseAnswer[]> => {
-      const { leases } = await readJson<LeasesAnswer>(await api.v1.leases.$post({ json: { max } }));
-      if (!Array.isArray(leases)) throw new ColmeiaError(502, "bad_response", "POST /v1/leases did not answer {leases}");
+      const { leases } = await readJson<LeasesAnswer>(await api.v1.leases.$post({ json: { max } }), hasList("leases"));
       return leases;
     },
 
@@ -47,11 +43,8 @@ export function volunteerClient(options: ConnectionOptions & { token: string }) 
     submitResult: async (leaseId: string, output: unknown) => expectOk(await lease.result.$post({ param: param(leaseId).param, json: { output } })),
 
     /** `POST /v1/results`: up to 64 results at once; one status per entry, in order. */
-    submitResults: async (results: ShardResult[], call: CallOptions = {}) => {
-      const answer = await readJson<BatchResultsAnswer>(await api.v1.results.$post({ json: { results } }, init(call)));
-      if (!Array.isArray(answer.results)) throw new ColmeiaError(502, "bad_response", "POST /v1/results did not answer {results}");
-      return answer;
-    },
+    submitResults: async (results: ShardResult[], call: CallOptions = {}) =>
+      readJson<BatchResultsAnswer>(await api.v1.results.$post({ json: { results } }, init(call)), hasList("results")),
 
     /** `POST /v1/leases/:id/heartbeat`: extends the lease; answers its new `expiresAt`. */
     heartbeat: async (leaseId: string) => readJson<HeartbeatAnswer>(await lease.heartbeat.$post(param(leaseId))),
