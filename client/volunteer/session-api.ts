@@ -42,27 +42,30 @@ export function createSessionApi(opts: SessionApiOptions): VolunteerApi {
   let waitingOn: SessionSocket | undefined;
   let waiter: Waiter | undefined;
 
+  /** Session `s` has spoken (work pushed, or closed): it waits no more, and its waiter, if any, is handed back to settle. */
+  function settle(s: SessionSocket | undefined): Waiter | undefined {
+    if (waitingOn === s) waitingOn = undefined;
+    if (!waiter || waiter.socket !== s) return undefined;
+    const w = waiter;
+    waiter = undefined;
+    return w;
+  }
+
   function onWork(from: () => SessionSocket | undefined, leases: Lease[]) {
     const s = from();
-    if (waitingOn === s) waitingOn = undefined;
-    if (waiter && waiter.socket === s) {
-      const w = waiter;
-      waiter = undefined;
-      // A word back at once: the coordinator gives pushed work back if the session closes before one.
-      if (leases[0]) void s?.request({ type: "heartbeat", leaseId: leases[0].id }).catch(() => {});
-      return w.resolve(leases);
+    const w = settle(s);
+    if (!w) {
+      // Nobody is waiting any more (paused, stopped): hand the shards straight back.
+      for (const lease of leases) void s?.request({ type: "release", leaseId: lease.id }).catch(() => {});
+      return;
     }
-    // Nobody is waiting any more (paused, stopped): hand the shards straight back.
-    for (const lease of leases) void s?.request({ type: "release", leaseId: lease.id }).catch(() => {});
+    // A word back at once: the coordinator gives pushed work back if the session closes before one.
+    if (leases[0]) void s?.request({ type: "heartbeat", leaseId: leases[0].id }).catch(() => {});
+    w.resolve(leases);
   }
 
   function onClose(s: SessionSocket | undefined) {
-    if (waitingOn === s) waitingOn = undefined;
-    if (waiter && waiter.socket === s) {
-      const w = waiter;
-      waiter = undefined;
-      w.reject(new ColmeiaError(0, "unreachable", "session closed while waiting for work"));
-    }
+    settle(s)?.reject(new ColmeiaError(0, "unreachable", "session closed while waiting for work"));
   }
 
   /** The open session, opening one if none is and the last failure is long enough ago; else undefined (use HTTP). */
