@@ -116,7 +116,7 @@ export class GatewayObject extends DurableObject<Env> {
     const att = attachment(ws);
     if (!att) return ws.close(1011, "session lost its volunteer");
     // A message after a push says the session is alive and has its work.
-    if (att.p) this.#setWaiting(ws, att.v, att.w);
+    if (att.p) this.#attach(ws, att.v, att.w);
     if (!this.#take(ws, message)) return;
     if (typeof message !== "string") return void send(ws, refuse(null, 400, "invalid_json", "messages are JSON text, not binary"));
     // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it might be over.
@@ -140,7 +140,7 @@ export class GatewayObject extends DurableObject<Env> {
     const r = await runOp(this.env, att.v, op, this.calls);
     if (op.type === "lease") {
       const empty = r.status === 200 && !(r.body as { leases: Lease[] }).leases.length;
-      this.#setWaiting(ws, att.v, empty && op.wait ? op.max : 0);
+      this.#attach(ws, att.v, empty && op.wait ? op.max : 0);
       if (empty && op.wait) {
         // A job that started while this lease was being looked for is offered at once.
         if (generation !== this.#generation) void this.#wake();
@@ -207,7 +207,8 @@ export class GatewayObject extends DurableObject<Env> {
     return false;
   }
 
-  #setWaiting(ws: WebSocket, volunteer: string, wanted: number, pushed?: string[]): void {
+  /** Rewrites the session's attachment: how many leases it waits for, and the leases pushed to it that it has not answered yet. */
+  #attach(ws: WebSocket, volunteer: string, wanted: number, pushed?: string[]): void {
     try {
       ws.serializeAttachment({ v: volunteer, w: wanted, ...(pushed && { p: pushed }) } satisfies Attachment);
     } catch {
@@ -243,12 +244,12 @@ export class GatewayObject extends DurableObject<Env> {
           this.served.offers++;
           const r = await runOp(this.env, att.v, { type: "lease", max: att.w }, this.calls);
           // Blacklisted meanwhile: stop offering. Any other failure ends this pass; the re-offer tries again.
-          if (r.status === 403) return this.#setWaiting(ws, att.v, 0);
+          if (r.status === 403) return this.#attach(ws, att.v, 0);
           if (r.status !== 200) return void (exhausted = true);
           const leases = (r.body as { leases: Lease[] }).leases;
           if (!leases.length) return void (exhausted = true);
           const ids = leases.map((l) => l.id);
-          if (send(ws, JSON.stringify({ type: "work", leases } satisfies SessionWork))) this.#setWaiting(ws, att.v, 0, ids);
+          if (send(ws, JSON.stringify({ type: "work", leases } satisfies SessionWork))) this.#attach(ws, att.v, 0, ids);
           // The session closed meanwhile: hand its shards straight back.
           else await this.#giveBack(att.v, ids);
         }),
