@@ -21,7 +21,14 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workerd", include: ["test/workers/**/*.test.ts"] },
+        test: {
+          name: "workerd",
+          include: ["test/workers/**/*.test.ts"],
+          // Some cases upload 15 MiB or wait out real lease deadlines; on a loaded 2-core CI machine
+          // they have run past the 5 s default. A time limit is a hang guard here, never a speed check.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
       },
       {
         test: {
