@@ -4,7 +4,7 @@ import type { Standing } from "./objects/volunteer-object.ts";
 import { directCalls, type JobCalls, type LeaseAnswer } from "./gateway/job-calls.ts";
 import { gridStub } from "./stubs.ts";
 import { submitterWeights } from "./auth.ts";
-import { FairShare, groupByOwner } from "./fair-share.ts";
+import { byRunOrder, FairShare, groupByOwner } from "./fair-share.ts";
 import type { RunningJob } from "./objects/grid-object.ts";
 
 /** How long an isolate trusts its copy of the running-job list. */
@@ -62,7 +62,7 @@ export function noteStarted(job: RunningJob): void {
   if (!running) return; // the next lease reads the grid, which lists it
   const mine = (running.byOwner.get(job.owner) ?? []).filter((j) => j.id !== job.id);
   mine.push(job);
-  mine.sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  mine.sort(byRunOrder);
   running.byOwner.set(job.owner, mine);
 }
 

@@ -1,6 +1,14 @@
 import type { RunningJob } from "./objects/grid-object.ts";
 
 /**
+ * The order of one submitter's running jobs: priority first, then age, then id. The grid's
+ * `runningJobs` query sorts the same way (`priority DESC, created_at, id`); keep the two in step.
+ */
+export function byRunOrder(a: RunningJob, b: RunningJob): number {
+  return b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
  * Running jobs grouped by submitter, keeping the order they come in (the grid lists each
  * submitter's jobs by priority, then age). Done once per running-list refresh, not per lease call.
  */

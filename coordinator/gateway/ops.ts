@@ -43,6 +43,8 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp, calls:
   try {
     switch (op.type) {
       case "lease":
+        // Standing is read before looking for work, even when no job runs: that read is what
+        // answers a blacklisted volunteer 403 on every lease call, idle grid or not.
         return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer), calls) } };
       case "results":
         return { status: 200, body: { results: await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer)) } };

@@ -81,7 +81,7 @@ export class Accumulator {
     if (!meta.rebuilding) return { finished: true, conflicts: [] };
     const saved = this.store.blob("acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
-    const rows = [...this.store.shards.acceptedOutputs(meta.accSeq, Number.MAX_SAFE_INTEGER, limit)];
+    const rows = [...this.store.shards.acceptedOutputs(meta.accSeq, { limit })];
     const conflicts: { idx: number; message: string }[] = [];
     for (const row of rows) {
       try {
@@ -102,12 +102,12 @@ export class Accumulator {
   }
 
   /** Checkpoint plus every shard accepted after it and before `before`. */
-  #load(before = Number.MAX_SAFE_INTEGER): unknown {
+  #load(before?: number): unknown {
     const meta = this.store.meta!;
     const saved = this.store.blob("acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
     this.#lastSize = saved?.length ?? 0;
-    const replay = this.store.shards.acceptedOutputs(saved === undefined ? 0 : meta.accSeq, before, -1);
+    const replay = this.store.shards.acceptedOutputs(saved === undefined ? 0 : meta.accSeq, { before });
     for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
     return value;
   }

@@ -77,11 +77,12 @@ export class DatasetChecks {
    * (their bytes were past a batch's read budget), with their bytes read, once `confirmAt` is
    * due. Bounded per call: what is left sets `confirmAt` again.
    */
-  async waiting(kernel: JobKernel, now: number): Promise<{ outputs: WaitingOutput[]; texts: Map<number, string> } | undefined> {
+  async waiting(kernelOf: () => JobKernel, now: number): Promise<{ outputs: WaitingOutput[]; texts: Map<number, string> } | undefined> {
     const store = this.store();
     const meta = store.meta;
     if (this.confirmAt === undefined || this.confirmAt > now || !meta?.dataset || meta.state !== "running") return undefined;
     this.confirmAt = undefined;
+    const kernel = kernelOf(); // built only when there is something to check
     const outputs: WaitingOutput[] = [];
     let bytes = 0;
     for (const w of store.shards.waitingAlone(ERROR_HASH, WAITING_BATCH)) {

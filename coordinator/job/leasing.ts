@@ -78,15 +78,14 @@ export function leasesHeld(store: JobStore, volunteer: string): number {
 }
 
 /**
- * How many more leases of this job `volunteer` may take now: never past the per-job cap, and one
- * at a time for a volunteer that lets more leases expire or releases more than it completes, so
- * identities that hoard and drop work cannot hold a job hostage.
+ * How many more leases of this job `volunteer`, holding `held` of them (`leasesHeld`), may take
+ * now: never past the per-job cap, and one at a time for a volunteer that lets more leases expire
+ * or releases more than it completes, so identities that hoard and drop work cannot hold a job hostage.
  */
-export function leaseAllowance(store: JobStore, volunteer: string, max: number): number {
+export function leaseAllowance(store: JobStore, volunteer: string, max: number, held: number): number {
   // Counted with bounds, so the cost stays small however much a volunteer did in this job.
   const count = (states: readonly number[], bound: number) => store.replicas.countOf(volunteer, states, bound);
-  const room = LIMITS.leasesPerVolunteerPerJob - count([REPLICA.leased], LIMITS.leasesPerVolunteerPerJob);
-  const allowed = Math.max(0, Math.min(room, max));
+  const allowed = Math.max(0, Math.min(LIMITS.leasesPerVolunteerPerJob - held, max));
   const returned = count([REPLICA.expired, REPLICA.released], RETURNS_BOUND);
   if (returned < RETURNS_TOLERATED) return allowed;
   const completed = count([REPLICA.submitted, REPLICA.rejected, REPLICA.superseded], RETURNS_BOUND);

@@ -27,8 +27,9 @@ export class OutboxTable {
     this.sql.exec("DELETE FROM rep_outbox WHERE k = ? AND obs = ?", k, obs);
   }
 
-  observationCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM rep_outbox").one().n;
+  /** Whether any observation waits to be sent (one index probe, not a count of them all). */
+  hasObservations(): boolean {
+    return this.sql.exec("SELECT 1 FROM rep_outbox LIMIT 1").toArray().length > 0;
   }
 
   /** Every stored batch of grid counts ('pending', 'inflight'). */

@@ -129,7 +129,11 @@ export class ReplicaTable {
       .toArray();
   }
 
-  /** Rejects the counted submitted outputs of `idx` whose `column` differs from `value`, dropping their text; returns their volunteers. */
+  /**
+   * Rejects the counted submitted outputs of `idx` whose `column` differs from `value`, dropping
+   * their text; returns their volunteers. A settled output that lost keeps its hash, not its text:
+   * junk outputs cannot pile up.
+   */
   rejectDiffering(idx: number, column: "output" | "hash", value: string): string[] {
     const wrong = this.sql
       .exec<{ lease: string; volunteer: string }>(

@@ -37,8 +37,9 @@ export class ReputationOutbox {
     const table = this.table();
     for (const v of volunteers) table?.putObservation(`p:${v}`, v, JSON.stringify({ penalized: true }));
   }
-  get size(): number {
-    return this.table()?.observationCount() ?? 0;
+  /** Whether any observation waits to be sent. */
+  get pending(): boolean {
+    return this.table()?.hasObservations() ?? false;
   }
 
   /** Hands up to `limit` pending observations to `send`; each is deleted once sent, failures stay. */

@@ -197,8 +197,9 @@ export class ShardTable {
       .toArray();
   }
 
-  /** Outputs of the shards accepted after sequence `after` and before `before`, in accept order (at most `limit`; -1: all). */
-  acceptedOutputs(after: number, before: number, limit: number): Iterable<AcceptedOutput> {
+  /** Outputs of the shards accepted after sequence `after` (and before `before`, if given), in accept order; at most `limit`, if given. */
+  acceptedOutputs(after: number, { before = Number.MAX_SAFE_INTEGER, limit = -1 }: { before?: number; limit?: number } = {}): Iterable<AcceptedOutput> {
+    // SQLite reads LIMIT -1 as no limit.
     return this.sql.exec<AcceptedOutput>(
       `SELECT s.idx AS idx, r.output AS output, s.accept_seq AS seq, MIN(r.at) FROM shards s
            JOIN replicas r ON r.idx = s.idx AND r.hash = s.accepted_hash AND r.output IS NOT NULL

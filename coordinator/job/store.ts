@@ -25,8 +25,7 @@ export class JobStore {
     this.volunteers = new VolunteerTable(sql);
     this.outboxes = new OutboxTable(sql);
     // Tables exist only once a job was created: a request naming a made-up id stores nothing.
-    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
-    if (!exists) return;
+    if (!this.#hasTable("meta")) return;
     sql.exec(JOB_TABLES); // idempotent: adds what a newer version introduced
     migrate(sql);
     const row = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'job'").toArray()[0];
@@ -35,8 +34,11 @@ export class JobStore {
 
   /** The tombstone of a job deleted after its retention period: its owner (who is told 410, not 404). */
   tomb(): { owner: string } | undefined {
-    const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tomb'").toArray().length > 0;
-    return exists ? this.sql.exec<{ owner: string }>("SELECT owner FROM tomb").toArray()[0] : undefined;
+    return this.#hasTable("tomb") ? this.sql.exec<{ owner: string }>("SELECT owner FROM tomb").toArray()[0] : undefined;
+  }
+
+  #hasTable(name: string): boolean {
+    return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
   }
 
   /** Leaves a tombstone in storage just emptied (the job's tables are gone): see {@link tomb}. */

@@ -93,8 +93,6 @@ export function checker(store: JobStore, kernel: JobKernel, budget: number, text
   };
 }
 
-// A settled output that lost keeps its hash, not its text: junk outputs cannot pile up.
-
 /** Rejects the submitted outputs of `idx` that differ from the coordinator's own `truthText` (proof); returns their volunteers. */
 export const rejectWrong = (store: JobStore, idx: number, truthText: string) => store.replicas.rejectDiffering(idx, "output", truthText);
 

@@ -61,13 +61,13 @@ export class VolunteerRecords {
   caught(volunteer: string, reason: string): void {
     this.host.store().volunteers.caught(volunteer, reason, Date.now());
     this.catchesAt = Date.now();
-    this.host.waitUntil(this.deliverCatches());
+    this.host.waitUntil(this.#deliverCatches());
   }
 
   /** The alarm's delivery of pending catches. After an eviction the in-memory hint is gone: the table itself says what is pending. */
   async deliverPending(): Promise<void> {
     const store = this.host.store();
-    if (store.meta && (this.catchesAt !== undefined || store.volunteers.hasCatches())) await this.deliverCatches();
+    if (store.meta && (this.catchesAt !== undefined || store.volunteers.hasCatches())) await this.#deliverCatches();
   }
 
   /**
@@ -84,7 +84,7 @@ export class VolunteerRecords {
    * is forgotten only once its record acknowledged it. A job that reports a contribution of a
    * volunteer already blacklisted gets the same `backtrack` call back (VolunteerObject.contributed).
    */
-  async deliverCatches(): Promise<void> {
+  async #deliverCatches(): Promise<void> {
     if (this.#delivering) return;
     this.#delivering = true;
     const store = this.host.store();

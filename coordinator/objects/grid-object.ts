@@ -129,6 +129,7 @@ export class GridObject extends DurableObject<Env> {
     this.served.runningJobs++;
     return this.sql
       .exec<{ id: string; owner: string; priority: number; created_at: number; shards: number }>(
+        // Each submitter's jobs in fair-share.ts's byRunOrder.
         "SELECT id, owner, priority, created_at, shards FROM running ORDER BY owner, priority DESC, created_at, id",
       )
       .toArray()

@@ -198,16 +198,17 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     if (meta?.state !== "running") return { leases: [], available: false, running: false };
     if (this.store.volunteers.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
-    if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
-    const now = Date.now();
-    const allowed = leaseAllowance(this.store, volunteer, max);
-    const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, now, standing) : [];
+    const held = leasesHeld(this.store, volunteer);
+    if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held };
+    const allowed = leaseAllowance(this.store, volunteer, max, held);
+    const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, Date.now(), standing) : [];
     if (leases.length) {
       this.#stats.seen(volunteer);
       this.#stats.count("leasesIssued", leases.length);
       await this.#schedule();
     }
-    return { leases, available: this.store.hasWork(), running: true, held: leasesHeld(this.store, volunteer) };
+    // Every lease just issued is held: no need to count again.
+    return { leases, available: this.store.hasWork(), running: true, held: held + leases.length };
   }
 
   /** Several volunteers' lease calls in one (a gateway's batch), each answered exactly as `lease` answers it alone, in turn. */
@@ -279,9 +280,9 @@ export class JobObject extends DurableObject<Env> {
    * if it had just arrived, so one volunteer alone still finishes the job. Bounded per alarm.
    */
   async #confirmWaiting(now: number): Promise<void> {
-    const kernel = this.#kernel;
-    const waiting = await this.#datasets.waiting(kernel, now);
+    const waiting = await this.#datasets.waiting(() => this.#kernel, now);
     if (!waiting) return;
+    const kernel = this.#kernel;
     // One atomic step from here: each output is taken back to its lease and recorded again.
     const check = checker(this.store, kernel, waiting.outputs.length, waiting.texts);
     let checks = 0;
@@ -494,7 +495,7 @@ export class JobObject extends DurableObject<Env> {
         now: Date.now(),
         leaseExpiry: this.store.replicas.nextExpiry(),
         statsDue: this.#stats.dueAt(),
-        reputationPending: this.#reputation.size > 0,
+        reputationPending: this.#reputation.pending,
         announcedAt: this.#announcedAt,
         confirmAt: this.#datasets.confirmAt,
         reportsRetryAt: this.#records.retryReportsAt,

@@ -25,8 +25,8 @@ interface Memo {
   at: number;
   stats: Promise<Stats>;
 }
-/** What this isolate read last: for `GET /v1/stats` (may come from the edge cache), and for streams (always the grid's). */
-const memos: { cached?: Memo; live?: Memo } = {};
+/** What this isolate read last: for `GET /v1/stats` on a cache miss (then stored in the colo's cache), and for streams (always the grid's). */
+const memos: { miss?: Memo; live?: Memo } = {};
 
 /**
  * The grid's figures, read at most once per second per isolate and shared by every reader here.
@@ -37,18 +37,18 @@ const memos: { cached?: Memo; live?: Memo } = {};
  * (once per second per isolate, however many are open; they are bounded per isolate), so the
  * dashboard's figures are never more than a second or two behind the jobs' own.
  */
-function figures(c: Context<AppEnv>, source: "cached" | "live"): Promise<Stats> {
+function figures(c: Context<AppEnv>, source: "miss" | "live"): Promise<Stats> {
   const now = Date.now();
   const memo = memos[source];
   if (memo && now - memo.at <= MEMO_MS) return memo.stats;
-  const read = source === "live" ? gridStub(c.env).stats() : cachedFigures(c);
+  const read = source === "live" ? gridStub(c.env).stats() : figuresToCache(c);
   memos[source] = { at: now, stats: read };
   read.catch(() => (memos[source] = undefined));
   return read;
 }
 
 /** The grid object's figures, stored in this colo's cache for the readers after this one (the route looked there first). */
-async function cachedFigures(c: Context<AppEnv>): Promise<Stats> {
+async function figuresToCache(c: Context<AppEnv>): Promise<Stats> {
   const stats = await gridStub(c.env).stats();
   c.executionCtx.waitUntil(
     statsCache()
@@ -98,5 +98,5 @@ export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): R
  */
 export const statsRoutes = new Hono<AppEnv>()
   .use(addressLimit)
-  .get("/", async (c) => (await (await statsCache()).match(cacheKey(c.req.url))) ?? figuresResponse(await figures(c, "cached")))
+  .get("/", async (c) => (await (await statsCache()).match(cacheKey(c.req.url))) ?? figuresResponse(await figures(c, "miss")))
   .get("/events", (c) => gridStream(c));
