@@ -1,5 +1,7 @@
 import { app } from "./app.ts";
 
+// `npm start`'s front door (not routed when deployed): see local-front.ts.
+export { LocalFront } from "./local-front.ts";
 export { GatewayObject } from "./objects/gateway-object.ts";
 export { GridObject } from "./objects/grid-object.ts";
 export { JobObject } from "./objects/job-object.ts";

@@ -31,7 +31,12 @@ async function readWranglerConfig() {
   const wrangler = await import("wrangler");
   const config = wrangler.unstable_readConfig({ config: join(root, "wrangler.toml") });
   const { workerOptions, main } = wrangler.unstable_getMiniflareWorkerOptions(config);
-  return { name: config.name, main, workerOptions };
+  return { name: config.name, main, workerOptions, workerFirst: config.assets?.run_worker_first ?? [] };
+}
+
+/** Whether `ip` is this machine's loopback, where only local processes connect. */
+function isLoopback(ip) {
+  return ip === "localhost" || ip === "::1" || ip.startsWith("127.");
 }
 
 /** `NAME:VALUE` pairs of --var flags as bindings (the first colon splits, as in wrangler dev). */
@@ -66,15 +71,22 @@ export async function run(args) {
     const config = await readWranglerConfig();
     return { ...config, modules: await buildWorker({ root, entry: config.main, modulesRoot }) };
   };
-  const [{ name, main, workerOptions, modules }] = await Promise.all([buildFromConfig(), buildClient()]);
+  const [{ name, main, workerOptions, workerFirst, modules }] = await Promise.all([buildFromConfig(), buildClient()]);
   // Built once: esbuild's service process has nothing more to do.
   await stopEsbuild();
   const print = printer({ json: process.env.LOG_FORMAT === "json" });
+  // On loopback, workerd's socket hands requests straight to the Worker's LocalFront entrypoint
+  // (coordinator/local-front.ts), past Miniflare's entry Worker and the assets router, and
+  // Miniflare's own entry listens on a free loopback port nobody is told. On any other address the
+  // entry stays in front: it is what tells the coordinator each caller's address (CF-Connecting-IP),
+  // which per-address limits need once other machines connect; on loopback every caller is
+  // 127.0.0.1, which those limits leave alone anyway.
+  const direct = isLoopback(values.ip);
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       rootPath: root,
-      host: values.ip,
-      port: Number(values.port),
+      host: direct ? "127.0.0.1" : values.ip,
+      port: direct ? 0 : Number(values.port),
       // DevTools (chrome://inspect) on the Worker and its Durable Objects; off unless asked for.
       inspectorPort: values["inspector-port"] === undefined ? undefined : Number(values["inspector-port"]),
       cf: false,
@@ -91,12 +103,14 @@ export async function run(args) {
           name,
           modules,
           modulesRoot,
-          bindings: { ...workerOptions.bindings, ...varBindings(values.var) },
+          bindings: { ...workerOptions.bindings, ...varBindings(values.var), LOCAL_WORKER_FIRST: JSON.stringify(workerFirst) },
+          ...(direct && { unsafeDirectSockets: [{ host: values.ip, port: Number(values.port), entrypoint: "LocalFront" }] }),
         },
       ],
     }),
   );
-  const url = await mf.ready;
+  const entry = await mf.ready;
+  const url = direct ? await mf.unsafeGetDirectURL(name, "LocalFront") : entry;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stderr.write(`Ready on ${url.origin} (${main.replace(`${root}/`, "")} built and started in ${seconds} s)\n`);
   return { url, stop: () => mf.dispose() };
