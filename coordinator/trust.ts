@@ -5,19 +5,27 @@ import { volunteerStub } from "./stubs.ts";
 /**
  * How long an isolate reuses a volunteer's profile. A newcomer's standing changes quickly (it may
  * earn trust within seconds), a trusted one's rarely; a volunteer caught meanwhile is already
- * refused by every job that backtracked it, so the cache never lets a blacklisted one do harm.
+ * refused by every job that backtracked it, and any job that accepts its output afterwards is made
+ * to backtrack it when it reports the contribution (VolunteerObject.contributed), so the cache
+ * never lets a blacklisted one do harm.
+ *
+ * Results reuse a newcomer's profile longer than leases do: each read is a call to the
+ * volunteer's own object, and with one TTL a volunteer at one shard per 4 s read its profile on
+ * every lease and again on every result (about a tenth of the server's CPU in
+ * `bench/sessions.ts`). A result judged on a profile a few seconds old errs on the safe side: a
+ * newcomer trusted meanwhile is checked as a stranger once more.
  */
-const TTL_MS = { untrusted: 1000, trusted: 30_000 } as const;
+const TTL_MS = { untrusted: { lease: 1000, results: 5000 }, trusted: 30_000 } as const;
 const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; at: number }>();
 
-/** The volunteer's reputation (cached briefly per isolate); a blacklisted volunteer gets a 403. */
-export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
+/** The volunteer's reputation for a lease or a results call (cached per isolate); a blacklisted volunteer gets a 403. */
+export async function trustOf(env: Env, volunteer: string, use: "lease" | "results"): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
   // Settled only once trusted on both classes of work: until then its standing may rise any second.
   const settled = hit?.profile.trusted && hit.profile.trustedUncheckable;
-  if (!hit || now - hit.at > (settled ? TTL_MS.trusted : TTL_MS.untrusted)) {
+  if (!hit || now - hit.at > (settled ? TTL_MS.trusted : TTL_MS.untrusted[use])) {
     if (cache.size >= MAX_ENTRIES) cache.clear();
     hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), at: now };
     cache.set(volunteer, hit);
@@ -26,4 +34,9 @@ export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
     throw new ApiError(403, "volunteer_blacklisted", "this volunteer returned results proven wrong and may no longer contribute");
   }
   return hit.profile;
+}
+
+/** Drops the cached profile of `volunteer` (a job refused it as blacklisted): its next call reads its record and is refused. */
+export function forgetStanding(volunteer: string): void {
+  cache.delete(volunteer);
 }

@@ -5,7 +5,7 @@ import type { Standing } from "../objects/volunteer-object.ts";
 import { describeError, log } from "../observe/log.ts";
 import { jobOfLease } from "../ids.ts";
 import { jobStub } from "../stubs.ts";
-import { trustOf } from "../trust.ts";
+import { forgetStanding, trustOf } from "../trust.ts";
 import { directCalls, type JobCalls } from "./job-calls.ts";
 
 /** A volunteer call as a gateway runs it: the work of one HTTP lease call or one session request. */
@@ -45,9 +45,12 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp, calls:
       case "lease":
         // Standing is read before looking for work, even when no job runs: that read is what
         // answers a blacklisted volunteer 403 on every lease call, idle grid or not.
-        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer), calls) } };
-      case "results":
-        return { status: 200, body: { results: await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer)) } };
+        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer, "lease"), calls) } };
+      case "results": {
+        const results = await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer, "results"));
+        if (results.some((r) => r.error?.code === "volunteer_blacklisted")) forgetStanding(volunteer);
+        return { status: 200, body: { results } };
+      }
       case "heartbeat":
       case "release": {
         const job = jobOfLease(op.leaseId);

@@ -210,8 +210,19 @@ describe("adaptive trust policy", () => {
     expect(await storedRows(job.id, "banned")).toEqual([{ volunteer: liar.id }]);
     await until("the volunteer's own record blacklists it", async () => (await profile(liar)).blacklisted === true);
     await until("the catch is acknowledged", async () => (await storedRows(job.id, "catches")).length === 0);
-    // Every isolate refuses it once its cached profile (1 s for a newcomer) is read again.
+    // Every isolate refuses it once its cached profile (1 s for a newcomer's lease) is read again.
     await until("leasing answers 403", async () => (await call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } })).status === 403);
+  });
+  it("refuses a caught volunteer at the edge as soon as a job answers it volunteer_blacklisted, not when its cached profile lapses", async () => {
+    await adaptiveJob(3, 100);
+    const liar = await volunteer();
+    const [l1, l2] = await leaseEventually(liar, 2);
+    expect((await submit(liar, l1!.id, wrong(l1!))).status).toBe(202);
+    await until("the volunteer's own record blacklists it", async () => (await profile(liar)).blacklisted === true);
+    // This isolate still holds the profile its lease read; the job that banned it says so...
+    expect((await expectError(submit(liar, l2!.id, honest(l2!)), 403)).code).toBe("volunteer_blacklisted");
+    // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
+    expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
   });
   it("keeps reputation observations in the job's storage until the volunteer's record has them", async () => {
     const job = await adaptiveJob(1, 6_000_000);
