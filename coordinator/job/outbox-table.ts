@@ -3,8 +3,9 @@ export type ObservationRow = { k: string; volunteer: string; obs: string };
 
 /**
  * The job's two outboxes as stored: `rep_outbox` (reputation observations per volunteer and class
- * of work, job/reputation-outbox.ts) and `stats_outbox` (the grid's counts, 'pending' and
- * 'inflight', job/stats-outbox.ts). Rows hold JSON the outboxes read and write whole.
+ * of work, job/reputation-outbox.ts) and `stats_outbox` with `stats_credit` (the grid's counts and
+ * credit per volunteer, batches 'pending' and 'inflight', job/stats-outbox.ts). Observation and
+ * count rows hold JSON the outboxes read and write whole.
  */
 export class OutboxTable {
   constructor(private readonly sql: SqlStorage) {}
@@ -37,9 +38,27 @@ export class OutboxTable {
     return this.sql.exec<{ k: string; delta: string }>("SELECT k, delta FROM stats_outbox").toArray();
   }
 
-  /** Stores batch `k` (`delta` undefined: deletes it). */
+  /** Stores batch `k`'s counts (`delta` undefined: deletes them and the batch's credit). */
   putStats(k: string, delta: string | undefined): void {
     if (delta !== undefined) this.sql.exec("INSERT OR REPLACE INTO stats_outbox (k, delta) VALUES (?, ?)", k, delta);
-    else this.sql.exec("DELETE FROM stats_outbox WHERE k = ?", k);
+    else {
+      this.sql.exec("DELETE FROM stats_outbox WHERE k = ?", k);
+      this.sql.exec("DELETE FROM stats_credit WHERE k = ?", k);
+    }
+  }
+
+  /** Every stored credit row of every batch. */
+  statsCredit(): { k: string; volunteer: string; credit: number }[] {
+    return this.sql.exec<{ k: string; volunteer: string; credit: number }>("SELECT k, volunteer, credit FROM stats_credit").toArray();
+  }
+
+  /** Sets `volunteer`'s credit in batch `k`. */
+  putCredit(k: string, volunteer: string, credit: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO stats_credit (k, volunteer, credit) VALUES (?, ?, ?)", k, volunteer, credit);
+  }
+
+  /** Renames batch `from`'s credit rows to batch `to` (which has none). */
+  moveCredit(from: string, to: string): void {
+    this.sql.exec("UPDATE stats_credit SET k = ? WHERE k = ?", to, from);
   }
 }

@@ -38,10 +38,12 @@ const INTERVAL_MS = 1000;
 /**
  * Collects a job's statistics changes and hands them to the grid in batches, keeping the single
  * grid object off the lease/result hot path. Counts and credit are written through to the job's
- * SQLite (`stats_outbox`) in the step that produced them, the batch being sent stays there until
- * the grid acknowledged it, so an eviction or a failed call loses none (a batch the grid took
- * just before an eviction may be counted twice: at least once, never lost). Which volunteers
- * were seen is liveness only and stays in memory.
+ * SQLite in the step that produced them (counts as one small row of `stats_outbox`, credit as one
+ * row per volunteer in `stats_credit`, so a step writes only the volunteers it credited, however
+ * many a batch holds); the batch being sent stays there until the grid acknowledged it, so an
+ * eviction or a failed call loses none (a batch the grid took just before an eviction may be
+ * counted twice: at least once, never lost). Which volunteers were seen is liveness only and
+ * stays in memory.
  */
 export class StatsOutbox {
   #delta: StatsDelta = empty();
@@ -65,14 +67,20 @@ export class StatsOutbox {
   accepted(agreeing: string[]): void {
     this.#counted((d) => {
       d.shardsCompleted++;
-      for (const v of agreeing) d.credit[v] = (d.credit[v] ?? 0) + 1;
+      for (const v of agreeing) this.#credit(d, v, 1);
     });
   }
   /** Takes back credit a caught volunteer had earned (the grid's totals drop with it). */
   revoke(volunteer: string, credit: number): void {
     if (!credit) return;
-    this.#counted((d) => (d.credit[volunteer] = (d.credit[volunteer] ?? 0) - credit));
+    this.#counted((d) => this.#credit(d, volunteer, -credit));
   }
+  #credit(d: StatsDelta, volunteer: string, n: number): void {
+    d.credit[volunteer] = (d.credit[volunteer] ?? 0) + n;
+    this.#credited.add(volunteer);
+  }
+  /** Volunteers whose pending credit changed since it was last written. */
+  readonly #credited = new Set<string>();
   failedShard(): void {
     this.#counted((d) => d.shardsFailed++);
   }
@@ -118,7 +126,7 @@ export class StatsOutbox {
     queueMicrotask(() => {
       this.#writing = false;
       // A flush may have taken the batch meanwhile (it wrote its own rows).
-      if (this.#since !== undefined) this.#save("pending", this.#delta);
+      if (this.#since !== undefined) this.#savePending();
     });
   }
   #writing = false;
@@ -129,13 +137,24 @@ export class StatsOutbox {
     const table = this.store()?.outboxes;
     if (!table) return;
     this.#loaded = true;
+    // Batches stored before credit had rows of its own carry it in their JSON: merged all the same.
     for (const row of table.statsBatches()) this.#merge(JSON.parse(row.delta) as StatsDelta);
+    const credit = table.statsCredit();
+    for (const { volunteer, credit: n } of credit) this.#credit(this.#delta, volunteer, n);
+    if (credit.length) this.touch();
+    // One pending batch again, every volunteer's credit rewritten in it.
     table.putStats("inflight", undefined);
-    if (this.#since !== undefined) this.#save("pending", this.#delta);
+    table.putStats("pending", undefined);
+    if (this.#since !== undefined) this.#savePending();
   }
 
-  #save(k: "pending" | "inflight", d: StatsDelta | undefined): void {
-    this.store()?.outboxes.putStats(k, d && JSON.stringify({ ...d, seen: [] }));
+  /** Writes the pending counts, and the credit of volunteers credited since the last write. */
+  #savePending(): void {
+    const table = this.store()?.outboxes;
+    if (!table) return;
+    table.putStats("pending", counts(this.#delta));
+    for (const v of this.#credited) table.putCredit("pending", v, this.#delta.credit[v] ?? 0);
+    this.#credited.clear();
   }
   /** When the pending batch should be sent, if there is one. */
   dueAt(): number | undefined {
@@ -158,22 +177,25 @@ export class StatsOutbox {
   async #flush(grid: { report(delta: StatsDelta): Promise<void> }, when: number | "now"): Promise<void> {
     this.#load();
     if (this.#since === undefined || (when !== "now" && when < this.#since + INTERVAL_MS)) return;
+    const store = this.store();
+    const table = store?.outboxes;
+    // Moved from pending to in flight in one step: new counts start a fresh pending batch.
+    if (this.#credited.size) this.#savePending();
     const delta = this.#delta;
     this.#delta = empty();
     this.#since = undefined;
-    // Moved from pending to in flight in one step: new counts start a fresh pending batch.
-    this.#save("inflight", delta);
-    this.#save("pending", undefined);
-    const store = this.store();
+    table?.putStats("inflight", counts(delta));
+    table?.moveCredit("pending", "inflight");
+    table?.putStats("pending", undefined);
     const job = store?.meta?.id;
     try {
       await grid.report({ ...delta, ...(store && job && { storage: { job, bytes: store.bytes } }) });
-      this.#save("inflight", undefined);
+      table?.putStats("inflight", undefined);
     } catch (err) {
       log("warn", "grid report failed; will retry", { jobId: job, ...describeError(err) });
-      this.#save("inflight", undefined);
+      table?.putStats("inflight", undefined);
       this.#merge(delta);
-      this.#save("pending", this.#delta);
+      this.#savePending();
     }
   }
 
@@ -182,7 +204,7 @@ export class StatsOutbox {
     cur.shardsCompleted += d.shardsCompleted;
     cur.shardsFailed += d.shardsFailed;
     cur.resultsAccepted += d.resultsAccepted;
-    for (const [v, c] of Object.entries(d.credit)) cur.credit[v] = (cur.credit[v] ?? 0) + c;
+    for (const [v, c] of Object.entries(d.credit)) this.#credit(cur, v, c);
     for (const v of d.seen) if (!cur.seen.includes(v)) cur.seen.push(v);
     for (const [k, n] of Object.entries(d.counts ?? {})) add(cur, k as GridCounter, n ?? 0);
     this.touch();
@@ -193,6 +215,11 @@ function add(d: StatsDelta, key: GridCounter, n: number): void {
   if (!n) return;
   const counts = (d.counts ??= {});
   counts[key] = (counts[key] ?? 0) + n;
+}
+
+/** A batch's counts as stored in `stats_outbox`: its credit is in `stats_credit`, who was seen nowhere. */
+function counts(d: StatsDelta): string {
+  return JSON.stringify({ ...d, credit: {}, seen: [] });
 }
 
 function empty(): StatsDelta {

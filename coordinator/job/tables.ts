@@ -45,6 +45,8 @@ CREATE INDEX IF NOT EXISTS replicas_volunteer ON replicas(volunteer, state);
 CREATE TABLE IF NOT EXISTS banned (volunteer TEXT PRIMARY KEY);
 -- Grid statistics not yet acknowledged by the grid: 'pending' (still counting) and 'inflight' (being sent).
 CREATE TABLE IF NOT EXISTS stats_outbox (k TEXT PRIMARY KEY, delta TEXT NOT NULL);
+-- Their credit, one row per volunteer and batch, so a change writes one row, not the whole map.
+CREATE TABLE IF NOT EXISTS stats_credit (k TEXT NOT NULL, volunteer TEXT NOT NULL, credit REAL NOT NULL, PRIMARY KEY (k, volunteer));
 -- Reputation observations not yet taken by the volunteers' records (sent from the alarm).
 CREATE TABLE IF NOT EXISTS rep_outbox (k TEXT PRIMARY KEY, volunteer TEXT NOT NULL, obs TEXT NOT NULL);
 -- Volunteers caught here whose blacklisting is not yet acknowledged by their own record (retried from the alarm).

@@ -251,7 +251,9 @@ describe("adaptive trust policy", () => {
     // Storage is the behaviour: the figures are durable in the job until the grid acknowledges them.
     const pending = await storedRows<{ k: string; delta: string }>(job.id, "stats_outbox");
     expect(pending).toHaveLength(1);
-    expect(JSON.parse(pending[0]!.delta)).toMatchObject({ shardsCompleted: 2, resultsAccepted: 2, credit: { [v.id]: 2 } });
+    expect(JSON.parse(pending[0]!.delta)).toMatchObject({ shardsCompleted: 2, resultsAccepted: 2 });
+    expect(await storedRows(job.id, "stats_credit")).toEqual([{ k: "pending", volunteer: v.id, credit: 2 }]);
     await until("the grid took them", async () => (await storedRows(job.id, "stats_outbox")).length === 0);
+    expect(await storedRows(job.id, "stats_credit")).toEqual([]);
   });
 });
