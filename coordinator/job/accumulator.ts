@@ -38,23 +38,24 @@ export class Accumulator {
     return this.kernel.final(this.value);
   }
 
-  /** Folds shard `idx`'s accepted output in; `seq` is its accept sequence number. Throws on a shape conflict. */
-  add(output: unknown, idx: number, seq: number, final: boolean): void {
+  /**
+   * Folds shard `idx`'s accepted output in; `seq` is its accept sequence number. Throws on a shape
+   * conflict. Answers the meta's `accSeq` from now on: `seq` when the merged value was checkpointed,
+   * which the caller saves in the same synchronous step as the shard's acceptance (one meta write
+   * per accepted shard, not two).
+   */
+  add(output: unknown, idx: number, seq: number, final: boolean): number {
     const meta = this.store.meta!;
     // Mid-rebuild the steps fold every accepted shard in accept order, this one included.
-    if (meta.rebuilding) return;
+    if (meta.rebuilding) return meta.accSeq;
     // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
     this.#value = this.kernel.reduce(this.#value, output, idx);
-    if (final || this.#lastSize < SMALL || seq - meta.accSeq >= CHECKPOINT_EVERY) this.checkpoint(seq);
-  }
-
-  /** Persists the merged value as of accept sequence `seq`. */
-  checkpoint(seq: number): void {
-    const text = JSON.stringify(this.value);
+    if (!(final || this.#lastSize < SMALL || seq - meta.accSeq >= CHECKPOINT_EVERY)) return meta.accSeq;
+    const text = JSON.stringify(this.#value);
     this.#lastSize = text.length;
     this.store.saveBlob("acc", text);
-    this.store.saveMeta({ ...this.store.meta!, accSeq: seq });
+    return seq;
   }
 
   /** Drops the in-memory value (a failed merge may have left it half-changed): it reloads from storage. */

@@ -232,16 +232,17 @@ export function recordOutput(
   }
   const seq = meta.seq + 1;
   const done = meta.done + 1;
+  let accSeq: number;
   try {
-    acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total);
+    accSeq = acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total);
   } catch (err) {
     if (!(err instanceof MergeConflict)) throw err;
     acc.forget();
     return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${err.message}`, now) };
   }
   store.shards.accept(row.idx, decision.hash, seq, verified);
-  // The merge may have checkpointed (moving accSeq): build on the meta as it is now.
-  store.saveMeta({ ...store.meta!, done, seq, updatedAt: now });
+  // The checkpoint (if the merge wrote one) and the acceptance are saved in this one step.
+  store.saveMeta({ ...store.meta!, done, seq, accSeq, updatedAt: now });
   return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer) } };
 }
 
