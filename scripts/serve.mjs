@@ -109,8 +109,16 @@ export async function run(args) {
       ],
     }),
   );
-  const entry = await mf.ready;
-  const url = direct ? await mf.unsafeGetDirectURL(name, "LocalFront") : entry;
+  let url;
+  try {
+    const entry = await mf.ready;
+    url = direct ? await mf.unsafeGetDirectURL(name, "LocalFront") : entry;
+  } catch (err) {
+    // Miniflare names its socket ("direct:0:LocalFront"), not the address the user asked for.
+    if (!/address already in use/i.test(String(err?.message))) throw err;
+    await mf.dispose().catch(() => {});
+    throw new Error(`${values.ip}:${values.port} is already in use: stop the server listening there, or choose another port (PORT=8788 npm start)`);
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stderr.write(`Ready on ${url.origin} (${main.replace(`${root}/`, "")} built and started in ${seconds} s)\n`);
   return { url, stop: () => mf.dispose() };

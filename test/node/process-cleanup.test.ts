@@ -78,6 +78,31 @@ describe("npm start", () => {
     }
   });
 
+  it("says in one line which address is taken when its port is in use, and leaves nothing running", async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((ok) => taken.listen(0, "127.0.0.1", () => ok((taken.address() as { port: number }).port)));
+    const stateDir = mkdtempSync(join(tmpdir(), "colmeia-port-taken-"));
+    const mark = newMark();
+    try {
+      const start = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
+        cwd: root,
+        env: { ...process.env, PORT: String(port), STATE_DIR: stateDir, [MARK_ENV]: mark },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      recordServer({ mark, pid: start.pid!, port, stateDir });
+      let output = "";
+      for (const stream of [start.stdout, start.stderr]) stream.on("data", (d) => (output += String(d)));
+      const code = await new Promise<number | null>((ok) => start.once("exit", ok));
+      expect(code).not.toBe(0);
+      expect(output).toContain(`127.0.0.1:${port} is already in use`);
+      expect(await eventually(() => markedProcesses(mark).length === 0, 8_000)).toBe(true);
+    } finally {
+      await reapMarked(mark, 0);
+      await new Promise((r) => taken.close(r));
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
   it("writes a submitter token and WEBHOOK_HTTP_HOSTS into a fresh .dev.vars, and names the token after", () => {
     // A folder of its own: the real checkout's .dev.vars is left alone.
     const fresh = mkdtempSync(join(tmpdir(), "colmeia-fresh-"));
