@@ -49,6 +49,8 @@ export class StatsOutbox {
   #delta: StatsDelta = empty();
   #since: number | undefined;
   #loaded = false;
+  /** Volunteers whose pending credit changed since it was last written. */
+  readonly #credited = new Set<string>();
 
   /** `store` is undefined while the job does not exist. */
   constructor(private readonly store: () => JobStore | undefined) {}
@@ -79,8 +81,6 @@ export class StatsOutbox {
     d.credit[volunteer] = (d.credit[volunteer] ?? 0) + n;
     this.#credited.add(volunteer);
   }
-  /** Volunteers whose pending credit changed since it was last written. */
-  readonly #credited = new Set<string>();
   failedShard(): void {
     this.#counted((d) => d.shardsFailed++);
   }
@@ -152,7 +152,7 @@ export class StatsOutbox {
   #savePending(): void {
     const table = this.store()?.outboxes;
     if (!table) return;
-    table.putStats("pending", counts(this.#delta));
+    table.putStats("pending", countsRow(this.#delta));
     for (const v of this.#credited) table.putCredit("pending", v, this.#delta.credit[v] ?? 0);
     this.#credited.clear();
   }
@@ -184,7 +184,7 @@ export class StatsOutbox {
     const delta = this.#delta;
     this.#delta = empty();
     this.#since = undefined;
-    table?.putStats("inflight", counts(delta));
+    table?.putStats("inflight", countsRow(delta));
     table?.moveCredit("pending", "inflight");
     table?.putStats("pending", undefined);
     const job = store?.meta?.id;
@@ -218,7 +218,7 @@ function add(d: StatsDelta, key: GridCounter, n: number): void {
 }
 
 /** A batch's counts as stored in `stats_outbox`: its credit is in `stats_credit`, who was seen nowhere. */
-function counts(d: StatsDelta): string {
+function countsRow(d: StatsDelta): string {
   return JSON.stringify({ ...d, credit: {}, seen: [] });
 }
 
