@@ -10,7 +10,7 @@ export const REBUILD_STEP = 2000;
 
 /** Checkpoint at least this often (in accepted shards) once the result has grown large. */
 const CHECKPOINT_EVERY = 64;
-/** Below this size (JSON characters) every accept checkpoints: it costs nothing. */
+/** Below this size (JSON characters) every accept checkpoints: one small blob write. */
 const SMALL = 16 * 1024;
 
 /**
