@@ -30,7 +30,7 @@ export function volunteerClient(options: ConnectionOptions & { token: string }) 
   const api = rpc(options, options.token);
   const lease = api.v1.leases[":id"];
   const param = (id: string) => ({ param: { id: pathId(id, "lease id") }, json: {} });
-  const init = (call: CallOptions) => ({ init: { keepalive: call.keepalive } });
+  const init = (call: CallOptions) => ({ init: { keepalive: call.keepalive } as RequestInit });
 
   return {
     /** `POST /v1/leases`: up to `max` (1..64) leases; an empty list means no work now. */

@@ -12,11 +12,17 @@ interface Wasm1Exports {
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 const MAX_COMPILED = 8;
 
+// Workers' types leave out WebAssembly.compile (a Worker cannot compile wasm from bytes); kernels
+// run in page and Node threads, which can. Named here so the Node-side type program, which carries
+// Workers' types for the coordinator's AppType, accepts it.
+const compileBytes = (bytes: Uint8Array<ArrayBuffer>) =>
+  (WebAssembly as unknown as { compile(bytes: BufferSource): Promise<WebAssembly.Module> }).compile(bytes);
+
 function compile(module: KernelModule): Promise<WebAssembly.Module> {
   let found = compiled.get(module.sha256);
   if (!found) {
     const problem = memoryProblem(module.bytes);
-    found = problem ? Promise.reject(new Error(`wasm/1: ${problem}`)) : WebAssembly.compile(module.bytes as Uint8Array<ArrayBuffer>);
+    found = problem ? Promise.reject(new Error(`wasm/1: ${problem}`)) : compileBytes(module.bytes as Uint8Array<ArrayBuffer>);
     if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
     compiled.set(module.sha256, found);
   }
@@ -64,7 +70,7 @@ export async function runWasmKernel(module: KernelModule, input: unknown, params
   if (ptr + len > memory.length) throw new Error(`wasm/1: compute answered ${len} bytes at ${ptr}, outside memory`);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(memory.subarray(ptr, ptr + len));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(memory.subarray(ptr, ptr + len));
   } catch {
     throw new Error("wasm/1: the output is not UTF-8");
   }
