@@ -1,6 +1,9 @@
 import type { Observation } from "../objects/volunteer-object.ts";
 import type { OutboxTable } from "./outbox-table.ts";
 
+/** Observations a flush sends at once. */
+const WAVE = 8;
+
 /**
  * Reputation observations a job has made, batched per volunteer and class of work (checkable or
  * not) and sent with the alarm. Kept in the job's SQLite (`rep_outbox`), written in the same
@@ -42,22 +45,28 @@ export class ReputationOutbox {
     return this.table()?.hasObservations() ?? false;
   }
 
-  /** Hands up to `limit` pending observations to `send`; each is deleted once sent, failures stay. */
+  /**
+   * Hands up to `limit` pending observations to `send`, `WAVE` at a time; each is deleted once
+   * sent, failures stay. A wave's deletions are one write (one commit, where each deletion alone
+   * was one), and only a wave's calls queue at once on the records' side.
+   */
   async flush(send: (volunteer: string, o: Observation) => Promise<void>, limit = 200): Promise<void> {
     const table = this.table();
     if (!table) return;
     const batch = table.observations(limit);
-    await Promise.all(
-      batch.map(async ({ k, volunteer, obs }) => {
-        try {
-          await send(volunteer, JSON.parse(obs) as Observation);
-        } catch {
-          return;
-        }
-        // Only if nothing was added meanwhile: a newer observation under the same key is sent next time.
-        table.sent(k, obs);
-      }),
-    );
+    for (let at = 0; at < batch.length; at += WAVE) {
+      const wave = batch.slice(at, at + WAVE);
+      const sent = await Promise.all(
+        wave.map(({ volunteer, obs }) =>
+          send(volunteer, JSON.parse(obs) as Observation).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      // Only if nothing was added meanwhile: a newer observation under the same key is sent next time.
+      wave.forEach(({ k, obs }, i) => sent[i] && table.sent(k, obs));
+    }
   }
 
   #update(volunteer: string, uncheckable: boolean, change: (o: Observation) => void): void {

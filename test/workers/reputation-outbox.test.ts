@@ -1,0 +1,60 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ReputationOutbox } from "../../coordinator/job/reputation-outbox.ts";
+import { JobStore } from "../../coordinator/job/store.ts";
+import type { Observation } from "../../coordinator/objects/volunteer-object.ts";
+import { jobObject, storedRows } from "./helpers.ts";
+
+// A job's reputation observations as stored: storage is the behaviour (none may be lost to an
+// eviction or a failed call). Runs over the storage of an object that holds no job, so no alarm
+// of its own flushes them meanwhile.
+
+function withOutbox<T>(name: string, step: (outbox: ReputationOutbox) => Promise<T>): Promise<T> {
+  return runInDurableObject(jobObject(name), async (_o: unknown, state: DurableObjectState) => {
+    const store = new JobStore(state.storage.sql);
+    store.init();
+    return step(new ReputationOutbox(() => store.outboxes));
+  });
+}
+
+describe("a job's reputation outbox", () => {
+  it("sends a bounded number at once, deletes what the records took and keeps failures and newer observations", async () => {
+    const name = `rep-outbox-${crypto.randomUUID()}`;
+    const volunteers = Array.from({ length: 20 }, (_, i) => `v${String(i).padStart(2, "0")}`);
+    const failing = new Set(["v03", "v11"]);
+    const result = await withOutbox(name, async (outbox) => {
+      outbox.agreed(volunteers, false);
+      let inFlight = 0;
+      let most = 0;
+      const sent: string[] = [];
+      await outbox.flush(async (volunteer: string, o: Observation) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        inFlight--;
+        if (failing.has(volunteer)) throw new Error("record unreachable");
+        // Agreed again while its first observation was on the way: the newer one is sent next time.
+        if (volunteer === "v15") outbox.agreed([volunteer], false);
+        sent.push(`${volunteer}:${o.agreed}`);
+      });
+      return { most, sent };
+    });
+    expect(result.sent).toHaveLength(18);
+    expect(result.most).toBeGreaterThan(1);
+    expect(result.most).toBeLessThanOrEqual(8);
+    const left = await storedRows<{ volunteer: string; obs: string }>(name, "rep_outbox");
+    expect(left.map((r) => [r.volunteer, JSON.parse(r.obs)]).sort()).toEqual([
+      ["v03", { agreed: 1 }],
+      ["v11", { agreed: 1 }],
+      ["v15", { agreed: 2 }],
+    ]);
+    // The next flush (after an eviction: a fresh outbox over the same storage) sends exactly those.
+    const again = await withOutbox(name, async (outbox) => {
+      const sent: string[] = [];
+      await outbox.flush(async (volunteer, o) => void sent.push(`${volunteer}:${o.agreed}`));
+      return sent.sort();
+    });
+    expect(again).toEqual(["v03:1", "v11:1", "v15:2"]);
+    expect(await storedRows(name, "rep_outbox")).toEqual([]);
+  });
+});
