@@ -6,24 +6,41 @@ import { describeError, log } from "../observe/log.ts";
  * Gateways between volunteers and jobs: a volunteer always talks to the same one of
  * `GATEWAY_COUNT` objects (by a hash of its id), which holds its sessions and runs its calls.
  * More gateways spread more volunteers; each holds at most SESSION_LIMITS.sessionsPerGateway
- * sessions. Changing the count only moves volunteers' next sessions elsewhere (nothing durable
- * lives in a gateway).
+ * sessions. Changing the count moves volunteers' calls and next sessions (nothing durable lives
+ * in a gateway); an open session stays where it is until it reconnects, and its gateway's
+ * re-offer pass still finds it work.
  */
-export const GATEWAY_COUNT = 16;
+export const GATEWAYS = { default: 16, max: 1024 } as const;
 
 type GatewayApi = Pick<GatewayObject, "fetch" | "run" | "jobStarted" | "sessions">;
 
-/** FNV-1a of the volunteer id, so a volunteer's gateway needs no lookup. */
-export function gatewayIndex(volunteer: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < volunteer.length; i++) h = Math.imul(h ^ volunteer.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % GATEWAY_COUNT;
+/**
+ * How many gateways the `GATEWAY_COUNT` var asks for: a whole number from 1 to 1024. Anything
+ * else uses the default, with `problem` saying why (the deep health check reports it).
+ */
+export function gatewaySetting(env: { GATEWAY_COUNT?: string }): { count: number; problem?: string } {
+  const value = env.GATEWAY_COUNT;
+  if (value === undefined || value.trim() === "") return { count: GATEWAYS.default };
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 1 && n <= GATEWAYS.max) return { count: n };
+  return {
+    count: GATEWAYS.default,
+    problem: `GATEWAY_COUNT is ${JSON.stringify(value)}, not a whole number from 1 to ${GATEWAYS.max}: ${GATEWAYS.default} gateways are used`,
+  };
 }
 
-const byIndex = (env: Env, i: number) => env.GATEWAYS.get(env.GATEWAYS.idFromName(`gateway:${i}`)) as unknown as GatewayApi;
+/** FNV-1a of the volunteer id, so a volunteer's gateway needs no lookup. */
+export function gatewayIndex(volunteer: string, count: number = GATEWAYS.default): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < volunteer.length; i++) h = Math.imul(h ^ volunteer.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % count;
+}
+
+/** The gateway object of index `i`. */
+export const gatewayAt = (env: Env, i: number) => env.GATEWAYS.get(env.GATEWAYS.idFromName(`gateway:${i}`)) as unknown as GatewayApi;
 
 /** The gateway object serving `volunteer`. */
-export const gatewayStub = (env: Env, volunteer: string) => byIndex(env, gatewayIndex(volunteer));
+export const gatewayStub = (env: Env, volunteer: string) => gatewayAt(env, gatewayIndex(volunteer, gatewaySetting(env).count));
 
 /**
  * Tells every gateway a job became runnable, so each pushes work to its waiting sessions at
@@ -31,8 +48,8 @@ export const gatewayStub = (env: Env, volunteer: string) => byIndex(env, gateway
  */
 export async function tellGateways(env: Env, job: RunningJob): Promise<void> {
   await Promise.all(
-    Array.from({ length: GATEWAY_COUNT }, (_, i) =>
-      byIndex(env, i)
+    Array.from({ length: gatewaySetting(env).count }, (_, i) =>
+      gatewayAt(env, i)
         .jobStarted(job)
         .catch((err) => log("warn", "telling a gateway a job started failed", { jobId: job.id, gateway: i, ...describeError(err) })),
     ),

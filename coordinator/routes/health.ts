@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
+import { gatewayAt, gatewaySetting } from "../gateway/gateways.ts";
 import { JOB_STORAGE_MAX_BYTES } from "../objects/job-object.ts";
 import { metricsStub } from "../observe/http-metrics.ts";
 import { operatorAuth } from "../observe/operator-auth.ts";
@@ -86,6 +87,26 @@ function checks(env: Env, origin: string): [string, Severity, Probe][] {
         need(env.GRID, "GRID");
         const g = await gridMetrics(env);
         return `${g.jobsRunning} jobs running, ${g.volunteersActive} volunteers active`;
+      },
+    ],
+    [
+      "GATEWAYS",
+      "critical",
+      async () => {
+        need(env.GATEWAYS, "GATEWAYS");
+        const { count } = gatewaySetting(env);
+        const open = await Promise.all(Array.from({ length: count }, (_, i) => gatewayAt(env, i).sessions()));
+        const total = open.reduce((a, b) => a + b, 0);
+        return `${count} gateways answered; ${total} sessions open (busiest gateway ${Math.max(...open)})`;
+      },
+    ],
+    [
+      "var: GATEWAY_COUNT",
+      "warning",
+      async () => {
+        const { count, problem } = gatewaySetting(env);
+        if (problem) throw new Error(problem);
+        return `${count} gateways`;
       },
     ],
     [

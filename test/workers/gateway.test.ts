@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { gatewayIndex } from "../../coordinator/gateway/gateways.ts";
+import { app } from "../../coordinator/app.ts";
+import { gatewayIndex, gatewaySetting } from "../../coordinator/gateway/gateways.ts";
 import type { Reply } from "../../coordinator/gateway/ops.ts";
 import type { GatewayObject } from "../../coordinator/objects/gateway-object.ts";
 import type { BatchResultEntry, Lease } from "../../shared/schemas.ts";
-import { honest, primesJob, status } from "./helpers.ts";
+import { honest, primesJob, status, volunteer } from "./helpers.ts";
 
 /** The gateway object of index `i` (its RPC methods, and its instance through runInDurableObject). */
 const stubAt = (i: number) => env.GATEWAYS.get(env.GATEWAYS.idFromName(`gateway:${i}`));
@@ -58,5 +59,35 @@ describe("gateways batch volunteers' calls to job objects", () => {
     const statuses = answers.map((r: Reply) => (r.body as { results: BatchResultEntry[] }).results[0]!.status);
     expect(statuses[0]).toBe(403);
     expect(statuses.slice(1).sort()).toEqual([202, 409]);
+  });
+
+  it("spreads volunteers over GATEWAY_COUNT gateways, and names a setting it cannot use", async () => {
+    expect(gatewaySetting({})).toEqual({ count: 16 });
+    expect(gatewaySetting({ GATEWAY_COUNT: "3" })).toEqual({ count: 3 });
+    expect(gatewaySetting({ GATEWAY_COUNT: "1024" })).toEqual({ count: 1024 });
+    for (const bad of ["0", "1025", "2.5", "-4", "sixteen"]) {
+      expect(gatewaySetting({ GATEWAY_COUNT: bad })).toEqual({ count: 16, problem: expect.stringContaining(`"${bad}"`) });
+    }
+    const ids = Array.from({ length: 300 }, (_, k) => `v_spread${k}`);
+    expect(new Set(ids.map((v) => gatewayIndex(v, 3)))).toEqual(new Set([0, 1, 2]));
+
+    // An HTTP lease on a grid of 3 gateways runs at the volunteer's gateway among those 3.
+    await primesJob(4, 1000);
+    let v = await volunteer();
+    while (gatewayIndex(v.id, 3) === gatewayIndex(v.id)) v = await volunteer();
+    const at = gatewayIndex(v.id, 3);
+    const [before, usual] = [await sentBy(at), await sentBy(gatewayIndex(v.id))];
+    const ctx = createExecutionContext();
+    const req = new Request("http://x/v1/leases", {
+      method: "POST",
+      headers: { authorization: `Bearer ${v.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ max: 1 }),
+    });
+    const res = await app.fetch(req, { ...env, GATEWAY_COUNT: "3" }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { leases: Lease[] }).leases).toHaveLength(1);
+    expect((await sentBy(at)).items).toBe(before.items + 1);
+    expect((await sentBy(gatewayIndex(v.id))).items).toBe(usual.items);
   });
 });

@@ -27,6 +27,8 @@ describe("GET /v1/health/deep", () => {
       "SUBMITTERS",
       "GRID",
       "VOLUNTEERS",
+      "GATEWAYS",
+      "var: GATEWAY_COUNT",
       "LIMITER",
       "METRICS",
       "BLOBS",
@@ -74,5 +76,20 @@ describe("GET /v1/health/deep", () => {
     const { body } = await deep({ COLMEIA_SECRET: "" });
     expect(body.verdict).toBe("ok");
     expect(check(body, "secret: COLMEIA_SECRET")).toMatchObject({ ok: true, detail: expect.stringContaining("grid object") });
+  });
+
+  it("reads every gateway, and degrades on a GATEWAY_COUNT it cannot use, naming it", async () => {
+    const four = await deep({ GATEWAY_COUNT: "4" });
+    expect(four.body.verdict).toBe("ok");
+    expect(check(four.body, "GATEWAYS")).toMatchObject({ ok: true, detail: expect.stringMatching(/^4 gateways answered; \d+ sessions open/) });
+
+    const bad = await deep({ GATEWAY_COUNT: "lots" });
+    expect(bad).toMatchObject({ status: 200, body: { verdict: "degraded" } });
+    expect(check(bad.body, "var: GATEWAY_COUNT")).toMatchObject({ ok: false, detail: expect.stringContaining('"lots"') });
+    expect(check(bad.body, "GATEWAYS")).toMatchObject({ ok: true, detail: expect.stringMatching(/^16 gateways answered/) });
+
+    const none = await deep({ GATEWAYS: undefined });
+    expect(none).toMatchObject({ status: 503, body: { verdict: "failing" } });
+    expect(check(none.body, "GATEWAYS")).toMatchObject({ ok: false, detail: expect.stringContaining("GATEWAYS") });
   });
 });
