@@ -1,3 +1,6 @@
+/** Marks an observation key in flight: taken by a flush and not yet acknowledged by the volunteer's record. */
+export const IN_FLIGHT = ">";
+
 /** One observation row of `rep_outbox`: the key it is batched under and its JSON. */
 export type ObservationRow = { k: string; volunteer: string; obs: string };
 
@@ -18,14 +21,34 @@ export class OutboxTable {
     this.sql.exec("INSERT OR REPLACE INTO rep_outbox (k, volunteer, obs) VALUES (?, ?, ?)", k, volunteer, obs);
   }
 
-  /** Up to `limit` observations waiting to be sent. */
-  observations(limit: number): ObservationRow[] {
-    return this.sql.exec<ObservationRow>("SELECT k, volunteer, obs FROM rep_outbox LIMIT ?", limit).toArray();
+  /**
+   * Takes up to `limit` observations to send: first those a failed flush left in flight (sent
+   * again exactly as they were, before anything newer under their key), then pending ones whose
+   * key has none in flight. A pending one is moved in flight in this same step (its key behind
+   * {@link IN_FLIGHT}), so an observation made while it travels starts a fresh pending row
+   * instead of adding to the one on its way: nothing is counted twice.
+   */
+  takeObservations(limit: number): ObservationRow[] {
+    // Pending keys begin with a lowercase letter (c:, u:, p:); in-flight keys with IN_FLIGHT, which sorts before them.
+    const retry = this.sql.exec<ObservationRow>("SELECT k, volunteer, obs FROM rep_outbox WHERE k >= ? AND k < 'a' LIMIT ?", IN_FLIGHT, limit).toArray();
+    if (retry.length >= limit) return retry;
+    const fresh = this.sql
+      .exec<ObservationRow>(
+        "SELECT k, volunteer, obs FROM rep_outbox p WHERE k >= 'a' AND NOT EXISTS (SELECT 1 FROM rep_outbox f WHERE f.k = ? || p.k) LIMIT ?",
+        IN_FLIGHT,
+        limit - retry.length,
+      )
+      .toArray();
+    for (const row of fresh) {
+      this.sql.exec("UPDATE rep_outbox SET k = ? WHERE k = ?", IN_FLIGHT + row.k, row.k);
+      row.k = IN_FLIGHT + row.k;
+    }
+    return [...retry, ...fresh];
   }
 
-  /** Deletes a sent observation, unless it changed meanwhile (then it still differs from `obs`). */
-  sent(k: string, obs: string): void {
-    this.sql.exec("DELETE FROM rep_outbox WHERE k = ? AND obs = ?", k, obs);
+  /** Deletes an observation the volunteer's record took (a key {@link takeObservations} answered). */
+  sent(k: string): void {
+    this.sql.exec("DELETE FROM rep_outbox WHERE k = ?", k);
   }
 
   /** Whether any observation waits to be sent (one index probe, not a count of them all). */

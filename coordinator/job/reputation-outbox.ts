@@ -46,14 +46,14 @@ export class ReputationOutbox {
   }
 
   /**
-   * Hands up to `limit` pending observations to `send`, `WAVE` at a time; each is deleted once
-   * sent, failures stay. A wave's deletions are one write (one commit, where each deletion alone
-   * was one), and only a wave's calls queue at once on the records' side.
+   * Hands up to `limit` observations to `send`, `WAVE` at a time; each is deleted once sent,
+   * failures stay in flight and go first next time. A wave's deletions are one write (one commit,
+   * where each deletion alone was one), and only a wave's calls queue at once on the records' side.
    */
   async flush(send: (volunteer: string, o: Observation) => Promise<void>, limit = 200): Promise<void> {
     const table = this.table();
     if (!table) return;
-    const batch = table.observations(limit);
+    const batch = table.takeObservations(limit);
     for (let at = 0; at < batch.length; at += WAVE) {
       const wave = batch.slice(at, at + WAVE);
       const sent = await Promise.all(
@@ -64,8 +64,7 @@ export class ReputationOutbox {
           ),
         ),
       );
-      // Only if nothing was added meanwhile: a newer observation under the same key is sent next time.
-      wave.forEach(({ k, obs }, i) => sent[i] && table.sent(k, obs));
+      wave.forEach(({ k }, i) => sent[i] && table.sent(k));
     }
   }
 

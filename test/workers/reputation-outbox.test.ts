@@ -18,7 +18,7 @@ function withOutbox<T>(name: string, step: (outbox: ReputationOutbox) => Promise
 }
 
 describe("a job's reputation outbox", () => {
-  it("sends a bounded number at once, deletes what the records took and keeps failures and newer observations", async () => {
+  it("sends a bounded number at once, deletes what the records took and keeps failures, counting nothing twice", async () => {
     const name = `rep-outbox-${crypto.randomUUID()}`;
     const volunteers = Array.from({ length: 20 }, (_, i) => `v${String(i).padStart(2, "0")}`);
     const failing = new Set(["v03", "v11"]);
@@ -33,7 +33,7 @@ describe("a job's reputation outbox", () => {
         await new Promise((r) => setTimeout(r, 1));
         inFlight--;
         if (failing.has(volunteer)) throw new Error("record unreachable");
-        // Agreed again while its first observation was on the way: the newer one is sent next time.
+        // Agreed again while its first observation was on the way: only the new agreement is left to send.
         if (volunteer === "v15") outbox.agreed([volunteer], false);
         sent.push(`${volunteer}:${o.agreed}`);
       });
@@ -46,15 +46,34 @@ describe("a job's reputation outbox", () => {
     expect(left.map((r) => [r.volunteer, JSON.parse(r.obs)]).sort()).toEqual([
       ["v03", { agreed: 1 }],
       ["v11", { agreed: 1 }],
-      ["v15", { agreed: 2 }],
+      ["v15", { agreed: 1 }],
     ]);
-    // The next flush (after an eviction: a fresh outbox over the same storage) sends exactly those.
-    const again = await withOutbox(name, async (outbox) => {
-      const sent: string[] = [];
-      await outbox.flush(async (volunteer, o) => void sent.push(`${volunteer}:${o.agreed}`));
-      return sent.sort();
-    });
-    expect(again).toEqual(["v03:1", "v11:1", "v15:2"]);
+    // The next flush (after an eviction: a fresh outbox over the same storage) sends exactly those:
+    // v15 agreed twice in all, and its record hears of two agreements, not three.
+    const again = await flushAll(name);
+    expect(again).toEqual(["v03:1", "v11:1", "v15:1"]);
     expect(await storedRows(name, "rep_outbox")).toEqual([]);
   });
+
+  it("resends a failed observation before anything newer under its key", async () => {
+    const name = `rep-outbox-${crypto.randomUUID()}`;
+    await withOutbox(name, async (outbox) => {
+      outbox.agreed(["a"], false);
+      await outbox.flush(() => Promise.reject(new Error("record unreachable")));
+      // Outvoted after the agreement the record has not taken yet: the reset must arrive after it.
+      outbox.outvoted(["a"], false);
+    });
+    expect(await flushAll(name)).toEqual(["a:1"]);
+    expect(await flushAll(name)).toEqual(["a:outvoted=1"]);
+    expect(await flushAll(name)).toEqual([]);
+  });
 });
+
+/** One flush over the storage of `name`; what it sent, sorted. */
+function flushAll(name: string): Promise<string[]> {
+  return withOutbox(name, async (outbox) => {
+    const sent: string[] = [];
+    await outbox.flush(async (volunteer, o) => void sent.push(o.outvoted ? `${volunteer}:outvoted=${o.outvoted}` : `${volunteer}:${o.agreed}`));
+    return sent.sort();
+  });
+}
