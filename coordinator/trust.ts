@@ -12,10 +12,20 @@ import { volunteerStub } from "./stubs.ts";
  * Results reuse a newcomer's profile longer than leases do: each read is a call to the
  * volunteer's own object, and with one TTL a volunteer at one shard per 4 s read its profile on
  * every lease and again on every result (about a tenth of the server's CPU in
- * `bench/sessions.ts`). A result judged on a profile a few seconds old errs on the safe side: a
- * newcomer trusted meanwhile is checked as a stranger once more.
+ * `bench/sessions.ts`). Only a profile trusted on nothing gets the longer reuse: judged a few
+ * seconds late it errs on the safe side (a newcomer trusted meanwhile is checked as a stranger once
+ * more). One trusted on some work could lose that trust any second (outvoted, penalized), so its
+ * results re-read it as often as its leases do.
  */
-const TTL_MS = { untrusted: { lease: 1000, results: 5000 }, trusted: 30_000 } as const;
+const TTL_MS = { untrusted: { lease: 1000, results: 5000 }, rising: 1000, trusted: 30_000 } as const;
+
+/** How long `profile` may be reused for a call of kind `use`: long only once trusted on both classes of work. */
+export function reuseMs(profile: Profile, use: "lease" | "results"): number {
+  if (profile.trusted && profile.trustedUncheckable) return TTL_MS.trusted;
+  if (profile.trusted || profile.trustedUncheckable) return TTL_MS.rising;
+  return TTL_MS.untrusted[use];
+}
+
 const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; at: number }>();
 
@@ -23,9 +33,7 @@ const cache = new Map<string, { profile: Profile; at: number }>();
 export async function trustOf(env: Env, volunteer: string, use: "lease" | "results"): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
-  // Settled only once trusted on both classes of work: until then its standing may rise any second.
-  const settled = hit?.profile.trusted && hit.profile.trustedUncheckable;
-  if (!hit || now - hit.at > (settled ? TTL_MS.trusted : TTL_MS.untrusted[use])) {
+  if (!hit || now - hit.at > reuseMs(hit.profile, use)) {
     if (cache.size >= MAX_ENTRIES) cache.clear();
     hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), at: now };
     cache.set(volunteer, hit);

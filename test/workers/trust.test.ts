@@ -25,6 +25,7 @@ import {
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { SHARD } from "../../coordinator/job/tables.ts";
+import { reuseMs } from "../../coordinator/trust.ts";
 
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
 const adaptiveJob = (n: number, step = 1000) => createJob({ kernel: "primes.count", range: { start: 0, end: n * step, step } });
@@ -226,6 +227,20 @@ describe("adaptive trust policy", () => {
     expect((await expectError(submit(liar, l2!.id, honest(l2!)), 403)).code).toBe("volunteer_blacklisted");
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
+  });
+  it("reuses a profile for results longer only while it is trusted on nothing (a stale one then errs on the safe side)", () => {
+    const base = { id: "v", vouched: false, blacklisted: false, validated: 0, ringersPassed: 0, uncheckable: { validated: 0, ringersPassed: 0 } };
+    const newcomer = { ...base, trusted: false, trustedUncheckable: false };
+    expect([reuseMs(newcomer, "lease"), reuseMs(newcomer, "results")]).toEqual([1000, 5000]);
+    // Trusted on one class only: it could be outvoted any second, and a stale profile would then judge its lone results as trusted.
+    for (const partly of [
+      { ...base, trusted: true, trustedUncheckable: false },
+      { ...base, trusted: false, trustedUncheckable: true },
+    ]) {
+      expect([reuseMs(partly, "lease"), reuseMs(partly, "results")]).toEqual([1000, 1000]);
+    }
+    const settled = { ...base, trusted: true, trustedUncheckable: true };
+    expect(reuseMs(settled, "results")).toBe(30_000);
   });
   it("keeps reputation observations in the job's storage until the volunteer's record has them", async () => {
     const job = await adaptiveJob(1, 6_000_000);
