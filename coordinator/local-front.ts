@@ -16,6 +16,12 @@ export function workerFirst(patterns: readonly string[]): (path: string) => bool
   return (path) => included.some((r) => r.test(path)) && !excluded.some((r) => r.test(path));
 }
 
+function withoutClientAddress(request: Request): Request {
+  const copy = new Request(request);
+  copy.headers.delete("cf-connecting-ip");
+  return copy;
+}
+
 /** The matcher for the current var, built once per isolate. */
 let matcher: { from: string; test: (path: string) => boolean } | undefined;
 
@@ -29,7 +35,10 @@ let matcher: { from: string; test: (path: string) => boolean } | undefined;
  * and nothing reaches this entrypoint (a named entrypoint has no public route).
  */
 export class LocalFront extends WorkerEntrypoint<Env> {
-  override async fetch(request: Request): Promise<Response> {
+  override async fetch(incoming: Request): Promise<Response> {
+    // Only loopback binds come through here. On Cloudflare the edge sets CF-Connecting-IP; a local
+    // client must not pick its own address (a fresh per-address rate-limit bucket with each one).
+    const request = incoming.headers.has("cf-connecting-ip") ? withoutClientAddress(incoming) : incoming;
     const from = (this.env as Env & LocalFrontVars).LOCAL_WORKER_FIRST ?? "[]";
     if (matcher?.from !== from) matcher = { from, test: workerFirst(JSON.parse(from) as string[]) };
     if (!matcher.test(new URL(request.url).pathname) && (request.method === "GET" || request.method === "HEAD")) {

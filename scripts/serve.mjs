@@ -31,7 +31,10 @@ async function readWranglerConfig() {
   const wrangler = await import("wrangler");
   const config = wrangler.unstable_readConfig({ config: join(root, "wrangler.toml") });
   const { workerOptions, main } = wrangler.unstable_getMiniflareWorkerOptions(config);
-  return { name: config.name, main, workerOptions, workerFirst: config.assets?.run_worker_first ?? [] };
+  // run_worker_first is a list of patterns, or true (every path) or false (none).
+  const first = config.assets?.run_worker_first;
+  const workerFirst = first === true ? ["/*"] : Array.isArray(first) ? first : [];
+  return { name: config.name, main, workerOptions, workerFirst };
 }
 
 /** Whether `ip` is this machine's loopback, where only local processes connect. */

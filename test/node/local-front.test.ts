@@ -5,7 +5,7 @@ import { startLocalServer, type LocalServer } from "../support/local-server.ts";
 // Miniflare's entry and assets router: it must route every path as they did.
 let server: LocalServer;
 beforeAll(async () => {
-  server = await startLocalServer();
+  server = await startLocalServer({ vars: { REGISTRATIONS_PER_MINUTE: "5" } });
 });
 afterAll(async () => {
   await server?.stop();
@@ -47,5 +47,21 @@ describe("npm start's front door", () => {
     const reg = await fetch(`${server.url}/v1/volunteers`, { method: "POST" });
     expect(reg.status).toBe(201);
     expect(await reg.json()).toMatchObject({ token: expect.any(String) });
+  });
+
+  it("ignores a CF-Connecting-IP the client sends: a forged address gets no rate-limit bucket of its own", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${server.url}/v1/volunteers`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": `203.0.113.${i + 1}` },
+        body: "{}",
+      });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    // Five registrations a minute from here, whatever address each request claims.
+    expect(statuses.filter((s) => s === 201).length).toBeLessThanOrEqual(5);
+    expect(statuses).toContain(429);
   });
 });
