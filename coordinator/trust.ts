@@ -28,15 +28,23 @@ export function reuseMs(profile: Profile, use: "lease" | "results"): number {
 
 const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; at: number }>();
+/** When each volunteer's standing was last forgotten, counted in {@link forgetStanding} calls. */
+const forgotten = new Map<string, number>();
+let forgets = 0;
 
 /** The volunteer's reputation for a lease or a results call (cached per isolate); a blacklisted volunteer gets a 403. */
 export async function trustOf(env: Env, volunteer: string, use: "lease" | "results"): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
   if (!hit || now - hit.at > reuseMs(hit.profile, use)) {
-    if (cache.size >= MAX_ENTRIES) cache.clear();
+    if (cache.size >= MAX_ENTRIES) {
+      cache.clear();
+      forgotten.clear();
+    }
+    const asked = forgets;
     hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), at: now };
-    cache.set(volunteer, hit);
+    // A read that left before a job dropped this standing may bring the old one back: this call uses it, the cache does not.
+    if ((forgotten.get(volunteer) ?? 0) <= asked) cache.set(volunteer, hit);
   }
   if (hit.profile.blacklisted) {
     throw new ApiError(403, "volunteer_blacklisted", "this volunteer returned results proven wrong and may no longer contribute");
@@ -47,4 +55,6 @@ export async function trustOf(env: Env, volunteer: string, use: "lease" | "resul
 /** Drops the cached profile of `volunteer` (a job refused it as blacklisted): its next call reads its record and is refused. */
 export function forgetStanding(volunteer: string): void {
   cache.delete(volunteer);
+  if (forgotten.size >= MAX_ENTRIES) forgotten.clear();
+  forgotten.set(volunteer, ++forgets);
 }

@@ -25,7 +25,8 @@ import {
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { SHARD } from "../../coordinator/job/tables.ts";
-import { reuseMs } from "../../coordinator/trust.ts";
+import { forgetStanding, reuseMs, trustOf } from "../../coordinator/trust.ts";
+import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
 const adaptiveJob = (n: number, step = 1000) => createJob({ kernel: "primes.count", range: { start: 0, end: n * step, step } });
@@ -241,6 +242,32 @@ describe("adaptive trust policy", () => {
     }
     const settled = { ...base, trusted: true, trustedUncheckable: true };
     expect(reuseMs(settled, "results")).toBe(30_000);
+  });
+  it("does not cache a standing read that left before a job dropped it (a blacklisting it could not see)", async () => {
+    // The volunteer's record, answering when told to: a read can be overtaken by forgetStanding.
+    let answer: (p: Profile) => void = () => {};
+    let reads = 0;
+    const record = { profile: () => (reads++, new Promise<Profile>((r) => (answer = r))) };
+    const recordEnv = { VOLUNTEERS: { idFromName: (n: string) => n, get: () => record } } as unknown as Env;
+    const id = `v_stale_${crypto.randomUUID()}`;
+    const base = {
+      id,
+      vouched: false,
+      validated: 0,
+      ringersPassed: 0,
+      uncheckable: { validated: 0, ringersPassed: 0 },
+      trusted: false,
+      trustedUncheckable: false,
+    };
+
+    const first = trustOf(recordEnv, id, "lease");
+    forgetStanding(id); // a job answered volunteer_blacklisted while the read was on its way
+    answer({ ...base, blacklisted: false });
+    expect((await first).blacklisted).toBe(false); // this call uses what it read...
+    const second = trustOf(recordEnv, id, "lease"); // ...but the next one reads the record again
+    answer({ ...base, blacklisted: true, reason: "caught" });
+    await expect(second).rejects.toMatchObject({ code: "volunteer_blacklisted" });
+    expect(reads).toBe(2);
   });
   it("keeps reputation observations in the job's storage until the volunteer's record has them", async () => {
     const job = await adaptiveJob(1, 6_000_000);
