@@ -92,10 +92,12 @@ describe("ops/: the Grafana board and the Prometheus config against a running `n
 
   it("answers the deep health check with verdict ok on a fresh local grid", async () => {
     const res = await fetch(`${server.url}/v1/health/deep`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    const body = (await res.json()) as { verdict: string; checks: { name: string; ok: boolean }[] };
+    const body = (await res.json()) as { verdict: string; checks: { name: string; ok: boolean; detail: string }[] };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.verdict).toBe("ok");
     expect(body.checks.every((c) => c.ok)).toBe(true);
+    // npm start runs 4 gateways (one thread runs them all; wrangler.toml's 16 is for Cloudflare).
+    expect(body.checks.find((c) => c.name === "GATEWAYS")?.detail).toMatch(/^4 gateways answered/);
   });
 
   it("`colmeia doctor` prints every deep check and the verdict, and asks for the operator token", async () => {
