@@ -45,11 +45,12 @@ function isLoopback(ip) {
 /**
  * Vars a local grid sets differently from wrangler.toml (a --var still wins). Gateways spread
  * volunteers over Durable Objects that each run on their own thread on Cloudflare; one workerd
- * runs them all on one thread, where more gateways only split the batches each sends a job
- * (bench/sessions.ts, 956 session volunteers: lease p99 109-176 ms with 4 against 203-247 ms
- * with 16, at 3-5 points less of the thread).
+ * runs them all on one thread, where more gateways only split the batches each sends a job. So a
+ * local grid has one (bench/sessions.ts --quick, two runs each: 200 HTTP volunteers leasing
+ * singly 727-849 shards/s with 1, 562-628 with 4, 382-474 with 16; 956 session volunteers'
+ * lease p99 53-94 ms, 88-104 ms, 91-123 ms). One gateway holds up to 10,000 sessions.
  */
-const LOCAL_VARS = { GATEWAY_COUNT: "4" };
+const LOCAL_VARS = { GATEWAY_COUNT: "1" };
 
 /** `NAME:VALUE` pairs of --var flags as bindings (the first colon splits, as in wrangler dev). */
 function varBindings(pairs) {

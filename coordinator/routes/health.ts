@@ -97,7 +97,7 @@ function checks(env: Env, origin: string): [string, Severity, Probe][] {
         const { count } = gatewaySetting(env);
         const open = await Promise.all(Array.from({ length: count }, (_, i) => gatewayAt(env, i).sessions()));
         const total = open.reduce((a, b) => a + b, 0);
-        return `${count} gateways answered; ${total} sessions open (busiest gateway ${Math.max(...open)})`;
+        return `${count} gateway${count === 1 ? "" : "s"} answered; ${total} sessions open (busiest gateway ${Math.max(...open)})`;
       },
     ],
     [
