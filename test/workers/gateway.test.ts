@@ -1,12 +1,11 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app } from "../../coordinator/app.ts";
 import { gatewayIndex, gatewaySetting } from "../../coordinator/gateway/gateways.ts";
 import type { Reply } from "../../coordinator/gateway/ops.ts";
 import type { GatewayObject } from "../../coordinator/objects/gateway-object.ts";
 import type { BatchResultEntry, Lease } from "../../shared/schemas.ts";
-import { honest, primesJob, status, volunteer } from "./helpers.ts";
+import { callWith, honest, primesJob, status, volunteer } from "./helpers.ts";
 
 /** The gateway object of index `i` (its RPC methods, and its instance through runInDurableObject). */
 const stubAt = (i: number) => env.GATEWAYS.get(env.GATEWAYS.idFromName(`gateway:${i}`));
@@ -77,14 +76,7 @@ describe("gateways batch volunteers' calls to job objects", () => {
     while (gatewayIndex(v.id, 3) === gatewayIndex(v.id)) v = await volunteer();
     const at = gatewayIndex(v.id, 3);
     const [before, usual] = [await sentBy(at), await sentBy(gatewayIndex(v.id))];
-    const ctx = createExecutionContext();
-    const req = new Request("http://x/v1/leases", {
-      method: "POST",
-      headers: { authorization: `Bearer ${v.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ max: 1 }),
-    });
-    const res = await app.fetch(req, { ...env, GATEWAY_COUNT: "3" }, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await callWith({ GATEWAY_COUNT: "3" }, "POST", "/v1/leases", { token: v.token, body: { max: 1 } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { leases: Lease[] }).leases).toHaveLength(1);
     expect((await sentBy(at)).items).toBe(before.items + 1);

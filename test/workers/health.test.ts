@@ -1,17 +1,13 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app } from "../../coordinator/app.ts";
 import type { HealthCheck } from "../../coordinator/routes/health.ts";
-import { jobRows } from "./helpers.ts";
+import { callWith, jobRows } from "./helpers.ts";
 
 type Health = { verdict: "ok" | "degraded" | "failing"; checks: HealthCheck[] };
 
 /** GET /v1/health/deep on the real app with these bindings (METRICS_TOKEN unset unless given). */
 async function deep(bindings: Record<string, unknown> = {}): Promise<{ status: number; body: Health }> {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request("http://x/v1/health/deep"), { ...env, METRICS_TOKEN: "", ...bindings }, ctx);
-  await waitOnExecutionContext(ctx);
+  const res = await callWith({ METRICS_TOKEN: "", ...bindings }, "GET", "/v1/health/deep");
   return { status: res.status, body: (await res.json()) as Health };
 }
 

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, expect } from "vitest";
+import { app } from "../../coordinator/app.ts";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { JobStatus, Lease } from "../../shared/schemas.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
@@ -21,8 +22,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** One request to the real Worker (in this isolate, with the real Durable Objects). */
-export function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+/** The request {@link call} and {@link callWith} send. */
+function request(method: string, path: string, opts: CallOptions): Request {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token !== undefined) headers.authorization ??= `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -30,7 +31,23 @@ export function call(method: string, path: string, opts: CallOptions = {}): Prom
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(`http://x${path}`, { method, headers, body });
+  return new Request(`http://x${path}`, { method, headers, body });
+}
+
+/** One request to the real Worker (in this isolate, with the real Durable Objects). */
+export function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  return exports.default.fetch(request(method, path, opts));
+}
+
+/**
+ * One request to the real app with some bindings replaced (a var set, a binding missing or
+ * broken), the rest as configured; waits for the work the request left running (waitUntil).
+ */
+export async function callWith(bindings: Record<string, unknown>, method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(request(method, path, opts), { ...env, ...bindings }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 /** Calls and reads the JSON answer (tolerating an empty body). */

@@ -1,22 +1,15 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app } from "../../coordinator/app.ts";
 import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import type { KernelManifest, Lease } from "../../shared/schemas.ts";
-import { ALICE, call, callJson, createJob, expectError, leaseEventually, status, volunteer, type Volunteer } from "./helpers.ts";
+import { ALICE, call, callJson, callWith, createJob, expectError, leaseEventually, status, volunteer, type Volunteer } from "./helpers.ts";
 
 const KEYS = "key-one, key-two";
 let address = 0;
 
 /** POST /v1/volunteers on the real app with VOLUNTEER_KEYS (and other bindings) set, from a fresh address. */
 async function register(body: unknown, bindings: Record<string, string | undefined> = { VOLUNTEER_KEYS: KEYS }, ip = `198.51.100.${++address}`) {
-  const ctx = createExecutionContext();
-  const init: RequestInit = { method: "POST", headers: { "cf-connecting-ip": ip, "content-type": "application/json" } };
-  if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
-  const res = await app.fetch(new Request("http://x/v1/volunteers", init), { ...env, ...bindings }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  return callWith(bindings, "POST", "/v1/volunteers", { body, headers: { "cf-connecting-ip": ip, "content-type": "application/json" } });
 }
 
 async function vouched(key = "key-one"): Promise<Volunteer> {
