@@ -45,10 +45,8 @@ function isLoopback(ip) {
 /**
  * Vars a local grid sets differently from wrangler.toml (a --var still wins). Gateways spread
  * volunteers over Durable Objects that each run on their own thread on Cloudflare; one workerd
- * runs them all on one thread, where more gateways only split the batches each sends a job. So a
- * local grid has one (bench/sessions.ts --quick, two runs each: 200 HTTP volunteers leasing
- * singly 727-849 shards/s with 1, 562-628 with 4, 382-474 with 16; 956 session volunteers'
- * lease p99 53-94 ms, 88-104 ms, 91-123 ms). One gateway holds up to 10,000 sessions.
+ * runs them all on one thread, where more gateways only split the batches each sends a job, so a
+ * local grid has one (measured: README, "Gateways"). One gateway holds up to 10,000 sessions.
  */
 const LOCAL_VARS = { GATEWAY_COUNT: "1" };
 

@@ -10,7 +10,9 @@ import { describeError, log } from "../observe/log.ts";
  * in a gateway); an open session stays where it is until it reconnects, and its gateway's
  * re-offer pass still finds it work.
  */
-export const GATEWAYS = { default: 16, max: 1024 } as const;
+/** Gateways when `GATEWAY_COUNT` is unset or unusable, and the most it may ask for. */
+const DEFAULT_GATEWAYS = 16;
+const MAX_GATEWAYS = 1024;
 
 type GatewayApi = Pick<GatewayObject, "fetch" | "run" | "jobStarted" | "sessions">;
 
@@ -20,17 +22,17 @@ type GatewayApi = Pick<GatewayObject, "fetch" | "run" | "jobStarted" | "sessions
  */
 export function gatewaySetting(env: { GATEWAY_COUNT?: string }): { count: number; problem?: string } {
   const value = env.GATEWAY_COUNT;
-  if (value === undefined || value.trim() === "") return { count: GATEWAYS.default };
+  if (value === undefined || value.trim() === "") return { count: DEFAULT_GATEWAYS };
   const n = Number(value);
-  if (Number.isInteger(n) && n >= 1 && n <= GATEWAYS.max) return { count: n };
+  if (Number.isInteger(n) && n >= 1 && n <= MAX_GATEWAYS) return { count: n };
   return {
-    count: GATEWAYS.default,
-    problem: `GATEWAY_COUNT is ${JSON.stringify(value)}, not a whole number from 1 to ${GATEWAYS.max}: ${GATEWAYS.default} gateways are used`,
+    count: DEFAULT_GATEWAYS,
+    problem: `GATEWAY_COUNT is ${JSON.stringify(value)}, not a whole number from 1 to ${MAX_GATEWAYS}: ${DEFAULT_GATEWAYS} gateways are used`,
   };
 }
 
-/** FNV-1a of the volunteer id, so a volunteer's gateway needs no lookup. */
-export function gatewayIndex(volunteer: string, count: number = GATEWAYS.default): number {
+/** FNV-1a of the volunteer id modulo the gateway count, so a volunteer's gateway needs no lookup. */
+export function gatewayIndex(volunteer: string, count: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < volunteer.length; i++) h = Math.imul(h ^ volunteer.charCodeAt(i), 0x01000193);
   return (h >>> 0) % count;

@@ -106,7 +106,7 @@ function checks(env: Env, origin: string): [string, Severity, Probe][] {
       async () => {
         const { count, problem } = gatewaySetting(env);
         if (problem) throw new Error(problem);
-        return `${count} gateways`;
+        return `GATEWAY_COUNT is ${count}`;
       },
     ],
     [
