@@ -1,5 +1,5 @@
 /** Marks an observation key in flight: taken by a flush and not yet acknowledged by the volunteer's record. */
-export const IN_FLIGHT = ">";
+const IN_FLIGHT = ">";
 
 /** One observation row of `rep_outbox`: the key it is batched under and its JSON. */
 export type ObservationRow = { k: string; volunteer: string; obs: string };

@@ -56,15 +56,8 @@ export class ReputationOutbox {
     const batch = table.takeObservations(limit);
     for (let at = 0; at < batch.length; at += WAVE) {
       const wave = batch.slice(at, at + WAVE);
-      const sent = await Promise.all(
-        wave.map(({ volunteer, obs }) =>
-          send(volunteer, JSON.parse(obs) as Observation).then(
-            () => true,
-            () => false,
-          ),
-        ),
-      );
-      wave.forEach(({ k }, i) => sent[i] && table.sent(k));
+      const sent = await Promise.allSettled(wave.map(({ volunteer, obs }) => send(volunteer, JSON.parse(obs) as Observation)));
+      wave.forEach(({ k }, i) => sent[i]!.status === "fulfilled" && table.sent(k));
     }
   }
 
