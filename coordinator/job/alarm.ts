@@ -67,6 +67,14 @@ export class Alarm {
     this.#at = null;
   }
 
+  /**
+   * Whether the alarm is known to be set and not overdue. Since it is only ever moved earlier,
+   * such an alarm already comes no later than every duty known when it was last set.
+   */
+  pending(now: number): boolean {
+    return this.#at != null && this.#at >= now - 1000;
+  }
+
   /** Sets the alarm to `at` unless it is already set sooner. */
   async set(at: number | undefined): Promise<void> {
     if (at === undefined) return;

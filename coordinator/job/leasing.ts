@@ -72,24 +72,20 @@ export function trustedFor(kernel: JobKernel, input: unknown, standing: Standing
 const RETURNS_TOLERATED = 8;
 const RETURNS_BOUND = 256;
 
-/** Leases `volunteer` holds in this job now (at most the per-job cap: counted with a bound). */
-export function leasesHeld(store: JobStore, volunteer: string): number {
-  return store.replicas.countOf(volunteer, [REPLICA.leased], LIMITS.leasesPerVolunteerPerJob);
-}
-
 /**
- * How many more leases of this job `volunteer`, holding `held` of them (`leasesHeld`), may take
- * now: never past the per-job cap, and one at a time for a volunteer that lets more leases expire
- * or releases more than it completes, so identities that hoard and drop work cannot hold a job hostage.
+ * Whether `volunteer` may lease here now, the leases of this job it holds, and how many more
+ * (of `max`) it may take: never past the per-job cap, and one at a time for a volunteer that lets
+ * more leases expire or releases more than it completes, so identities that hoard and drop work
+ * cannot hold a job hostage. One read for the usual case, a second only for a volunteer that
+ * handed many back.
  */
-export function leaseAllowance(store: JobStore, volunteer: string, max: number, held: number): number {
-  // Counted with bounds, so the cost stays small however much a volunteer did in this job.
-  const count = (states: readonly number[], bound: number) => store.replicas.countOf(volunteer, states, bound);
+export function leaseAllowance(store: JobStore, volunteer: string, max: number): { banned: boolean; held: number; allowed: number } {
+  const { banned, held, returned } = store.leasingView(volunteer, LIMITS.leasesPerVolunteerPerJob, RETURNS_BOUND);
   const allowed = Math.max(0, Math.min(LIMITS.leasesPerVolunteerPerJob - held, max));
-  const returned = count([REPLICA.expired, REPLICA.released], RETURNS_BOUND);
-  if (returned < RETURNS_TOLERATED) return allowed;
-  const completed = count([REPLICA.submitted, REPLICA.rejected, REPLICA.superseded], RETURNS_BOUND);
-  return returned > completed ? Math.min(allowed, 1) : allowed;
+  if (banned || returned < RETURNS_TOLERATED) return { banned, held, allowed };
+  // Counted with a bound, so the cost stays small however much a volunteer did in this job.
+  const completed = store.replicas.countOf(volunteer, [REPLICA.submitted, REPLICA.rejected, REPLICA.superseded], RETURNS_BOUND);
+  return { banned, held, allowed: returned > completed ? Math.min(allowed, 1) : allowed };
 }
 
 /** How long a stranger's uncheckable shard waits for a trusted volunteer to confirm it before anyone may. */

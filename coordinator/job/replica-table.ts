@@ -30,6 +30,18 @@ export class ReplicaTable {
     return this.sql.exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease).toArray()[0];
   }
 
+  /** A lease with whether its volunteer is banned in this job (`banned` 1), in one read: what a result or heartbeat checks first. */
+  getChecked(lease: string): (ReplicaRow & { banned: number }) | undefined {
+    return this.sql
+      .exec<ReplicaRow & { banned: number }>(
+        `SELECT lease, idx, volunteer, state, expires_at, hash, ringer,
+           EXISTS (SELECT 1 FROM banned b WHERE b.volunteer = replicas.volunteer) AS banned
+         FROM replicas WHERE lease = ?`,
+        lease,
+      )
+      .toArray()[0];
+  }
+
   /** Submitted outputs of a shard grouped by hash. */
   groups(idx: number): { hash: string; count: number }[] {
     return this.sql

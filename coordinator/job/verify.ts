@@ -7,6 +7,7 @@ import type { Accumulator } from "./accumulator.ts";
 import type { JobKernel } from "./kernel.ts";
 import { decide, type Decision } from "./quorum.ts";
 import type { WaitingOutput } from "./shard-table.ts";
+import type { ReplicaRow } from "./replica-table.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
@@ -51,7 +52,13 @@ export const VERIFY_FIRST = 3;
 
 /** Checks that `volunteer` may submit for `lease` now; the failure is the contract's status. */
 export function checkLease(store: JobStore, volunteer: string, lease: string, now: number): Failure | undefined {
-  const row = store.replicas.get(lease);
+  const held = heldLease(store, volunteer, lease, now);
+  return "ok" in held ? held : undefined;
+}
+
+/** The lease `volunteer` may submit for now (one read), or the contract's failure: see {@link checkLease}. */
+export function heldLease(store: JobStore, volunteer: string, lease: string, now: number): ReplicaRow | Failure {
+  const row = store.replicas.getChecked(lease);
   const meta = store.meta!;
   if (!row) return fail(404, "lease_not_found", `no lease ${lease}`);
   if (row.volunteer !== volunteer) return fail(403, "forbidden", "this lease belongs to another volunteer");
@@ -60,13 +67,12 @@ export function checkLease(store: JobStore, volunteer: string, lease: string, no
   if (row.state === REPLICA.submitted || row.state === REPLICA.superseded) {
     return fail(409, "already_submitted", "a result for this lease was already submitted");
   }
-  if (row.state === REPLICA.rejected || store.volunteers.banned(volunteer))
-    return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
+  if (row.state === REPLICA.rejected || row.banned === 1) return fail(403, "volunteer_blacklisted", "this volunteer's results are no longer accepted");
   if (meta.state === "cancelled") return fail(410, "job_cancelled", "the job was cancelled");
   if (meta.state === "failed") return fail(410, "job_failed", "the job failed");
   if (row.state === REPLICA.released) return fail(410, "lease_released", "this lease was released");
   if (row.state === REPLICA.expired || row.expires_at <= now) return fail(410, "lease_expired", "this lease expired");
-  return undefined;
+  return row;
 }
 
 /** The coordinator's own output for a shard as canonical JSON, or undefined when it may not compute it. */
@@ -130,14 +136,15 @@ export function recordOutput(
   kernel: JobKernel,
   acc: Accumulator,
   check: Checker,
-  lease: string,
+  /** The lease's row as checked (`heldLease`) in this same step. */
+  row: ReplicaRow,
   out: PreparedOutput,
   now: number,
   standing: Standing,
   /** The audit roll (uniform in [0, 1)): rolled by the caller, which may need to know it first. */
   roll: number = Math.random(),
 ): Effect {
-  const row = store.replicas.get(lease)!;
+  const lease = row.lease;
   const uncheckable = !kernel.checkable(store.input(row.idx));
   const trusted = uncheckable ? standing.trustedUncheckable : standing.trusted;
   const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
@@ -259,5 +266,5 @@ export function confirmLone(store: JobStore, kernel: JobKernel, acc: Accumulator
   store.replicas.setState(w.lease, REPLICA.leased);
   store.shards.resumed(w.idx);
   const standing: Standing = { trusted: w.standing === 2, trustedUncheckable: w.standing >= 1 };
-  return recordOutput(store, kernel, acc, check, w.lease, { text: w.output, hash: w.hash }, now, standing, 1);
+  return recordOutput(store, kernel, acc, check, row, { text: w.output, hash: w.hash }, now, standing, 1);
 }

@@ -9,13 +9,13 @@ import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
 import { Alarm, ANNOUNCE_MS, nextWake } from "../job/alarm.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, leasesHeld, returnLease } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, returnLease } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { missingJob, retainedUntil, retentionDays } from "../job/retention.ts";
 import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
-import { checker, checkLease, confirmLone, ERROR_HASH, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { checker, checkLease, confirmLone, ERROR_HASH, heldLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { DatasetChecks } from "../job/dataset-checks.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { VolunteerRecords } from "../job/volunteer-records.ts";
@@ -197,15 +197,14 @@ export class JobObject extends DurableObject<Env> {
   ): Promise<{ leases: Lease[]; available: boolean; running: boolean; held?: number }> {
     const meta = this.store.meta;
     if (meta?.state !== "running") return { leases: [], available: false, running: false };
-    if (this.store.volunteers.banned(volunteer)) return { leases: [], available: this.store.hasWork(), running: true };
-    const held = leasesHeld(this.store, volunteer);
+    const { banned, held, allowed } = leaseAllowance(this.store, volunteer, max);
+    if (banned) return { leases: [], available: this.store.hasWork(), running: true };
     if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held };
-    const allowed = leaseAllowance(this.store, volunteer, max, held);
     const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, Date.now(), standing) : [];
     if (leases.length) {
       this.#stats.seen(volunteer);
       this.#stats.count("leasesIssued", leases.length);
-      await this.#schedule();
+      await this.#schedule({ leaseExpiry: leases[0]!.expiresAt });
     }
     // Every lease just issued is held: no need to count again.
     return { leases, available: this.store.hasWork(), running: true, held: held + leases.length };
@@ -246,11 +245,11 @@ export class JobObject extends DurableObject<Env> {
     let checks = 0;
     const check = checker(this.store, this.#kernel, SUBMIT_CHECKS, texts);
     const entries = items.map((item, n): BatchResultEntry => {
-      const problem = checkLease(this.store, volunteer, item.leaseId, now);
-      if (problem) return entry(item.leaseId, problem);
+      const row = heldLease(this.store, volunteer, item.leaseId, now);
+      if ("ok" in row) return entry(item.leaseId, row);
       const out = prepared[n]!;
       if ("ok" in out) return entry(item.leaseId, out);
-      const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, item.leaseId, out, now, standing, rolls[n]);
+      const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, row, out, now, standing, rolls[n]);
       results++;
       checks += effect.checks ?? 0;
       this.#apply(effect, volunteer, now);
@@ -259,7 +258,7 @@ export class JobObject extends DurableObject<Env> {
     this.#stats.refused(entries);
     this.#addWork(results, checks);
     this.#watchStorage(now);
-    await this.#schedule();
+    await this.#schedule({});
     await this.#ending;
     return entries;
   }
@@ -310,9 +309,9 @@ export class JobObject extends DurableObject<Env> {
 
   async release(volunteer: string, leaseId: string): Promise<Outcome<{ released: true }>> {
     const now = Date.now();
-    const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
-    if (problem) return problem;
-    returnLease(this.store, leaseId, this.store.replicas.get(leaseId)!.idx, REPLICA.released);
+    const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+    if ("ok" in row) return row;
+    returnLease(this.store, leaseId, row.idx, REPLICA.released);
     return { ok: true, released: true };
   }
 
@@ -486,14 +485,17 @@ export class JobObject extends DurableObject<Env> {
   #ending: Promise<void> | undefined;
 
   /** Sets the one alarm to the earliest duty due (see job/alarm.ts). */
-  async #schedule(): Promise<void> {
+  async #schedule(added?: { leaseExpiry?: number }): Promise<void> {
     const meta = this.store.meta;
     if (!meta) return;
+    const now = Date.now();
     await this.#alarm.set(
       nextWake({
         meta,
-        now: Date.now(),
-        leaseExpiry: this.store.replicas.nextExpiry(),
+        now,
+        // A lease or result call adds at most its own leases' deadline: a pending alarm already
+        // comes no later than every older one, so the lease table need not be read for it.
+        leaseExpiry: added && this.#alarm.pending(now) ? added.leaseExpiry : this.store.replicas.nextExpiry(),
         statsDue: this.#stats.dueAt(),
         reputationPending: this.#reputation.pending,
         announcedAt: this.#announcedAt,
