@@ -22,6 +22,21 @@ export class OutboxTable {
   }
 
   /**
+   * Adds one to a counter of an observation in one statement (a verdict's hot path): the row is
+   * created as `fresh` (with the counter at 1), or its JSON counter incremented in place.
+   */
+  countObservation(k: string, volunteer: string, counter: "agreed" | "ringersPassed", fresh: string): void {
+    this.sql.exec(
+      "INSERT INTO rep_outbox (k, volunteer, obs) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET obs = json_set(obs, ?, coalesce(json_extract(obs, ?), 0) + 1)",
+      k,
+      volunteer,
+      fresh,
+      `$.${counter}`,
+      `$.${counter}`,
+    );
+  }
+
+  /**
    * Takes up to `limit` observations to send: first those a failed flush left in flight (sent
    * again exactly as they were, before anything newer under their key), then pending ones whose
    * key has none in flight. A pending one is moved in flight in this same step (its key behind

@@ -15,7 +15,7 @@ export class ReputationOutbox {
   constructor(private readonly table: () => OutboxTable | undefined) {}
 
   agreed(volunteers: string[], uncheckable: boolean): void {
-    for (const v of volunteers) this.#update(v, uncheckable, (o) => void (o.agreed = (o.agreed ?? 0) + 1));
+    for (const v of volunteers) this.#count(v, uncheckable, "agreed");
   }
   ringerPassed(volunteer: string, uncheckable: boolean): void {
     this.#update(volunteer, uncheckable, (o) => {
@@ -25,7 +25,7 @@ export class ReputationOutbox {
   }
   /** The coordinator computed a shard and found the volunteer's lone output right: as good as a passed ringer. */
   confirmed(volunteer: string, uncheckable: boolean): void {
-    this.#update(volunteer, uncheckable, (o) => void (o.ringersPassed = (o.ringersPassed ?? 0) + 1));
+    this.#count(volunteer, uncheckable, "ringersPassed");
   }
   /** Outputs that lost a vote: the volunteer's record in that class starts over. */
   outvoted(volunteers: string[], uncheckable: boolean): void {
@@ -61,13 +61,22 @@ export class ReputationOutbox {
     }
   }
 
+  /** Adds one to a counter of the volunteer's pending observation: one write, no read. */
+  #count(volunteer: string, uncheckable: boolean, counter: "agreed" | "ringersPassed"): void {
+    const fresh: Observation = uncheckable ? { uncheckable: true, [counter]: 1 } : { [counter]: 1 };
+    this.table()?.countObservation(key(volunteer, uncheckable), volunteer, counter, JSON.stringify(fresh));
+  }
+
   #update(volunteer: string, uncheckable: boolean, change: (o: Observation) => void): void {
     const table = this.table();
     if (!table) return;
-    const k = `${uncheckable ? "u" : "c"}:${volunteer}`;
+    const k = key(volunteer, uncheckable);
     const stored = table.observation(k);
     const o: Observation = stored ? JSON.parse(stored) : uncheckable ? { uncheckable: true } : {};
     change(o);
     table.putObservation(k, volunteer, JSON.stringify(o));
   }
 }
+
+/** The pending observation row of a volunteer in one class of work. */
+const key = (volunteer: string, uncheckable: boolean) => `${uncheckable ? "u" : "c"}:${volunteer}`;

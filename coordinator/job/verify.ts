@@ -7,7 +7,7 @@ import type { Accumulator } from "./accumulator.ts";
 import type { JobKernel } from "./kernel.ts";
 import { decide, type Decision } from "./quorum.ts";
 import type { WaitingOutput } from "./shard-table.ts";
-import type { ReplicaRow } from "./replica-table.ts";
+import type { ReplicaRow, SubmittedOutput } from "./replica-table.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA, SHARD } from "./tables.ts";
 
@@ -193,7 +193,8 @@ export function recordOutput(
       }
     }
   }
-  shard = store.shards.get(row.idx)!;
+  // The shard as stored now: the rules above changed only its lease count and, for a confirmation, its need.
+  shard = { ...shard, active: shard.active - 1, ...(confirm && { need: 2 }) };
   const maxReplicas = Math.max(meta.maxReplicas, need);
   const decision: Decision = confirmed ? { kind: "accept", hash } : decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
   if (decision.kind === "wait") {
@@ -210,10 +211,13 @@ export function recordOutput(
     return effect;
   }
 
-  const outvoted = outvote(store, row.idx, decision.hash);
+  // This output alone decided (quorum 1, or confirmed by the coordinator): no other output to
+  // outvote, and the agreeing outputs are this one, so none of them needs reading back.
+  const alone = groups.length === 1 && groups[0]!.count === 1 && groups[0]!.hash === hash && decision.hash === hash;
+  const outvoted = alone ? [] : outvote(store, row.idx, decision.hash);
   if (outvoted.length) effect.outvoted = outvoted;
-  const output = store.replicas.firstSubmitted(row.idx, decision.hash);
-  const agreeing = store.replicas.agreeing(row.idx, decision.hash);
+  const output = alone ? out.text : store.replicas.firstSubmitted(row.idx, decision.hash);
+  const agreeing: SubmittedOutput[] = alone ? [{ lease, volunteer: row.volunteer, standing: level }] : store.replicas.agreeing(row.idx, decision.hash);
   if (decision.hash === ERROR_HASH) {
     // Independent volunteers agree that the kernel fails on this shard: it fails, and says why.
     const message = (JSON.parse(output) as { error: { message: string } }).error.message;

@@ -35,12 +35,14 @@ export class VolunteerTable {
 
   /** Credits one accepted result; answers whether it is the volunteer's first here. */
   credit(volunteer: string): boolean {
-    const first = !this.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", volunteer).toArray().length;
-    this.sql.exec(
-      "INSERT INTO contrib (volunteer, results, credit) VALUES (?, 1, 1) ON CONFLICT(volunteer) DO UPDATE SET results = results + 1, credit = credit + 1",
-      volunteer,
-    );
-    return first;
+    // One statement: a row just created has counted this one result only.
+    const { results } = this.sql
+      .exec<{ results: number }>(
+        "INSERT INTO contrib (volunteer, results, credit) VALUES (?, 1, 1) ON CONFLICT(volunteer) DO UPDATE SET results = results + 1, credit = credit + 1 RETURNING results",
+        volunteer,
+      )
+      .one();
+    return results === 1;
   }
 
   /** Takes back everything `volunteer` earned here; returns the credit it had. */
