@@ -45,6 +45,13 @@ export type WaitingOutput = {
 export class ShardTable {
   constructor(private readonly sql: SqlStorage) {}
 
+  /**
+   * True once a probe found no open shard with replicas to issue, until a write that can add one
+   * (every such write goes through this class and clears it). A job whose shards need one replica
+   * each, the usual case, then looks for none on every lease without a query.
+   */
+  #noneWanting = false;
+
   get(idx: number): ShardRow | undefined {
     return this.sql.exec<ShardRow>("SELECT * FROM shards WHERE idx = ?", idx).toArray()[0];
   }
@@ -61,7 +68,10 @@ export class ShardTable {
 
   /** Whether a started shard has replicas to issue. One indexed probe. */
   anyWanting(): boolean {
-    return this.sql.exec(`SELECT 1 FROM shards WHERE state = ${SHARD.open} AND deficit > 0 LIMIT 1`).toArray().length > 0;
+    if (this.#noneWanting) return false;
+    const any = this.sql.exec(`SELECT 1 FROM shards WHERE state = ${SHARD.open} AND deficit > 0 LIMIT 1`).toArray().length > 0;
+    this.#noneWanting = !any;
+    return any;
   }
 
   /**
@@ -73,6 +83,7 @@ export class ShardTable {
    * rarely get to vouch for each other.
    */
   wanting(volunteer: string, limit: number, now: number, trustedAnywhere: boolean): number[] {
+    if (limit <= 0 || this.#noneWanting) return [];
     const candidates = this.sql
       .exec<{ idx: number }>(
         `SELECT idx FROM shards s WHERE s.state = ${SHARD.open} AND s.deficit > 0
@@ -87,6 +98,8 @@ export class ShardTable {
       )
       .toArray()
       .map((r) => r.idx);
+    // Nothing for this volunteer: learn whether there is anything for anyone.
+    if (!candidates.length) this.anyWanting();
     for (let i = candidates.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
@@ -96,6 +109,7 @@ export class ShardTable {
 
   /** A fresh shard from the cursor, with its first lease out. */
   start(idx: number, deficit: number, need: number | null, holdUntil: number | null): void {
+    if (deficit > 0) this.#noneWanting = false;
     this.sql.exec("INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)", idx, SHARD.open, deficit, need, holdUntil);
   }
 
@@ -116,20 +130,24 @@ export class ShardTable {
 
   /** A lease ended without output: one fewer out, and its replica is to be issued again while the shard is open. */
   returned(idx: number): void {
+    this.#noneWanting = false;
     this.sql.exec(`UPDATE shards SET active = active - 1, deficit = deficit + (CASE WHEN state = ${SHARD.open} THEN 1 ELSE 0 END) WHERE idx = ?`, idx);
   }
 
   addDeficit(idx: number, n: number): void {
+    if (n > 0) this.#noneWanting = false;
     this.sql.exec("UPDATE shards SET deficit = deficit + ? WHERE idx = ?", n, idx);
   }
 
   /** The shard now needs `need` agreeing outputs, with `more` replicas to issue on top of those planned. */
   require(idx: number, need: number, more = 0): void {
+    if (more > 0) this.#noneWanting = false;
     this.sql.exec("UPDATE shards SET need = ?, deficit = deficit + ? WHERE idx = ?", need, more, idx);
   }
 
   /** Starts a fresh voting round needing `need` outputs, minus the leases still out. */
   newRound(idx: number, need: number): void {
+    this.#noneWanting = false;
     this.sql.exec("UPDATE shards SET rounds = rounds + 1, deficit = MAX(0, ? - active) WHERE idx = ?", need, idx);
   }
 
@@ -155,6 +173,7 @@ export class ShardTable {
 
   /** An accepted shard opens again, needing `need` agreeing outputs (null: the job's quorum). */
   reopen(idx: number, need: number | null): void {
+    this.#noneWanting = false;
     this.sql.exec("UPDATE shards SET state = ?, accepted_hash = NULL, accept_seq = NULL, verified = 0, need = ? WHERE idx = ?", SHARD.open, need, idx);
   }
 
