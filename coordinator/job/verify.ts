@@ -30,7 +30,13 @@ export const MAX_ROUNDS = 3;
 export interface Effect {
   /** The shard's class of work: the coordinator cannot recompute it. */
   uncheckable: boolean;
-  accepted?: { idx: number; agreeing: string[] };
+  /**
+   * `confirmed`: the output was confirmed by someone other than its own volunteer (another
+   * volunteer's agreeing output, or the coordinator's own computation). Only then does the
+   * acceptance count toward trust: a lone output a job took on its volunteer's word alone (a
+   * `quorum: 1` job, a trusted volunteer's unaudited result) proves nothing about that volunteer.
+   */
+  accepted?: { idx: number; agreeing: string[]; confirmed: boolean };
   failed?: { idx: number; reason: string };
   ringer?: { passed: boolean };
   /** Volunteers whose output the coordinator proved wrong. */
@@ -254,7 +260,8 @@ export function recordOutput(
   store.shards.accept(row.idx, decision.hash, seq, verified);
   // The checkpoint (if the merge wrote one) and the acceptance are saved in this one step.
   store.saveMeta({ ...store.meta!, done, seq, accSeq, updatedAt: now });
-  return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer) } };
+  const independent = agreeing.length >= 2 || right !== undefined || confirmed;
+  return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer), confirmed: independent } };
 }
 
 /**

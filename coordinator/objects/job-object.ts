@@ -419,7 +419,8 @@ export class JobObject extends DurableObject<Env> {
     if (effect.confirmed) this.#reputation.confirmed(volunteer, effect.uncheckable);
     if (effect.accepted) {
       this.#stats.accepted(effect.accepted.agreeing);
-      this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
+      // Trust is earned by verified work only: an output accepted on its volunteer's word alone earns credit, not trust.
+      if (effect.accepted.confirmed) this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
       for (const v of effect.accepted.agreeing) {
         // The volunteer's own record lists this job, so backtracking can find it later.
         if (this.store.volunteers.credit(v)) this.ctx.waitUntil(this.#records.report(v));

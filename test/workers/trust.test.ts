@@ -287,6 +287,31 @@ describe("adaptive trust policy", () => {
     await until("the records took them", async () => (await storedRows(job.id, "rep_outbox")).length === 0);
     expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
   });
+  it("earns no trust for outputs a job accepted on the volunteer's word alone", async () => {
+    // A quorum-1 job takes any well-formed output: if that counted, a saboteur could farm a
+    // validated record with garbage, then pass one spot-check and have its lone results trusted.
+    const fixed = (replicas: number) =>
+      createJob({ kernel: "primes.count", range: { start: 0, end: 6000, step: 1000 }, replication: { replicas, quorum: replicas } });
+    const lone = await fixed(1);
+    const m = await volunteer();
+    const leases = await leaseEventually(m, 6, 6);
+    for (const l of leases) expect((await submit(m, l.id, wrong(l))).status).toBe(202);
+    expect(await status(lone.id)).toMatchObject({ state: "done", shards: { done: 6 } });
+    expect(await storedRows(lone.id, "rep_outbox")).toEqual([]);
+
+    // Outputs confirmed by an independent volunteer still count, for both of them.
+    const voted = await fixed(2);
+    const [a, b] = [await volunteer(), await volunteer()];
+    const [la] = await lease(a, 1);
+    const [lb] = await leaseEventually(b, 1);
+    expect(lb!.shardId).toBe(la!.shardId);
+    await submitAll(a, [la!]);
+    await submitAll(b, [lb!]);
+    await until("both records count the agreement", async () => (await profile(a)).validated === 1 && (await profile(b)).validated === 1);
+    expect((await status(voted.id)).shards.done).toBe(1);
+    expect((await profile(m)).validated).toBe(0);
+  });
+
   it("keeps grid statistics in the job's storage until the grid acknowledged them", async () => {
     // Three shards, two done: the job runs on, so its figures wait for the next once-a-second batch
     // (a job's end sends them at once).
