@@ -71,8 +71,35 @@ export class JobStore {
     const changed = visible(prev) !== visible(next);
     const meta = changed ? { ...next, version: (next.version ?? 0) + 1 } : next;
     this.#meta = meta;
-    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('job', ?)", JSON.stringify(meta));
+    if (this.#batching) this.#unsaved = true;
+    else this.#writeMeta();
     if (changed && prev) this.onChange?.(prev.state !== meta.state);
+  }
+
+  #writeMeta(): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('job', ?)", JSON.stringify(this.#meta));
+  }
+
+  #batching = false;
+  #unsaved = false;
+
+  /**
+   * Runs a synchronous step that may save the meta row many times (a batch of results, each
+   * accepting a shard) and writes the row once, after it: the same single step, so nothing else
+   * sees the difference, even when the step throws halfway (what it saved is written all the same).
+   */
+  batchMeta<T>(step: () => T): T {
+    if (this.#batching) return step();
+    this.#batching = true;
+    try {
+      return step();
+    } finally {
+      this.#batching = false;
+      if (this.#unsaved) {
+        this.#unsaved = false;
+        this.#writeMeta();
+      }
+    }
   }
 
   /**

@@ -244,20 +244,24 @@ export class JobObject extends DurableObject<Env> {
     let results = 0;
     let checks = 0;
     const check = checker(this.store, this.#kernel, SUBMIT_CHECKS, texts);
-    const entries = items.map((item, n): BatchResultEntry => {
-      const row = heldLease(this.store, volunteer, item.leaseId, now);
-      if ("ok" in row) return entry(item.leaseId, row);
-      const out = prepared[n]!;
-      if ("ok" in out) return entry(item.leaseId, out);
-      const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, row, out, now, standing, rolls[n]);
-      results++;
-      checks += effect.checks ?? 0;
-      this.#apply(effect, volunteer, now);
-      return { leaseId: item.leaseId, status: 202 };
+    // One atomic step, writing the meta row once however many shards it accepts.
+    const entries = this.store.batchMeta(() => {
+      const entries = items.map((item, n): BatchResultEntry => {
+        const row = heldLease(this.store, volunteer, item.leaseId, now);
+        if ("ok" in row) return entry(item.leaseId, row);
+        const out = prepared[n]!;
+        if ("ok" in out) return entry(item.leaseId, out);
+        const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, row, out, now, standing, rolls[n]);
+        results++;
+        checks += effect.checks ?? 0;
+        this.#apply(effect, volunteer, now);
+        return { leaseId: item.leaseId, status: 202 };
+      });
+      this.#stats.refused(entries);
+      this.#addWork(results, checks);
+      this.#watchStorage(now);
+      return entries;
     });
-    this.#stats.refused(entries);
-    this.#addWork(results, checks);
-    this.#watchStorage(now);
     await this.#schedule({});
     await this.#ending;
     return entries;

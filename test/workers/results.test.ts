@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, callJson, createJob, expectError, honest, lease, primesJob, shardList, status, submit, volunteer } from "./helpers.ts";
+import { call, callJson, createJob, expectError, honest, lease, primesJob, shardList, status, storedRows, submit, volunteer } from "./helpers.ts";
 
 /** What the submitter sees of a job: its status and its started shards. */
 const seen = async (jobId: string) => ({ status: await status(jobId), shards: await shardList(jobId) });
@@ -120,5 +120,17 @@ describe("submitting results in a batch", () => {
     const res = await callJson("POST", "/v1/results", { token: v.token, body: { results } });
     expect(res.body.results.every((r: { status: number }) => r.status === 202)).toBe(true);
     expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 64 } });
+  });
+
+  it("stores a batch's progress in the step that accepted it (the meta row is written once, after the batch)", async () => {
+    const job = await primesJob(10, 10);
+    const v = await volunteer();
+    const stored = async () => JSON.parse((await storedRows<{ k: string; v: string }>(job.id, "meta")).find((r) => r.k === "job")!.v);
+    const first = await lease(v, 8);
+    await callJson("POST", "/v1/results", { token: v.token, body: { results: first.map((l) => ({ leaseId: l.id, output: honest(l) })) } });
+    expect(await stored()).toMatchObject({ state: "running", next: 8, done: 8, seq: 8 });
+    const rest = await lease(v, 2);
+    await callJson("POST", "/v1/results", { token: v.token, body: { results: rest.map((l) => ({ leaseId: l.id, output: honest(l) })) } });
+    expect(await stored()).toMatchObject({ state: "done", next: 10, done: 10, seq: 10 });
   });
 });
