@@ -82,19 +82,26 @@ export class JobStore {
 
   #batching = false;
   #unsaved = false;
+  /** Blobs saved during a batch, written when it ends (null: deleted). */
+  readonly #blobs = new Map<string, string | null>();
 
   /**
-   * Runs a synchronous step that may save the meta row many times (a batch of results, each
-   * accepting a shard) and writes the row once, after it: the same single step, so nothing else
-   * sees the difference, even when the step throws halfway (what it saved is written all the same).
+   * Runs a synchronous step that saves the same rows many times (a batch of results, each
+   * accepting a shard: the meta row, the merged result's checkpoint, the volunteer's credit) and
+   * writes each once, after it. It is still one step, so nothing else sees the difference, even
+   * when the step throws halfway (what it saved is written all the same).
    */
-  batchMeta<T>(step: () => T): T {
+  batch<T>(step: () => T): T {
     if (this.#batching) return step();
     this.#batching = true;
+    this.volunteers.deferCredit();
     try {
       return step();
     } finally {
       this.#batching = false;
+      this.volunteers.writeCredit();
+      for (const [name, text] of this.#blobs) text === null ? this.#deleteBlob(name) : writeBlob(this.sql, name, text);
+      this.#blobs.clear();
       if (this.#unsaved) {
         this.#unsaved = false;
         this.#writeMeta();
@@ -153,14 +160,22 @@ export class JobStore {
 
   /** A named text of any length (the merged result's checkpoint), or undefined. */
   blob(name: string): string | undefined {
+    const pending = this.#blobs.get(name);
+    if (pending !== undefined) return pending ?? undefined;
     return readBlob(this.sql, name);
   }
 
   saveBlob(name: string, text: string): void {
-    writeBlob(this.sql, name, text);
+    if (this.#batching) this.#blobs.set(name, text);
+    else writeBlob(this.sql, name, text);
   }
 
   deleteBlob(name: string): void {
+    if (this.#batching) this.#blobs.set(name, null);
+    else this.#deleteBlob(name);
+  }
+
+  #deleteBlob(name: string): void {
     this.sql.exec("DELETE FROM blobs WHERE name = ?", name);
   }
 

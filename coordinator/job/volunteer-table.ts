@@ -35,21 +35,49 @@ export class VolunteerTable {
 
   /** Credits one accepted result; answers whether it is the volunteer's first here. */
   credit(volunteer: string): boolean {
-    // One statement: a row just created has counted this one result only.
-    const { results } = this.sql
+    const deferred = this.#deferred;
+    if (deferred) {
+      // Within a batch: counted in memory, one write per volunteer when the batch ends.
+      const n = deferred.get(volunteer);
+      deferred.set(volunteer, (n ?? 0) + 1);
+      return n === undefined && this.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", volunteer).toArray().length === 0;
+    }
+    return this.#add(volunteer, 1) === 1;
+  }
+
+  /** Adds `n` results (and as much credit) to the volunteer's row; answers its results since. */
+  #add(volunteer: string, n: number): number {
+    return this.sql
       .exec<{ results: number }>(
-        "INSERT INTO contrib (volunteer, results, credit) VALUES (?, 1, 1) ON CONFLICT(volunteer) DO UPDATE SET results = results + 1, credit = credit + 1 RETURNING results",
+        "INSERT INTO contrib (volunteer, results, credit) VALUES (?, ?, ?) ON CONFLICT(volunteer) DO UPDATE SET results = results + excluded.results, credit = credit + excluded.credit RETURNING results",
         volunteer,
+        n,
+        n,
       )
-      .one();
-    return results === 1;
+      .one().results;
+  }
+
+  /** Credits counted in memory until {@link writeCredit} (JobStore.batch). */
+  #deferred: Map<string, number> | undefined;
+
+  deferCredit(): void {
+    this.#deferred ??= new Map();
+  }
+
+  writeCredit(): void {
+    const deferred = this.#deferred;
+    this.#deferred = undefined;
+    for (const [volunteer, n] of deferred ?? []) this.#add(volunteer, n);
   }
 
   /** Takes back everything `volunteer` earned here; returns the credit it had. */
   revoke(volunteer: string): number {
+    // Credit counted in an unfinished batch is taken back with the rest.
+    const deferred = this.#deferred?.get(volunteer) ?? 0;
+    this.#deferred?.delete(volunteer);
     const credit = this.sql.exec<{ credit: number }>("SELECT credit FROM contrib WHERE volunteer = ?", volunteer).toArray()[0]?.credit ?? 0;
     this.sql.exec("DELETE FROM contrib WHERE volunteer = ?", volunteer);
-    return credit;
+    return credit + deferred;
   }
 
   /** Volunteers whose record does not list this job yet (at most `limit`). */

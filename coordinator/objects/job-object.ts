@@ -244,8 +244,8 @@ export class JobObject extends DurableObject<Env> {
     let results = 0;
     let checks = 0;
     const check = checker(this.store, this.#kernel, SUBMIT_CHECKS, texts);
-    // One atomic step, writing the meta row once however many shards it accepts.
-    const entries = this.store.batchMeta(() => {
+    // One atomic step, writing the rows each accepted shard changes once however many it accepts.
+    const entries = this.store.batch(() => {
       const entries = items.map((item, n): BatchResultEntry => {
         const row = heldLease(this.store, volunteer, item.leaseId, now);
         if ("ok" in row) return entry(item.leaseId, row);

@@ -189,7 +189,7 @@ export function jobRows<T = Record<string, unknown>>(jobId: string, sql: string,
 }
 
 /** A table of a job's Durable Object (coordinator/job/tables.ts). */
-export type JobTable = "meta" | "shards" | "inputs" | "replicas" | "banned" | "catches" | "rep_outbox" | "stats_outbox" | "stats_credit" | "contrib";
+export type JobTable = "meta" | "shards" | "inputs" | "replicas" | "banned" | "catches" | "rep_outbox" | "stats_outbox" | "stats_credit" | "contrib" | "blobs";
 
 /**
  * Every row of one of the job's tables, in storage order. For tests where storage is the behaviour
