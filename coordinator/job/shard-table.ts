@@ -118,9 +118,9 @@ export class ShardTable {
     this.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
   }
 
-  /** A lease came back with an output (or is being judged again): one fewer out. */
-  submitted(idx: number): void {
-    this.sql.exec("UPDATE shards SET active = active - 1 WHERE idx = ?", idx);
+  /** A lease came back with an output (or is being judged again): one fewer out. Answers the shard as it is now. */
+  submitted(idx: number): ShardRow {
+    return this.sql.exec<ShardRow>("UPDATE shards SET active = active - 1 WHERE idx = ? RETURNING *", idx).one();
   }
 
   /** A submitted output goes back to being judged, as if its lease were still out. */

@@ -157,11 +157,14 @@ export function recordOutput(
   const hash = classify(store, kernel, row.idx, out);
   // A ringer's output is judged by its hash at once; its text is never needed.
   store.replicas.submit(lease, hash, row.ringer ? null : out.text, now, level);
-  let shard = store.shards.get(row.idx)!;
   const effect: Effect = { uncheckable };
-  // A kernel failure on a ringer proves nothing either way (a slow machine times out honestly).
-  if (row.ringer) return hash === ERROR_HASH ? effect : { ...effect, ringer: { passed: shard.verified === 1 && hash === shard.accepted_hash } };
-  store.shards.submitted(row.idx);
+  if (row.ringer) {
+    // A kernel failure on a ringer proves nothing either way (a slow machine times out honestly).
+    if (hash === ERROR_HASH) return effect;
+    const source = store.shards.get(row.idx)!;
+    return { ...effect, ringer: { passed: source.verified === 1 && hash === source.accepted_hash } };
+  }
+  let shard = store.shards.submitted(row.idx);
   if (shard.state !== SHARD.open) {
     // A late replica of a settled shard that disagrees with the accepted output lost the vote.
     const lost = shard.state === SHARD.accepted && hash !== shard.accepted_hash;
@@ -199,8 +202,8 @@ export function recordOutput(
       }
     }
   }
-  // The shard as stored now: the rules above changed only its lease count and, for a confirmation, its need.
-  shard = { ...shard, active: shard.active - 1, ...(confirm && { need: 2 }) };
+  // The shard as stored now: the rules since it was read changed only, for a confirmation, its need.
+  if (confirm) shard = { ...shard, need: 2 };
   const maxReplicas = Math.max(meta.maxReplicas, need);
   const decision: Decision = confirmed ? { kind: "accept", hash } : decide({ groups, quorum: need, maxReplicas, active: shard.active, deficit: shard.deficit });
   if (decision.kind === "wait") {
