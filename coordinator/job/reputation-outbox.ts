@@ -1,4 +1,5 @@
 import type { Observation } from "../objects/volunteer-object.ts";
+import { inWaves } from "../waves.ts";
 import type { OutboxTable } from "./outbox-table.ts";
 
 /** Observations a flush sends at once. */
@@ -53,12 +54,12 @@ export class ReputationOutbox {
   async flush(send: (volunteer: string, o: Observation) => Promise<void>, limit = 200): Promise<void> {
     const table = this.table();
     if (!table) return;
-    const batch = table.takeObservations(limit);
-    for (let at = 0; at < batch.length; at += WAVE) {
-      const wave = batch.slice(at, at + WAVE);
-      const sent = await Promise.allSettled(wave.map(({ volunteer, obs }) => send(volunteer, JSON.parse(obs) as Observation)));
-      wave.forEach(({ k }, i) => sent[i]!.status === "fulfilled" && table.sent(k));
-    }
+    await inWaves(
+      table.takeObservations(limit),
+      WAVE,
+      ({ volunteer, obs }) => send(volunteer, JSON.parse(obs) as Observation),
+      (wave, sent) => wave.forEach(({ k }, i) => sent[i]!.status === "fulfilled" && table.sent(k)),
+    );
   }
 
   /** Adds one to a counter of the volunteer's pending observation: one write, no read. */

@@ -5,6 +5,7 @@ import type { StatsDelta } from "../job/stats-outbox.ts";
 import type { GridMetrics } from "../observe/families.ts";
 import { volunteerStub } from "../stubs.ts";
 import { tellGateways } from "../gateway/gateways.ts";
+import { inWaves } from "../waves.ts";
 
 const ACTIVE_MS = 2 * 60_000;
 const BUCKET_MS = 10_000;
@@ -12,6 +13,8 @@ const HISTORY_BUCKETS = 90;
 /** Credit changes are pushed to the volunteers' own objects this often, at most `PUSH_BATCH` volunteers at a time. */
 const PUSH_MS = 1000;
 const PUSH_BATCH = 100;
+/** Pushes sent at once (see inWaves: their acknowledgements are one write a wave). */
+const PUSH_WAVE = 8;
 
 /** A running job as the grid lists it for dispatch. */
 export interface RunningJob {
@@ -214,16 +217,17 @@ export class GridObject extends DurableObject<Env> {
         PUSH_BATCH,
       )
       .toArray();
-    await Promise.all(
-      rows.map(async (r) => {
-        try {
-          await volunteerStub(this.env, r.volunteer).credited({ credit: r.credit ?? 0, results: r.results ?? 0 }, r.version);
+    await inWaves(
+      rows,
+      PUSH_WAVE,
+      (r) => volunteerStub(this.env, r.volunteer).credited({ credit: r.credit ?? 0, results: r.results ?? 0 }, r.version),
+      (wave, pushed) =>
+        wave.forEach((r, i) => {
+          const out = pushed[i]!;
           // Only if no newer report changed it meanwhile: that one is pushed next time.
-          this.sql.exec("DELETE FROM credit_push WHERE volunteer = ? AND version = ?", r.volunteer, r.version);
-        } catch (err) {
-          console.warn(`pushing credit to ${r.volunteer} failed; will retry`, err);
-        }
-      }),
+          if (out.status === "fulfilled") this.sql.exec("DELETE FROM credit_push WHERE volunteer = ? AND version = ?", r.volunteer, r.version);
+          else console.warn(`pushing credit to ${r.volunteer} failed; will retry`, out.reason);
+        }),
     );
     if (this.sql.exec("SELECT 1 FROM credit_push LIMIT 1").toArray().length) await this.#pushAt(Date.now() + PUSH_MS);
   }
