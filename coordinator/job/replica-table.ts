@@ -1,4 +1,4 @@
-import { REPLICA } from "./tables.ts";
+import { bound as sqlBound, REPLICA } from "./tables.ts";
 
 /** A replica's state as stored (one of {@link REPLICA}). */
 export type ReplicaState = (typeof REPLICA)[keyof typeof REPLICA];
@@ -66,13 +66,12 @@ export class ReplicaTable {
     );
   }
 
-  /** Leases `volunteer` has in any of `states`, counted up to `bound` (the cost stays small however much it did). */
-  countOf(volunteer: string, states: readonly number[], bound: number): number {
+  /** Leases `volunteer` has in any of `states`, counted up to `limit` (the cost stays small however much it did). */
+  countOf(volunteer: string, states: readonly number[], limit: number): number {
     return this.sql
       .exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ?)`,
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ${sqlBound(limit)})`,
         volunteer,
-        bound,
       )
       .one().n;
   }

@@ -1,4 +1,4 @@
-import { REPLICA, SHARD } from "./tables.ts";
+import { bound, REPLICA, SHARD } from "./tables.ts";
 
 /** One started shard. */
 export type ShardRow = {
@@ -90,11 +90,10 @@ export class ShardTable {
            AND (? OR s.hold_until IS NULL OR s.hold_until <= ?)
            AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?
              AND r.state IN (${REPLICA.leased}, ${REPLICA.submitted}, ${REPLICA.rejected}, ${REPLICA.superseded}))
-         ORDER BY idx LIMIT ?`,
+         ORDER BY idx LIMIT ${bound(Math.max(limit, WANTING_POOL))}`,
         trustedAnywhere ? 1 : 0,
         now,
         volunteer,
-        Math.max(limit, WANTING_POOL),
       )
       .toArray()
       .map((r) => r.idx);
@@ -183,9 +182,8 @@ export class ShardTable {
       .exec<{ idx: number }>(
         `SELECT idx FROM shards s WHERE verified = 1
            AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.idx = s.idx AND r.volunteer = ?)
-         ORDER BY idx DESC LIMIT ?`,
+         ORDER BY idx DESC LIMIT ${bound(limit)}`,
         volunteer,
-        limit,
       )
       .toArray()
       .map((r) => r.idx);

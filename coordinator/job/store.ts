@@ -2,7 +2,7 @@ import { datasetInput, rangeInput, type JobMeta } from "./meta.ts";
 import { OutboxTable } from "./outbox-table.ts";
 import { ReplicaTable } from "./replica-table.ts";
 import { ShardTable } from "./shard-table.ts";
-import { JOB_TABLES, REPLICA, migrate, readBlob, writeBlob } from "./tables.ts";
+import { bound, JOB_TABLES, REPLICA, migrate, readBlob, writeBlob } from "./tables.ts";
 import { VolunteerTable } from "./volunteer-table.ts";
 
 /**
@@ -112,19 +112,16 @@ export class JobStore {
   /**
    * What leasing reads of one volunteer, in one statement (a lease call reads it every time):
    * whether it is banned here, the leases it holds and those it handed back (expired or
-   * released), each counted up to its bound so the cost stays small however much it did.
+   * released), each counted up to its bound (written out: see `bound`) so the cost stays small
+   * however much it did.
    */
   leasingView(volunteer: string, heldBound: number, returnedBound: number): { banned: boolean; held: number; returned: number } {
     const row = this.sql
       .exec<{ banned: number; held: number; returned: number }>(
-        `SELECT EXISTS (SELECT 1 FROM banned WHERE volunteer = ?) AS banned,
-           (SELECT COUNT(*) FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased} LIMIT ?)) AS held,
-           (SELECT COUNT(*) FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.expired}, ${REPLICA.released}) LIMIT ?)) AS returned`,
+        `SELECT EXISTS (SELECT 1 FROM banned WHERE volunteer = ?1) AS banned,
+           (SELECT COUNT(*) FROM (SELECT 1 FROM replicas WHERE volunteer = ?1 AND state = ${REPLICA.leased} LIMIT ${bound(heldBound)})) AS held,
+           (SELECT COUNT(*) FROM (SELECT 1 FROM replicas WHERE volunteer = ?1 AND state IN (${REPLICA.expired}, ${REPLICA.released}) LIMIT ${bound(returnedBound)})) AS returned`,
         volunteer,
-        volunteer,
-        heldBound,
-        volunteer,
-        returnedBound,
       )
       .one();
     return { banned: row.banned === 1, held: row.held, returned: row.returned };

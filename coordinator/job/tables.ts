@@ -57,6 +57,16 @@ CREATE INDEX IF NOT EXISTS contrib_unreported ON contrib(volunteer) WHERE report
 CREATE TABLE IF NOT EXISTS blobs (name TEXT NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (name, part));
 `;
 
+/**
+ * A bound as SQL text, for a `LIMIT` written into a hot statement: SQLite runs `LIMIT ?` several
+ * times slower than the same limit written out (in workerd: a lease's bounded counts 25 against
+ * 5.5 µs, `wanting` 33 against 17 µs). A whole number from the code, never from a request.
+ */
+export function bound(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a bound: ${n}`);
+  return String(n);
+}
+
 /** Columns added after the first release: [table, column, declaration]. */
 const ADDED_COLUMNS = [
   ["shards", "rounds", "INTEGER NOT NULL DEFAULT 0"],
