@@ -16,6 +16,7 @@ export async function inWaves<T>(
 ): Promise<void> {
   for (let at = 0; at < items.length; at += size) {
     const wave = items.slice(at, at + size);
-    settled(wave, await Promise.allSettled(wave.map(send)));
+    // A send that throws at once counts as a failed call, like one that rejects.
+    settled(wave, await Promise.allSettled(wave.map(async (item) => send(item))));
   }
 }

@@ -42,7 +42,7 @@ export class Accumulator {
    * Folds shard `idx`'s accepted output in; `seq` is its accept sequence number. Throws on a shape
    * conflict. Answers the meta's `accSeq` from now on: `seq` when the merged value was checkpointed,
    * which the caller saves in the same synchronous step as the shard's acceptance (one meta write
-   * per accepted shard, not two).
+   * per accepted shard, not two; one per batch of results, see JobStore.batch).
    */
   add(output: unknown, idx: number, seq: number, final: boolean): number {
     const meta = this.store.meta!;

@@ -68,8 +68,9 @@ export class Alarm {
   }
 
   /**
-   * Whether the alarm is known to be set and not overdue. Since it is only ever moved earlier,
-   * such an alarm already comes no later than every duty known when it was last set.
+   * Whether the alarm is known to be set and not overdue. Such an alarm comes no later than every
+   * duty known when it was last set: `set` moves it only earlier, except an overdue one (whose run,
+   * about to happen, sets it afresh from every duty).
    */
   pending(now: number): boolean {
     return this.#at != null && this.#at >= now - 1000;

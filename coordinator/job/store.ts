@@ -64,7 +64,7 @@ export class JobStore {
   /** Called after a save changed what a submitter sees; `stateChanged` when the state itself moved. */
   onChange: ((stateChanged: boolean) => void) | undefined;
 
-  /** Persists the meta row (and caches it), bumping `version` when the visible status changed. */
+  /** Persists the meta row (and caches it), bumping `version` when the visible status changed; within {@link batch}, when the batch ends. */
   saveMeta(next: JobMeta): void {
     const prev = this.#meta;
     const visible = (m: JobMeta | undefined) => m && `${m.state}|${m.done}|${m.failed}|${m.notify?.state}|${m.notify?.attempts}`;
@@ -88,8 +88,9 @@ export class JobStore {
   /**
    * Runs a synchronous step that saves the same rows many times (a batch of results, each
    * accepting a shard: the meta row, the merged result's checkpoint, the volunteer's credit) and
-   * writes each once, after it. It is still one step, so nothing else sees the difference, even
-   * when the step throws halfway (what it saved is written all the same).
+   * writes each once, after it. It is still one step, so no other call sees the difference, even
+   * when the step throws halfway (what it saved is written all the same); the step itself sees
+   * them through this store (`meta`, `blob`), not through `bytes`, which grows once they are written.
    */
   batch<T>(step: () => T): T {
     if (this.#batching) return step();

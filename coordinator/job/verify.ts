@@ -142,7 +142,7 @@ export function recordOutput(
   kernel: JobKernel,
   acc: Accumulator,
   check: Checker,
-  /** The lease's row as checked (`heldLease`) in this same step. */
+  /** The lease's row, read in this same step (checked by `heldLease` for a volunteer's result). */
   row: ReplicaRow,
   out: PreparedOutput,
   now: number,

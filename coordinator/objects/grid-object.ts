@@ -10,7 +10,7 @@ import { inWaves } from "../waves.ts";
 const ACTIVE_MS = 2 * 60_000;
 const BUCKET_MS = 10_000;
 const HISTORY_BUCKETS = 90;
-/** Credit changes are pushed to the volunteers' own objects this often, at most `PUSH_BATCH` volunteers at a time. */
+/** Credit changes are pushed to the volunteers' own objects this often, at most `PUSH_BATCH` volunteers a time (`PUSH_WAVE` at once). */
 const PUSH_MS = 1000;
 const PUSH_BATCH = 100;
 /** Pushes sent at once (see inWaves: their acknowledgements are one write a wave). */

@@ -259,9 +259,10 @@ export class JobObject extends DurableObject<Env> {
       });
       this.#stats.refused(entries);
       this.#addWork(results, checks);
-      this.#watchStorage(now);
       return entries;
     });
+    // After the batch's rows are written (still this step): the storage they take counts.
+    this.#watchStorage(now);
     await this.#schedule({});
     await this.#ending;
     return entries;

@@ -32,6 +32,20 @@ describe("calling many objects in waves", () => {
     expect(events.indexOf(settled[1]!)).toBe(17);
   });
 
+  it("counts a call that throws at once as failed and goes on with the rest", async () => {
+    const settled: string[] = [];
+    await inWaves(
+      [1, 2, 3],
+      2,
+      (i) => {
+        if (i === 1) throw new Error("no stub for it");
+        return Promise.resolve(i);
+      },
+      (wave, outcomes) => settled.push(`${wave.join(",")}: ${outcomes.map((o) => o.status).join(",")}`),
+    );
+    expect(settled).toEqual(["1,2: rejected,fulfilled", "3: fulfilled"]);
+  });
+
   it("does nothing for no items", async () => {
     let calls = 0;
     await inWaves(
