@@ -44,11 +44,10 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp, calls:
     switch (op.type) {
       case "lease":
         // Standing is read before looking for work, even when no job runs: that read is what
-        // answers a blacklisted volunteer 403 on its lease calls, idle grid or not (within the
-        // profile cache's few seconds, see trust.ts; a job that caught it refuses it at once).
-        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer), calls) } };
+        // answers a blacklisted volunteer 403 on every lease call, idle grid or not.
+        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer, "lease"), calls) } };
       case "results": {
-        const results = await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer));
+        const results = await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer, "results"));
         if (results.some((r) => r.error?.code === "volunteer_blacklisted")) forgetStanding(volunteer);
         return { status: 200, body: { results } };
       }

@@ -157,7 +157,7 @@ describe("adaptive trust policy", () => {
     if (again.status === 200) expect(again.body.leases).toEqual([]);
     else expect(again.status).toBe(403);
     await until("its record says blacklisted", async () => (await profile(s1!)).blacklisted === true);
-    await sleep(5100); // past the per-isolate profile cache (5 s for a volunteer trusted on nothing)
+    await sleep(2100); // past the per-isolate profile cache
     expect((await expectError(call("POST", "/v1/leases", { token: s1!.token, body: {} }), 403)).code).toBe("volunteer_blacklisted");
     expect(await profile(s1!)).toMatchObject({ blacklisted: true, trusted: false });
     await until("its grid-wide credit is taken back", async () => (await profile(s1!)).credit === 0);
@@ -229,19 +229,19 @@ describe("adaptive trust policy", () => {
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
   });
-  it("reuses a profile longest while it is trusted on nothing (a stale one then errs on the safe side)", () => {
+  it("reuses a profile for results longer only while it is trusted on nothing (a stale one then errs on the safe side)", () => {
     const base = { id: "v", vouched: false, blacklisted: false, validated: 0, ringersPassed: 0, uncheckable: { validated: 0, ringersPassed: 0 } };
     const newcomer = { ...base, trusted: false, trustedUncheckable: false };
-    expect(reuseMs(newcomer)).toBe(5000);
+    expect([reuseMs(newcomer, "lease"), reuseMs(newcomer, "results")]).toEqual([1000, 5000]);
     // Trusted on one class only: it could be outvoted any second, and a stale profile would then judge its lone results as trusted.
     for (const partly of [
       { ...base, trusted: true, trustedUncheckable: false },
       { ...base, trusted: false, trustedUncheckable: true },
     ]) {
-      expect(reuseMs(partly)).toBe(1000);
+      expect([reuseMs(partly, "lease"), reuseMs(partly, "results")]).toEqual([1000, 1000]);
     }
     const settled = { ...base, trusted: true, trustedUncheckable: true };
-    expect(reuseMs(settled)).toBe(30_000);
+    expect(reuseMs(settled, "results")).toBe(30_000);
   });
   it("does not cache a standing read that left before a job dropped it (a blacklisting it could not see)", async () => {
     // The volunteer's record, answering when told to: a read can be overtaken by forgetStanding.
@@ -260,11 +260,11 @@ describe("adaptive trust policy", () => {
       trustedUncheckable: false,
     };
 
-    const first = trustOf(recordEnv, id);
+    const first = trustOf(recordEnv, id, "lease");
     forgetStanding(id); // a job answered volunteer_blacklisted while the read was on its way
     answer({ ...base, blacklisted: false });
     expect((await first).blacklisted).toBe(false); // this call uses what it read...
-    const second = trustOf(recordEnv, id); // ...but the next one reads the record again
+    const second = trustOf(recordEnv, id, "lease"); // ...but the next one reads the record again
     answer({ ...base, blacklisted: true, reason: "caught" });
     await expect(second).rejects.toMatchObject({ code: "volunteer_blacklisted" });
     expect(reads).toBe(2);
