@@ -287,6 +287,21 @@ describe("adaptive trust policy", () => {
     await until("the records took them", async () => (await storedRows(job.id, "rep_outbox")).length === 0);
     expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
   });
+  it("sees a newcomer that earned trust as trusted on its next leases within a second", async () => {
+    // A stale "trusted on nothing" is not the safe side for leases: it keeps a volunteer that just
+    // earned trust from confirming strangers' results, which then go to other strangers.
+    const job = await adaptiveJob(40, 100);
+    const v = await volunteer();
+    const [first] = await lease(v, 1); // its profile, trusted on nothing, is now cached
+    await makeTrusted(v);
+    await sleep(1100);
+    const [next] = await leaseEventually(v, 1);
+    const need = async (l: Lease) => (await storedRows<{ idx: number; need: number }>(job.id, "shards")).find((s) => s.idx === Number(l.shardId))!.need;
+    // A stranger's fresh shard needs two agreeing outputs; a trusted volunteer's, its one.
+    expect(await need(first!)).toBe(2);
+    expect(await need(next!)).toBe(1);
+  });
+
   it("earns no trust for outputs a job accepted on the volunteer's word alone", async () => {
     // A quorum-1 job takes any well-formed output: if that counted, a saboteur could farm a
     // validated record with garbage, then pass one spot-check and have its lone results trusted.
