@@ -1,4 +1,4 @@
-import { bound as sqlBound, REPLICA } from "./tables.ts";
+import { bound, REPLICA } from "./tables.ts";
 
 /** A replica's state as stored (one of {@link REPLICA}). */
 export type ReplicaState = (typeof REPLICA)[keyof typeof REPLICA];
@@ -14,6 +14,9 @@ export type ReplicaRow = {
   ringer: number;
 };
 
+/** The columns of a {@link ReplicaRow}. */
+const ROW = "lease, idx, volunteer, state, expires_at, hash, ringer";
+
 /** A submitted output as the rules read it back. */
 export type SubmittedOutput = {
   lease: string;
@@ -27,16 +30,14 @@ export class ReplicaTable {
   constructor(private readonly sql: SqlStorage) {}
 
   get(lease: string): ReplicaRow | undefined {
-    return this.sql.exec<ReplicaRow>("SELECT lease, idx, volunteer, state, expires_at, hash, ringer FROM replicas WHERE lease = ?", lease).toArray()[0];
+    return this.sql.exec<ReplicaRow>(`SELECT ${ROW} FROM replicas WHERE lease = ?`, lease).toArray()[0];
   }
 
   /** A lease with whether its volunteer is banned in this job (`banned` 1), in one read: what a result or heartbeat checks first. */
   getChecked(lease: string): (ReplicaRow & { banned: number }) | undefined {
     return this.sql
       .exec<ReplicaRow & { banned: number }>(
-        `SELECT lease, idx, volunteer, state, expires_at, hash, ringer,
-           EXISTS (SELECT 1 FROM banned b WHERE b.volunteer = replicas.volunteer) AS banned
-         FROM replicas WHERE lease = ?`,
+        `SELECT ${ROW}, EXISTS (SELECT 1 FROM banned b WHERE b.volunteer = replicas.volunteer) AS banned FROM replicas WHERE lease = ?`,
         lease,
       )
       .toArray()[0];
@@ -70,7 +71,7 @@ export class ReplicaTable {
   countOf(volunteer: string, states: readonly number[], limit: number): number {
     return this.sql
       .exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ${sqlBound(limit)})`,
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM replicas WHERE volunteer = ? AND state IN (${states.join(",")}) LIMIT ${bound(limit)})`,
         volunteer,
       )
       .one().n;

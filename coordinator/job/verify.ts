@@ -31,12 +31,12 @@ export interface Effect {
   /** The shard's class of work: the coordinator cannot recompute it. */
   uncheckable: boolean;
   /**
-   * `confirmed`: the output was confirmed by someone other than its own volunteer (another
+   * `independent`: the output was confirmed by someone other than its own volunteer (another
    * volunteer's agreeing output, or the coordinator's own computation). Only then does the
    * acceptance count toward trust: a lone output a job took on its volunteer's word alone (a
    * `quorum: 1` job, a trusted volunteer's unaudited result) proves nothing about that volunteer.
    */
-  accepted?: { idx: number; agreeing: string[]; confirmed: boolean };
+  accepted?: { idx: number; agreeing: string[]; independent: boolean };
   failed?: { idx: number; reason: string };
   ringer?: { passed: boolean };
   /** Volunteers whose output the coordinator proved wrong. */
@@ -56,13 +56,11 @@ export const VERIFY_RATE = 0.03;
 /** The first accepted shards of every adaptive job are always checked, so ringers exist early. */
 export const VERIFY_FIRST = 3;
 
-/** Checks that `volunteer` may submit for `lease` now; the failure is the contract's status. */
-export function checkLease(store: JobStore, volunteer: string, lease: string, now: number): Failure | undefined {
-  const held = heldLease(store, volunteer, lease, now);
-  return "ok" in held ? held : undefined;
-}
-
-/** The lease `volunteer` may submit for now (one read), or the contract's failure: see {@link checkLease}. */
+/**
+ * The lease `volunteer` holds and may still use now (submit, heartbeat, release, read its input),
+ * in one read, or the failure the contract answers: 404, 403 (another's lease, or a blacklisted
+ * volunteer), 409 (already submitted) or 410 (job cancelled or failed, lease released or expired).
+ */
 export function heldLease(store: JobStore, volunteer: string, lease: string, now: number): ReplicaRow | Failure {
   const row = store.replicas.getChecked(lease);
   const meta = store.meta!;
@@ -264,7 +262,7 @@ export function recordOutput(
   // The checkpoint (if the merge wrote one) and the acceptance are saved in this one step.
   store.saveMeta({ ...store.meta!, done, seq, accSeq, updatedAt: now });
   const independent = agreeing.length >= 2 || right !== undefined || confirmed;
-  return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer), confirmed: independent } };
+  return { ...effect, accepted: { idx: row.idx, agreeing: agreeing.map((a) => a.volunteer), independent } };
 }
 
 /**

@@ -5,11 +5,6 @@
 export class VolunteerTable {
   constructor(private readonly sql: SqlStorage) {}
 
-  /** Whether this volunteer was caught and backtracked here (its isolate may not know yet). */
-  banned(volunteer: string): boolean {
-    return this.sql.exec("SELECT 1 FROM banned WHERE volunteer = ?", volunteer).toArray().length > 0;
-  }
-
   ban(volunteer: string): void {
     this.sql.exec("INSERT OR IGNORE INTO banned (volunteer) VALUES (?)", volunteer);
   }

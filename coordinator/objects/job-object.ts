@@ -15,7 +15,7 @@ import { missingJob, retainedUntil, retentionDays } from "../job/retention.ts";
 import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
 import { REPLICA } from "../job/tables.ts";
-import { checker, checkLease, confirmLone, ERROR_HASH, heldLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { checker, confirmLone, ERROR_HASH, heldLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { DatasetChecks } from "../job/dataset-checks.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { VolunteerRecords } from "../job/volunteer-records.ts";
@@ -246,7 +246,7 @@ export class JobObject extends DurableObject<Env> {
     const check = checker(this.store, this.#kernel, SUBMIT_CHECKS, texts);
     // One atomic step, writing the rows each accepted shard changes once however many it accepts.
     const entries = this.store.batch(() => {
-      const entries = items.map((item, n): BatchResultEntry => {
+      const answered = items.map((item, n): BatchResultEntry => {
         const row = heldLease(this.store, volunteer, item.leaseId, now);
         if ("ok" in row) return entry(item.leaseId, row);
         const out = prepared[n]!;
@@ -257,9 +257,9 @@ export class JobObject extends DurableObject<Env> {
         this.#apply(effect, volunteer, now);
         return { leaseId: item.leaseId, status: 202 };
       });
-      this.#stats.refused(entries);
+      this.#stats.refused(answered);
       this.#addWork(results, checks);
-      return entries;
+      return answered;
     });
     // After the batch's rows are written (still this step): the storage they take counts.
     this.#watchStorage(now);
@@ -271,10 +271,10 @@ export class JobObject extends DurableObject<Env> {
   /** Where a dataset lease's bytes are, for its holder only (the Worker streams them from storage). */
   async leaseInput(volunteer: string, leaseId: string): Promise<Outcome<{ dataset: StoredDataset; offset: number; length: number }>> {
     const meta = this.store.meta;
-    const problem = meta ? checkLease(this.store, volunteer, leaseId, Date.now()) : notFoundLease(leaseId);
-    if (problem) return problem;
+    const row = meta ? heldLease(this.store, volunteer, leaseId, Date.now()) : notFoundLease(leaseId);
+    if ("ok" in row) return row;
     if (!meta!.dataset) return fail(404, "no_input_url", "this lease's input is inline");
-    const { offset, length } = datasetInput(meta!.dataset, this.store.replicas.get(leaseId)!.idx);
+    const { offset, length } = datasetInput(meta!.dataset, row.idx);
     return { ok: true, dataset: this.#datasets.dataset(offset), offset, length };
   }
 
@@ -302,8 +302,8 @@ export class JobObject extends DurableObject<Env> {
 
   async heartbeat(volunteer: string, leaseId: string): Promise<Outcome<{ expiresAt: number }>> {
     const now = Date.now();
-    const problem = this.store.meta ? checkLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
-    if (problem) return problem;
+    const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+    if ("ok" in row) return row;
     // Heartbeats extend a lease up to its hard deadline, never past it.
     const deadline = this.store.replicas.deadline(leaseId);
     const expiresAt = Math.min(now + this.store.meta!.leaseTtlMs, deadline ?? Number.MAX_SAFE_INTEGER);
@@ -425,7 +425,7 @@ export class JobObject extends DurableObject<Env> {
     if (effect.accepted) {
       this.#stats.accepted(effect.accepted.agreeing);
       // Trust is earned by verified work only: an output accepted on its volunteer's word alone earns credit, not trust.
-      if (effect.accepted.confirmed) this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
+      if (effect.accepted.independent) this.#reputation.agreed(effect.accepted.agreeing, effect.uncheckable);
       for (const v of effect.accepted.agreeing) {
         // The volunteer's own record lists this job, so backtracking can find it later.
         if (this.store.volunteers.credit(v)) this.ctx.waitUntil(this.#records.report(v));
