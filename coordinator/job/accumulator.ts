@@ -8,10 +8,11 @@ import type { JobStore } from "./store.ts";
  */
 export const REBUILD_STEP = 2000;
 
-/** Checkpoint at least this often (in accepted shards) once the result has grown large. */
+/**
+ * Checkpoint once per this many accepted shards (and when the job ends): a restart replays at most
+ * this many outputs, and a result commit does not rewrite the blob's pages per shard.
+ */
 const CHECKPOINT_EVERY = 64;
-/** Below this size (JSON characters) every accept checkpoints: one small blob write. */
-const SMALL = 16 * 1024;
 
 /**
  * The job's merged result, folded incrementally with the kernel's reduce as shards are accepted.
@@ -20,7 +21,6 @@ const SMALL = 16 * 1024;
  */
 export class Accumulator {
   #value: unknown;
-  #lastSize = 0;
 
   constructor(
     private readonly store: JobStore,
@@ -51,10 +51,8 @@ export class Accumulator {
     // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
     this.#value = this.kernel.reduce(this.#value, output, idx);
-    if (!(final || this.#lastSize < SMALL || seq - meta.accSeq >= CHECKPOINT_EVERY)) return meta.accSeq;
-    const text = JSON.stringify(this.#value);
-    this.#lastSize = text.length;
-    this.store.saveBlob("acc", text);
+    if (!(final || seq - meta.accSeq >= CHECKPOINT_EVERY)) return meta.accSeq;
+    this.store.saveBlob("acc", JSON.stringify(this.#value));
     return seq;
   }
 
@@ -93,9 +91,7 @@ export class Accumulator {
       }
     }
     const finished = rows.length < limit;
-    const text = JSON.stringify(value);
-    this.#lastSize = text.length;
-    this.store.saveBlob("acc", text);
+    this.store.saveBlob("acc", JSON.stringify(value));
     const { rebuilding: _, ...rest } = this.store.meta!;
     this.store.saveMeta({ ...rest, accSeq: rows.at(-1)?.seq ?? meta.accSeq, ...(!finished && { rebuilding: true }) });
     if (finished) this.#value = value;
@@ -107,7 +103,6 @@ export class Accumulator {
     const meta = this.store.meta!;
     const saved = this.store.blob("acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
-    this.#lastSize = saved?.length ?? 0;
     const replay = this.store.shards.acceptedOutputs(saved === undefined ? 0 : meta.accSeq, { before });
     for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
     return value;
