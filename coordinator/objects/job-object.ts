@@ -200,7 +200,7 @@ export class JobObject extends DurableObject<Env> {
     const { banned, held, allowed } = leaseAllowance(this.store, volunteer, max);
     if (banned) return { leases: [], available: this.store.hasWork(), running: true };
     if (max <= 0) return { leases: [], available: this.store.hasWork(), running: true, held };
-    const leases = allowed > 0 ? issueLeases(this.store, this.#kernel, volunteer, allowed, Date.now(), standing) : [];
+    const leases = allowed > 0 ? this.#step(() => issueLeases(this.store, this.#kernel, volunteer, allowed, Date.now(), standing)) : [];
     if (leases.length) {
       this.#stats.seen(volunteer);
       this.#stats.count("leasesIssued", leases.length);
@@ -245,22 +245,24 @@ export class JobObject extends DurableObject<Env> {
     let checks = 0;
     const check = checker(this.store, this.#kernel, SUBMIT_CHECKS, texts);
     // One atomic step, writing the rows each accepted shard changes once however many it accepts.
-    const entries = this.store.batch(() => {
-      const answered = items.map((item, n): BatchResultEntry => {
-        const row = heldLease(this.store, volunteer, item.leaseId, now);
-        if ("ok" in row) return entry(item.leaseId, row);
-        const out = prepared[n]!;
-        if ("ok" in out) return entry(item.leaseId, out);
-        const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, row, out, now, standing, rolls[n]);
-        results++;
-        checks += effect.checks ?? 0;
-        this.#apply(effect, volunteer, now);
-        return { leaseId: item.leaseId, status: 202 };
-      });
-      this.#stats.refused(answered);
-      this.#addWork(results, checks);
-      return answered;
-    });
+    const entries = this.#step(() =>
+      this.store.batch(() => {
+        const answered = items.map((item, n): BatchResultEntry => {
+          const row = heldLease(this.store, volunteer, item.leaseId, now);
+          if ("ok" in row) return entry(item.leaseId, row);
+          const out = prepared[n]!;
+          if ("ok" in out) return entry(item.leaseId, out);
+          const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, row, out, now, standing, rolls[n]);
+          results++;
+          checks += effect.checks ?? 0;
+          this.#apply(effect, volunteer, now);
+          return { leaseId: item.leaseId, status: 202 };
+        });
+        this.#stats.refused(answered);
+        this.#addWork(results, checks);
+        return answered;
+      }),
+    );
     // After the batch's rows are written (still this step): the storage they take counts.
     this.#watchStorage(now);
     await this.#schedule({});
@@ -316,7 +318,7 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
     if ("ok" in row) return row;
-    returnLease(this.store, leaseId, row.idx, REPLICA.released);
+    this.#step(() => returnLease(this.store, leaseId, row.idx, REPLICA.released));
     return { ok: true, released: true };
   }
 
@@ -331,7 +333,7 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return { reopened: 0 };
     const wasDone = meta.state === "done";
     const kernel = this.#kernel;
-    const { reopened, agreedWith, proven, checks, revoked } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
+    const { reopened, agreedWith, proven, checks, revoked } = this.#step(() => backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS)));
     for (const v of proven) this.#records.caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
     this.#stats.revoke(volunteer, revoked);
     this.#addWork(0, checks);
@@ -370,7 +372,10 @@ export class JobObject extends DurableObject<Env> {
     this.#rebuildStep(now);
     if (await this.#expire(now)) return;
     if (this.store.meta) {
-      this.#stats.count("leasesExpired", expireLeases(this.store, now));
+      this.#stats.count(
+        "leasesExpired",
+        this.#step(() => expireLeases(this.store, now)),
+      );
       compactReturned(this.store, now);
     }
     const grid = gridStub(this.env);
@@ -435,6 +440,26 @@ export class JobObject extends DurableObject<Env> {
     if (effect.failed) this.#stats.failedShard();
     const settled = this.store.meta!;
     if (settled.state === "running" && !settled.rebuilding && settled.done + settled.failed >= settled.total) this.#finish(now);
+  }
+
+  /**
+   * Runs one synchronous step of the job's decisions (a lease batch, a result batch, an expiry
+   * sweep, a backtrack). Should it throw midway (a bug, a full disk), the object resets before any
+   * of it is committed: the runtime drops every write not yet committed and this object's memory,
+   * so storage never keeps half a step (a shard accepted while the job's progress was not counted,
+   * say) and nothing it decided is sent anywhere (outgoing calls wait for the commit). Callers
+   * whose writes were dropped with it get an error, never a success, and their volunteers send again.
+   */
+  #step<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (err) {
+      const described = describeError(err);
+      log("error", "a job step failed: the object resets without committing it", { jobId: this.store.meta?.id, ...described });
+      // Throws (the runtime's reset) and never returns.
+      this.ctx.abort(`a job step failed (${described.error})`);
+      throw err;
+    }
   }
 
   /** Counts verification work: outputs received from volunteers and shards computed here. */

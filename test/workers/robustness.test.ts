@@ -2,7 +2,21 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
-import { ALICE, call, callJson, expectError, primesJob, runVolunteers, storedRows, volunteer } from "./helpers.ts";
+import type { Lease } from "../../shared/schemas.ts";
+import { ALICE, call, callJson, expectError, honest, jobObject, jobRows, lease, primesJob, runVolunteers, status, storedRows, volunteer } from "./helpers.ts";
+
+/** Makes the `n`th call of the job object's `ReplicaTable.method` throw, as a failing disk would, until the object restarts. */
+function failOnCall(jobId: string, method: "lease" | "submit", n: number): Promise<void> {
+  return runInDurableObject(jobObject(jobId), (o: JobObject) => {
+    const replicas = o.store.replicas;
+    const real = replicas[method].bind(replicas) as (...args: unknown[]) => void;
+    let calls = 0;
+    replicas[method] = (...args: unknown[]) => {
+      if (++calls === n) throw new Error("disk on fire");
+      real(...args);
+    };
+  });
+}
 
 describe("robustness", () => {
   it("stores nothing for made-up job and lease ids", async () => {
@@ -45,5 +59,39 @@ describe("robustness", () => {
     } while (Date.now() < until);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => r.reported === 1)).toBe(true);
+  });
+
+  it("keeps nothing of a result batch that fails midway, and takes the whole batch when sent again", async () => {
+    const job = await primesJob(3, 10);
+    const v = await volunteer();
+    const leases = await lease(v, 3);
+    const results = leases.map((l) => ({ leaseId: l.id, output: honest(l) }));
+    // The third output's write fails (a bug, a full disk), after the first two shards were accepted in memory.
+    await failOnCall(job.id, "submit", 3);
+    const failed = await callJson("POST", "/v1/results", { token: v.token, body: { results } });
+    // Not half a batch: no shard accepted, no output stored, no credit, every lease still out.
+    expect(await jobRows(job.id, "SELECT idx FROM shards WHERE state != 0")).toEqual([]);
+    expect(await jobRows(job.id, "SELECT lease FROM replicas WHERE state != 0 OR output IS NOT NULL")).toEqual([]);
+    expect(await storedRows(job.id, "contrib")).toEqual([]);
+    expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 0 } });
+    expect(failed.status).toBe(500);
+    expect(failed.body.error.code).toBe("internal");
+    // The object came back without the fault: the same batch is taken whole.
+    const again = await callJson("POST", "/v1/results", { token: v.token, body: { results } });
+    expect(again.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202, 202]);
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 3 } });
+  });
+
+  it("keeps nothing of a lease batch that fails midway", async () => {
+    const job = await primesJob(3, 10);
+    const v = await volunteer();
+    await failOnCall(job.id, "lease", 2);
+    // The grid skips a failing job for a moment: this call finds no work.
+    expect((await callJson("POST", "/v1/leases", { token: v.token, body: { max: 3 } })).body.leases).toEqual([]);
+    // No shard started, no lease stored, the cursor where it was: the three shards are still to hand out.
+    expect(await jobRows(job.id, "SELECT idx FROM shards")).toEqual([]);
+    expect(await jobRows(job.id, "SELECT lease FROM replicas")).toEqual([]);
+    const direct = jobObject(job.id) as unknown as { lease(volunteer: string, max: number): Promise<{ leases: Lease[] }> };
+    expect((await direct.lease(v.id, 3)).leases.map((l) => l.shardId).sort()).toEqual(["0", "1", "2"]);
   });
 });
