@@ -50,6 +50,8 @@ function builtIn(kernel: Kernel, params: unknown): JobKernel {
     validate(output) {
       const parsed = kernel.output.safeParse(output);
       if (!parsed.success) return { problem: `output does not fit ${kernel.name}: ${describeIssues(parsed.error)}` };
+      const unmergeable = kernel.outputProblem?.(parsed.data, params);
+      if (unmergeable) return { problem: `output does not fit ${kernel.name}: ${unmergeable}` };
       return sized(canonicalJson(parsed.data));
     },
     checkable: (input) => kernel.checkable(input),

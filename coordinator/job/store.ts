@@ -88,8 +88,8 @@ export class JobStore {
   /**
    * Runs a synchronous step that saves the same rows many times (a batch of results, each
    * accepting a shard: the meta row, the merged result's checkpoint, the volunteer's credit) and
-   * writes each once, after it. It is still one step, so no other call sees the difference, even
-   * when the step throws halfway (what it saved is written all the same); the step itself sees
+   * writes each once, after it. It is still one step, so no other call sees the difference (a step
+   * that throws halfway is thrown away whole by its caller, JobObject.#step); the step itself sees
    * them through this store (`meta`, `blob`), not through `bytes`, which grows once they are written.
    */
   batch<T>(step: () => T): T {

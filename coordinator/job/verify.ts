@@ -99,7 +99,13 @@ export function checker(store: JobStore, kernel: JobKernel, budget: number, text
       input = { ...(input as object), text };
     }
     left--;
-    return canonicalJson(kernel.compute(input, store.meta!.params));
+    try {
+      return canonicalJson(kernel.compute(input, store.meta!.params));
+    } catch {
+      // The kernel refuses this input (records.aggregate past its group bound, say): the coordinator
+      // cannot check it, and volunteers' outputs are judged by replicas instead, as past the budget.
+      return undefined;
+    }
   };
 }
 
@@ -254,9 +260,11 @@ export function recordOutput(
   try {
     accSeq = acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total);
   } catch (err) {
-    if (!(err instanceof MergeConflict)) throw err;
+    // A conflict of shapes, or any other failure of the merge: this shard fails alone, saying why,
+    // and the rest of the job goes on (a throw here would reset the job's object, see JobObject.#step).
     acc.forget();
-    return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${err.message}`, now) };
+    const message = err instanceof MergeConflict ? err.message : `its output could not be merged (${err instanceof Error ? err.message : String(err)})`;
+    return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${message}`, now) };
   }
   store.shards.accept(row.idx, decision.hash, seq, verified);
   // The checkpoint (if the merge wrote one) and the acceptance are saved in this one step.

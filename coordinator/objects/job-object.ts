@@ -222,7 +222,8 @@ export class JobObject extends DurableObject<Env> {
     return Promise.all(
       calls.map((c) =>
         this.submit(c.volunteer, c.items, c.standing).catch((err) => {
-          // One volunteer's failure answers that volunteer's entries only, never the rest of the batch.
+          // A failure before the atomic step (reading a dataset's bytes, say) answers that volunteer's
+          // entries only, never the rest of the batch; one inside it resets the object (see #step).
           log("error", "submitting a result batch failed", { jobId: this.store.meta?.id, volunteerId: c.volunteer, ...describeError(err) });
           return c.items.map((i) => ({ leaseId: i.leaseId, status: 500, error: { code: "internal", message: "internal error" } }));
         }),
@@ -291,15 +292,19 @@ export class JobObject extends DurableObject<Env> {
     const kernel = this.#kernel;
     // One atomic step from here: each output is taken back to its lease and recorded again.
     const check = checker(this.store, kernel, waiting.outputs.length, waiting.texts);
-    let checks = 0;
-    for (const w of waiting.outputs) {
-      if (!waiting.texts.has(w.idx)) continue;
-      const effect = confirmLone(this.store, kernel, this.#accumulator, check, w, now);
-      if (!effect) continue;
-      checks += effect.checks ?? 0;
-      this.#apply(effect, w.volunteer, now, true);
-    }
-    this.#addWork(0, checks);
+    this.#step(() =>
+      this.store.batch(() => {
+        let checks = 0;
+        for (const w of waiting.outputs) {
+          if (!waiting.texts.has(w.idx)) continue;
+          const effect = confirmLone(this.store, kernel, this.#accumulator, check, w, now);
+          if (!effect) continue;
+          checks += effect.checks ?? 0;
+          this.#apply(effect, w.volunteer, now, true);
+        }
+        this.#addWork(0, checks);
+      }),
+    );
   }
 
   async heartbeat(volunteer: string, leaseId: string): Promise<Outcome<{ expiresAt: number }>> {
@@ -333,17 +338,22 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return { reopened: 0 };
     const wasDone = meta.state === "done";
     const kernel = this.#kernel;
-    const { reopened, agreedWith, proven, checks, revoked } = this.#step(() => backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS)));
-    for (const v of proven) this.#records.caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
-    this.#stats.revoke(volunteer, revoked);
-    this.#addWork(0, checks);
-    const notify = this.store.meta!.notify;
-    // The submitter was told it was done; it will be told again once the corrected result is in.
-    if (reopened && wasDone && notify) this.store.saveMeta({ ...this.store.meta!, notify: { url: notify.url, state: "pending", attempts: 0 } });
-    this.#reputation.penalize(agreedWith.filter((v) => v !== volunteer));
+    const reopened = this.#step(() => {
+      const { reopened, agreedWith, proven, checks, revoked } = backtrack(this.store, volunteer, checker(this.store, kernel, BACKTRACK_CHECKS));
+      for (const v of proven) this.#records.caught(v, `output proven wrong by the coordinator in job ${meta.id}`);
+      this.#stats.revoke(volunteer, revoked);
+      this.#addWork(0, checks);
+      const notify = this.store.meta!.notify;
+      // The submitter was told it was done; it will be told again once the corrected result is in.
+      if (reopened && wasDone && notify) this.store.saveMeta({ ...this.store.meta!, notify: { url: notify.url, state: "pending", attempts: 0 } });
+      this.#reputation.penalize(agreedWith.filter((v) => v !== volunteer));
+      if (reopened) {
+        this.#accumulator.rebuild();
+        this.#refold(Date.now());
+      }
+      return reopened;
+    });
     if (reopened) {
-      this.#accumulator.rebuild();
-      this.#rebuildStep(Date.now());
       if (wasDone) await gridStub(this.env).jobStarted(runningJob(meta), false);
       this.#announcedAt = 0; // and once more from its next alarm, should that call have been lost
     }
@@ -354,6 +364,11 @@ export class JobObject extends DurableObject<Env> {
   /** Refolds one bounded batch of a rebuild; a shard that no longer merges fails alone. */
   #rebuildStep(now: number): void {
     if (!this.store.meta?.rebuilding) return;
+    this.#step(() => this.#refold(now));
+  }
+
+  /** The body of a rebuild step, inside a #step of its caller. */
+  #refold(now: number): void {
     const { finished, conflicts } = this.#accumulator.step();
     for (const { idx, message } of conflicts) {
       const reason = `shard ${idx}: ${message}`;

@@ -4,6 +4,7 @@
  * Groups live in a Map and leave through Object.fromEntries, so any key (even `__proto__`) is an
  * ordinary group.
  */
+import { MergeConflict } from "../reduce.ts";
 import { CsvReader, csvHeader } from "./csv.ts";
 
 export type Scalar = string | number | boolean | null;
@@ -240,8 +241,23 @@ export function aggregateRecords(input: RecordsInput, params: RecordsParams): Re
 }
 
 /**
+ * Why an output cannot be merged for these params: a group whose metrics are not exactly the
+ * job's (a volunteer's output is refused with this, before anything is stored), or undefined.
+ */
+export function recordsOutputProblem(output: RecordsOutput, params: RecordsParams): string | undefined {
+  const names = Object.keys(params.metrics);
+  for (const [key, group] of Object.entries(output.groups)) {
+    const missing = names.find((name) => typeof group[name] !== "number");
+    if (missing !== undefined) return `group ${JSON.stringify(key)} lacks metric "${missing}"`;
+    if (Object.keys(group).length !== names.length) return `group ${JSON.stringify(key)} has metrics the job does not name (it names ${names.join(", ")})`;
+  }
+  return undefined;
+}
+
+/**
  * The merge of shard outputs for one job's params: per group, counts and sums add, mins and maxes
- * keep the extreme. Mutates and returns `acc`; throws when `next` lacks a metric of a group.
+ * keep the extreme. Mutates and returns `acc`; throws MergeConflict when `next` lacks a metric of a
+ * group (outputs are refused for that first, see recordsOutputProblem).
  */
 export function mergeRecords(params: RecordsParams): (acc: RecordsOutput, next: RecordsOutput) => RecordsOutput {
   const ops = [...metricOps(params)];
@@ -250,7 +266,7 @@ export function mergeRecords(params: RecordsParams): (acc: RecordsOutput, next: 
     acc.skipped += next.skipped;
     for (const [key, add] of Object.entries(next.groups)) {
       for (const [name] of ops) {
-        if (typeof add[name] !== "number") throw new Error(`records.aggregate: group ${JSON.stringify(key)} lacks metric "${name}"`);
+        if (typeof add[name] !== "number") throw new MergeConflict(`records.aggregate: group ${JSON.stringify(key)} lacks metric "${name}"`);
       }
       if (!Object.hasOwn(acc.groups, key)) {
         // defineProperty, not assignment: a key such as `__proto__` must become an own property.

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { PRIMES_MAX_SPAN } from "./primes.ts";
 import { mergeCounts, type WordcountOutput } from "./wordcount.ts";
 import { compute } from "./compute.ts";
-import { MAX_GROUPS, emptyRecords, mergeRecords, type RecordsOutput, type RecordsParams } from "./records.ts";
+import { MAX_GROUPS, emptyRecords, mergeRecords, recordsOutputProblem, type RecordsOutput, type RecordsParams } from "./records.ts";
 
 /** Largest integer range end `primes.count` accepts (2^53). */
 export const MAX_RANGE_END = 2 ** 53;
@@ -31,6 +31,11 @@ export interface Kernel {
    * for a job with these (validated) params.
    */
   reduceWith?(params: unknown): (acc: unknown, next: unknown) => unknown;
+  /**
+   * For kernels whose output shape depends on the job's params: why an output that fits `output`
+   * still cannot be merged for these params (a 400 naming it), or undefined.
+   */
+  outputProblem?(output: unknown, params: unknown): string | undefined;
 }
 
 const wholeNumber = z
@@ -143,6 +148,7 @@ const recordsAggregate: Kernel = {
     throw new Error("records.aggregate merges by its params: fold with reduceWith(params), not reduce");
   },
   reduceWith: (params) => mergeRecords(params as RecordsParams) as (acc: unknown, next: unknown) => unknown,
+  outputProblem: (output, params) => recordsOutputProblem(output as RecordsOutput, params as RecordsParams),
 };
 
 /** Every kernel this deployment runs, by name. */

@@ -382,6 +382,40 @@ describe("records.aggregate over datasets", () => {
     expect(texts.every((t) => !t.startsWith("tail"))).toBe(true);
   });
 
+  it("refuses an output whose groups do not carry exactly the job's metrics, and takes the right one", async () => {
+    const ds = await upload('{"category":"books","price_cents":250,"status":"paid"}\n', "one.jsonl");
+    const job = await createJob({ kernel: "records.aggregate", dataset: { id: ds.id }, params: params("jsonl"), replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const [l] = await lease(v, 1);
+    const send = (groups: unknown) =>
+      callJson("POST", "/v1/results", { token: v.token, body: { results: [{ leaseId: l!.id, output: { groups, records: 1, skipped: 0 } }] } });
+    // Both fit the kernel's output schema but cannot be merged for these params: refused before anything is stored.
+    const lacking = (await send({ books: { orders: 1 } })).body.results[0];
+    expect(lacking).toMatchObject({ status: 400, error: { code: "invalid_output", message: expect.stringMatching(/lacks metric "revenue"/) } });
+    const extra = (await send({ books: { orders: 1, revenue: 250, largest: 250, smallest: 250, bonus: 1 } })).body.results[0];
+    expect(extra).toMatchObject({ status: 400, error: { code: "invalid_output", message: expect.stringMatching(/metrics the job does not name/) } });
+    expect((await status(job.id)).shards).toMatchObject({ done: 0, failed: 0 });
+    expect((await send({ books: { orders: 1, revenue: 250, largest: 250, smallest: 250 } })).body.results[0].status).toBe(202);
+    expect(await result(job.id)).toEqual({ groups: { books: { orders: 1, revenue: 250, largest: 250, smallest: 250 } }, records: 1, skipped: 0 });
+  });
+
+  it("judges by replicas a shard the coordinator cannot compute itself (past the group bound), never failing the call", async () => {
+    // 10,001 groups in one shard: more than records.aggregate computes, so the coordinator's own check cannot run.
+    const rows = Array.from({ length: 10_001 }, (_, i) => `{"category":"c${i}","price_cents":1,"status":"paid"}`).join("\n");
+    const ds = await upload(`${rows}\n`, "many.jsonl");
+    const job = await createJob({ kernel: "records.aggregate", dataset: { id: ds.id, chunkBytes: 4 * MiB }, params: params("jsonl") });
+    const v = await volunteer();
+    const [l] = await lease(v, 1);
+    // A stranger's made-up output on a checkable shard: the coordinator tries to check it, and cannot.
+    const sent = await callJson("POST", "/v1/results", {
+      token: v.token,
+      body: { results: [{ leaseId: l!.id, output: { groups: {}, records: 0, skipped: 0 } }] },
+    });
+    expect(sent.body.results[0].status).toBe(202);
+    // Not accepted on its word: it waits for an independent volunteer.
+    expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 0, awaitingConfirmation: 1 } });
+  });
+
   it("refuses a records.aggregate job whose params do not fit, naming the field", async () => {
     const ds = await upload("a,b\n1,2\n");
     const bad = await expectError(

@@ -5,14 +5,14 @@ import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { ALICE, call, callJson, expectError, honest, jobObject, jobRows, lease, primesJob, runVolunteers, status, storedRows, volunteer } from "./helpers.ts";
 
-/** Makes the `n`th call of the job object's `ReplicaTable.method` throw, as a failing disk would, until the object restarts. */
+/** Makes the job object's `ReplicaTable.method` throw from its `n`th call on, as a failing disk would; a fresh object (after the reset) has the real one. */
 function failOnCall(jobId: string, method: "lease" | "submit", n: number): Promise<void> {
   return runInDurableObject(jobObject(jobId), (o: JobObject) => {
     const replicas = o.store.replicas;
     const real = replicas[method].bind(replicas) as (...args: unknown[]) => void;
     let calls = 0;
     replicas[method] = (...args: unknown[]) => {
-      if (++calls === n) throw new Error("disk on fire");
+      if (++calls >= n) throw new Error("disk on fire");
       real(...args);
     };
   });
