@@ -66,7 +66,10 @@ export function mainTable(runs: RunOutcome[]): string {
     rows.push(row);
   }
   return groupedTable(
-    [["config", 3], ...POLICIES.map((p): [string, number] => [p.replication ? `fixed ${p.name} (M=${p.m})` : "adaptive", 3])],
+    [
+      ["config", 3],
+      ...POLICIES.map((p): [string, number] => [p.replication ? `fixed ${p.name} (M=${p.m})` : p.published ? "adaptive, published kernel" : "adaptive", 3]),
+    ],
     ["f", "s", "colluding", ...POLICIES.flatMap(() => ["wrong", "failed", "work/shard"])],
     rows,
   );
