@@ -9,7 +9,7 @@ import type { JobStore } from "./store.ts";
 export const REBUILD_STEP = 2000;
 
 /**
- * Checkpoint once per this many accepted shards (and when the job ends): a restart replays at most
+ * Checkpoint once per this many accepted shards (and with the last one): a restart replays at most
  * this many outputs, and a result commit does not rewrite the blob's pages per shard.
  */
 const CHECKPOINT_EVERY = 64;
@@ -50,7 +50,7 @@ export class Accumulator {
     if (meta.rebuilding) return meta.accSeq;
     // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
-    this.#value = this.kernel.reduce(this.#value, output, idx);
+    this.#value = fold(this.kernel, this.#value, output, idx);
     if (!(final || seq - meta.accSeq >= CHECKPOINT_EVERY)) return meta.accSeq;
     this.store.saveBlob("acc", JSON.stringify(this.#value));
     return seq;
@@ -84,7 +84,7 @@ export class Accumulator {
     const conflicts: { idx: number; message: string }[] = [];
     for (const row of rows) {
       try {
-        value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
+        value = fold(this.kernel, value, JSON.parse(row.output), row.idx);
       } catch (err) {
         if (!(err instanceof MergeConflict)) throw err;
         conflicts.push({ idx: row.idx, message: err.message });
@@ -106,5 +106,18 @@ export class Accumulator {
     const replay = this.store.shards.acceptedOutputs(saved === undefined ? 0 : meta.accSeq, { before });
     for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
     return value;
+  }
+}
+
+/**
+ * The kernel's reduce of one output, where any failure of the merge is a MergeConflict: the shard
+ * fails alone, saying why, and the job goes on (a throw out of a job's step would reset its object).
+ */
+function fold(kernel: JobKernel, acc: unknown, output: unknown, idx: number): unknown {
+  try {
+    return kernel.reduce(acc, output, idx);
+  } catch (err) {
+    if (err instanceof MergeConflict) throw err;
+    throw new MergeConflict(`its output could not be merged (${err instanceof Error ? err.message : String(err)})`);
   }
 }

@@ -260,11 +260,11 @@ export function recordOutput(
   try {
     accSeq = acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total);
   } catch (err) {
-    // A conflict of shapes, or any other failure of the merge: this shard fails alone, saying why,
-    // and the rest of the job goes on (a throw here would reset the job's object, see JobObject.#step).
+    // Any failure of the merge is a conflict (see Accumulator): this shard fails alone, saying why.
+    // Anything else (reading the checkpoint, say) goes on up and resets the object: see JobObject.#step.
+    if (!(err instanceof MergeConflict)) throw err;
     acc.forget();
-    const message = err instanceof MergeConflict ? err.message : `its output could not be merged (${err instanceof Error ? err.message : String(err)})`;
-    return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${message}`, now) };
+    return { ...effect, failed: failShard(store, row.idx, `shard ${row.idx}: ${err.message}`, now) };
   }
   store.shards.accept(row.idx, decision.hash, seq, verified);
   // The checkpoint (if the merge wrote one) and the acceptance are saved in this one step.

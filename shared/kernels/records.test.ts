@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../canonical.ts";
+import { MergeConflict } from "../reduce.ts";
 import { aggregateRecords, decimal, MAX_GROUPS, mergeRecords, type RecordsOutput, type RecordsParams } from "./records.ts";
 import { kernels } from "./registry.ts";
 
@@ -358,5 +359,18 @@ describe("records.aggregate in the registry", () => {
     });
     expect(() => kernel.reduceWith!(p)(kernel.identity(), { groups: { x: { n: 1 } }, records: 1, skipped: 0 })).toThrow(/lacks metric "s"/);
     expect(() => kernel.reduce(kernel.identity(), a)).toThrow(/reduceWith/);
+  });
+
+  it("names an output that fits the schema but not the job's metrics, and a merge of one changes nothing", () => {
+    const p: RecordsParams = { format: "jsonl", metrics: { n: { count: true }, s: { sum: "p" } } };
+    const right = { groups: { x: { n: 1, s: 5 } }, records: 1, skipped: 0 };
+    expect(kernel.outputProblem!(right, p)).toBeUndefined();
+    expect(kernel.outputProblem!({ groups: {}, records: 0, skipped: 0 }, p)).toBeUndefined();
+    expect(kernel.outputProblem!({ ...right, groups: { x: { n: 1, s: 5 }, y: { n: 1 } } }, p)).toBe('group "y" lacks metric "s"');
+    expect(kernel.outputProblem!({ ...right, groups: { x: { n: 1, s: 5, t: 2 } } }, p)).toMatch(/group "x" has metrics the job does not name/);
+    const acc = { groups: { x: { n: 1, s: 5 } }, records: 1, skipped: 0 };
+    const lacking = { groups: { y: { n: 2, s: 1 }, z: { n: 1 } }, records: 3, skipped: 1 };
+    expect(() => mergeRecords(p)(acc, lacking as RecordsOutput)).toThrow(MergeConflict);
+    expect(acc).toEqual({ groups: { x: { n: 1, s: 5 } }, records: 1, skipped: 0 });
   });
 });

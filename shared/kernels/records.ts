@@ -262,12 +262,15 @@ export function recordsOutputProblem(output: RecordsOutput, params: RecordsParam
 export function mergeRecords(params: RecordsParams): (acc: RecordsOutput, next: RecordsOutput) => RecordsOutput {
   const ops = [...metricOps(params)];
   return (acc, next) => {
-    acc.records += next.records;
-    acc.skipped += next.skipped;
+    // Checked before anything changes: a refused output leaves `acc` as it was.
     for (const [key, add] of Object.entries(next.groups)) {
       for (const [name] of ops) {
         if (typeof add[name] !== "number") throw new MergeConflict(`records.aggregate: group ${JSON.stringify(key)} lacks metric "${name}"`);
       }
+    }
+    acc.records += next.records;
+    acc.skipped += next.skipped;
+    for (const [key, add] of Object.entries(next.groups)) {
       if (!Object.hasOwn(acc.groups, key)) {
         // defineProperty, not assignment: a key such as `__proto__` must become an own property.
         Object.defineProperty(acc.groups, key, { value: { ...add }, enumerable: true, writable: true, configurable: true });
