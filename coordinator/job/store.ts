@@ -82,15 +82,14 @@ export class JobStore {
 
   #batching = false;
   #unsaved = false;
-  /** Blobs saved during a batch, written when it ends (null: deleted). */
-  readonly #blobs = new Map<string, string | null>();
 
   /**
    * Runs a synchronous step that saves the same rows many times (a batch of results, each
-   * accepting a shard: the meta row, the merged result's checkpoint, the volunteer's credit) and
-   * writes each once, after it. It is still one step, so no other call sees the difference (a step
-   * that throws halfway is thrown away whole by its caller, JobObject.#step); the step itself sees
-   * them through this store (`meta`, `blob`), not through `bytes`, which grows once they are written.
+   * accepting a shard: the meta row, the volunteer's credit) and writes each once, after it. It is
+   * still one step, so no other call sees the difference (a step that throws halfway is thrown
+   * away whole by its caller, JobObject.#step); the step itself sees them through this store
+   * (`meta`), not through `bytes`, which grows once they are written. (The merged result's
+   * checkpoint needs no deferring: it is written once per 64 accepted shards, see Accumulator.)
    */
   batch<T>(step: () => T): T {
     if (this.#batching) return step();
@@ -101,8 +100,6 @@ export class JobStore {
     } finally {
       this.#batching = false;
       this.volunteers.writeCredit();
-      for (const [name, text] of this.#blobs) text === null ? this.#deleteBlob(name) : writeBlob(this.sql, name, text);
-      this.#blobs.clear();
       if (this.#unsaved) {
         this.#unsaved = false;
         this.#writeMeta();
@@ -158,22 +155,14 @@ export class JobStore {
 
   /** A named text of any length (the merged result's checkpoint), or undefined. */
   blob(name: string): string | undefined {
-    const pending = this.#blobs.get(name);
-    if (pending !== undefined) return pending ?? undefined;
     return readBlob(this.sql, name);
   }
 
   saveBlob(name: string, text: string): void {
-    if (this.#batching) this.#blobs.set(name, text);
-    else writeBlob(this.sql, name, text);
+    writeBlob(this.sql, name, text);
   }
 
   deleteBlob(name: string): void {
-    if (this.#batching) this.#blobs.set(name, null);
-    else this.#deleteBlob(name);
-  }
-
-  #deleteBlob(name: string): void {
     this.sql.exec("DELETE FROM blobs WHERE name = ?", name);
   }
 
