@@ -41,7 +41,7 @@ export function backtrack(store: JobStore, volunteer: string, truth?: Checker): 
   store.volunteers.ban(volunteer);
   const accepted = store.shards.acceptedOnWordOf(volunteer);
   const touched = store.replicas.shardsTouchedBy(volunteer);
-  for (const { lease, idx } of store.replicas.leasedBy(volunteer)) returnLease(store, lease, idx, REPLICA.rejected);
+  for (const lease of store.replicas.leasedBy(volunteer)) returnLease(store, lease, REPLICA.rejected);
   store.replicas.rejectAllOf(volunteer);
 
   const agreedWith = new Set<string>();

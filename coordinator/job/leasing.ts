@@ -3,7 +3,7 @@ import { LIMITS } from "../../shared/limits.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
 import type { JobKernel } from "./kernel.ts";
-import type { ReplicaState } from "./replica-table.ts";
+import type { OutstandingLease, ReplicaState } from "./replica-table.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA } from "./tables.ts";
 
@@ -117,13 +117,12 @@ function pickRingers(store: JobStore, volunteer: string, max: number, trusted: b
 /** Marks leases past their deadline expired and puts their shards back in the queue; returns how many. */
 export function expireLeases(store: JobStore, now: number): number {
   const expired = store.replicas.overdue(now, 5000);
-  for (const { lease, idx } of expired) returnLease(store, lease, idx, REPLICA.expired);
+  for (const lease of expired) returnLease(store, lease, REPLICA.expired);
   return expired.length;
 }
 
 /** Ends a lease without output (expired or released) and re-queues its replica. */
-export function returnLease(store: JobStore, lease: string, idx: number, state: ReplicaState): void {
-  const ringer = store.replicas.get(lease)!.ringer;
+export function returnLease(store: JobStore, { lease, idx, ringer }: OutstandingLease, state: ReplicaState): void {
   store.replicas.setState(lease, state);
   // A ringer is a spot-check, not one of the shard's replicas: nothing to issue again.
   if (!ringer) store.shards.returned(idx);

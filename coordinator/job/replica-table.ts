@@ -12,10 +12,15 @@ export type ReplicaRow = {
   expires_at: number;
   hash: string | null;
   ringer: number;
+  /** The hard end heartbeats never extend past (null for leases issued before there were any). */
+  deadline: number | null;
 };
 
 /** The columns of a {@link ReplicaRow}. */
-const ROW = "lease, idx, volunteer, state, expires_at, hash, ringer";
+const ROW = "lease, idx, volunteer, state, expires_at, hash, ringer, deadline";
+
+/** A lease still out, as ending it needs it. */
+export type OutstandingLease = { lease: string; idx: number; ringer: number };
 
 /** A submitted output as the rules read it back. */
 export type SubmittedOutput = {
@@ -82,10 +87,10 @@ export class ReplicaTable {
   }
 
   /** Outstanding leases past their deadline, oldest first (at most `limit`). */
-  overdue(now: number, limit: number): { lease: string; idx: number }[] {
+  overdue(now: number, limit: number): OutstandingLease[] {
     return this.sql
-      .exec<{ lease: string; idx: number }>(
-        `SELECT lease, idx FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+      .exec<OutstandingLease>(
+        `SELECT lease, idx, ringer FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
         now,
         limit,
       )
@@ -105,11 +110,6 @@ export class ReplicaTable {
   nextExpiry(): number | undefined {
     const row = this.sql.exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM replicas WHERE state = ${REPLICA.leased}`).toArray()[0];
     return row?.at ?? undefined;
-  }
-
-  /** The hard deadline of a lease (null for leases issued before there were any). */
-  deadline(lease: string): number | null {
-    return this.sql.exec<{ deadline: number | null }>("SELECT deadline FROM replicas WHERE lease = ?", lease).one().deadline;
   }
 
   extend(lease: string, expiresAt: number): void {
@@ -202,10 +202,8 @@ export class ReplicaTable {
   }
 
   /** The outstanding leases of `volunteer`. */
-  leasedBy(volunteer: string): { lease: string; idx: number }[] {
-    return this.sql
-      .exec<{ lease: string; idx: number }>(`SELECT lease, idx FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer)
-      .toArray();
+  leasedBy(volunteer: string): OutstandingLease[] {
+    return this.sql.exec<OutstandingLease>(`SELECT lease, idx, ringer FROM replicas WHERE volunteer = ? AND state = ${REPLICA.leased}`, volunteer).toArray();
   }
 
   /** Rejects every submitted output of `volunteer`. */

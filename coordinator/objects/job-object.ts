@@ -312,8 +312,7 @@ export class JobObject extends DurableObject<Env> {
     const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
     if ("ok" in row) return row;
     // Heartbeats extend a lease up to its hard deadline, never past it.
-    const deadline = this.store.replicas.deadline(leaseId);
-    const expiresAt = Math.min(now + this.store.meta!.leaseTtlMs, deadline ?? Number.MAX_SAFE_INTEGER);
+    const expiresAt = Math.min(now + this.store.meta!.leaseTtlMs, row.deadline ?? Number.MAX_SAFE_INTEGER);
     this.store.replicas.extend(leaseId, expiresAt);
     this.#stats.seen(volunteer);
     return { ok: true, expiresAt };
@@ -323,7 +322,7 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
     if ("ok" in row) return row;
-    this.#step(() => returnLease(this.store, leaseId, row.idx, REPLICA.released));
+    this.#step(() => returnLease(this.store, row, REPLICA.released));
     return { ok: true, released: true };
   }
 
@@ -458,8 +457,8 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
-   * Runs one synchronous step of the job's decisions (a lease batch, a result batch, an expiry
-   * sweep, a backtrack). Should it throw midway (a bug, a full disk), the object resets before any
+   * Runs one synchronous step of the job's decisions (a lease batch, a result batch, a release, an
+   * expiry sweep, a backtrack, a rebuild step, a re-judging of waiting outputs). Should it throw midway (a bug, a full disk), the object resets before any
    * of it is committed: the runtime drops every write not yet committed and this object's memory,
    * so storage never keeps half a step (a shard accepted while the job's progress was not counted,
    * say) and nothing it decided is sent anywhere (outgoing calls wait for the commit). Callers
