@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { GridObject } from "../../coordinator/objects/grid-object.ts";
+import { PUSH_BATCH, type GridObject } from "../../coordinator/objects/grid-object.ts";
 import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import { callJson, lease, primesJob, sleep, submitAll, volunteer, type Volunteer } from "./helpers.ts";
 
@@ -45,6 +45,28 @@ describe("a volunteer's credit in its own object", () => {
     await runInDurableObject(grid(), (_: GridObject, state) => state.abort("restart as the upgraded version")).catch(() => {});
     await grid().runningJobs(); // the next call builds the object again
     await until("the old credit arrives", async () => (await record(old).me(old.id)).credit === 7);
+  });
+
+  it(`pushes at most ${PUSH_BATCH} volunteers at a time, those whose credit changed first before the rest`, async () => {
+    // Ids in the reverse of their order of change: an index walk would push the wrong ones first.
+    const ids = Array.from({ length: PUSH_BATCH + 5 }, (_, i) => `v_fifo${String(99 - i).padStart(2, "0")}`);
+    const left = await runInDurableObject(grid(), async (o: GridObject) => {
+      o.sql.exec("DELETE FROM credit_push");
+      ids.forEach((id, i) => {
+        o.sql.exec("INSERT INTO credit (volunteer, credit, results) VALUES (?, ?, ?)", id, i + 1, i + 1);
+        o.sql.exec("INSERT INTO credit_push (volunteer, version) VALUES (?, 1)", id);
+      });
+      // A later change to the first keeps its place in the queue.
+      o.sql.exec("UPDATE credit_push SET version = 2 WHERE volunteer = ?", ids[0]);
+      await o.alarm();
+      return o.sql
+        .exec<{ volunteer: string }>("SELECT volunteer FROM credit_push ORDER BY rowid")
+        .toArray()
+        .map((r) => r.volunteer);
+    });
+    expect(left).toEqual(ids.slice(PUSH_BATCH));
+    expect((await record({ id: ids[0]!, token: "" }).me(ids[0]!)).credit).toBe(1);
+    expect((await record({ id: ids[PUSH_BATCH - 1]!, token: "" }).me(ids[PUSH_BATCH - 1]!)).credit).toBe(PUSH_BATCH);
   });
 
   it("ignores a credit push older than the one it holds (pushes carry absolute totals)", async () => {
