@@ -15,7 +15,6 @@
  *
  * All traffic goes to 127.0.0.1; the load generator and the server share this machine's cores.
  */
-import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { compute } from "../shared/kernels/compute.ts";
 import type { Lease } from "../shared/schemas.ts";
@@ -314,7 +313,7 @@ async function main(): Promise<void> {
     args: [...(args["inspector-port"] ? ["--inspector-port", args["inspector-port"]] : []), ...(args.var ?? []).flatMap((v) => ["--var", v])],
     onOutput: (chunk) => serverErrors.push(...chunk.split("\n").filter((l) => /error|exception/i.test(l))),
   });
-  const stopServer = () => server.stop().finally(() => rmSync(server.stateDir, { recursive: true, force: true }));
+  const stopServer = () => server.stop();
   process.once("SIGINT", () => void stopServer().then(() => process.exit(130)));
   const http = new JsonClient(server.url);
   try {

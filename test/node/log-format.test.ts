@@ -1,4 +1,3 @@
-import { rmSync } from "node:fs";
 import { formatMessagesSync } from "esbuild";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script without types
@@ -61,7 +60,6 @@ async function printedFor(env: Record<string, string>): Promise<{ stdout: string
     while (!/\/healthz/.test(out.stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   } finally {
     await server.stop();
-    rmSync(server.stateDir, { recursive: true, force: true });
   }
   return { stdout: out.stdout.split("\n").filter(Boolean), stderr: out.stderr.split("\n").filter(Boolean) };
 }

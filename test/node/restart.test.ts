@@ -90,7 +90,7 @@ describe("npm start and npm run dev on one STATE_DIR", () => {
     });
     expect([job.status, dataset.status]).toEqual([201, 201]);
     const datasetId = ((await dataset.json()) as { id: string }).id;
-    await local.grid.stop();
+    await local.grid.stop({ keepState: true });
 
     // The same port: the servers' COLMEIA_SECRET (test-secret-<port>) must match too.
     const dev = await startLocalServer({ dev: true, port: local.grid.port, stateDir: local.grid.stateDir, tokens: local.grid.tokens });

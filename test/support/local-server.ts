@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,7 +13,11 @@ export interface LocalServer {
   stateDir: string;
   /** Submitter tokens this server accepts (two, so tests can prove isolation). */
   tokens: [string, string];
-  stop(): Promise<void>;
+  /**
+   * Stops it; a state folder made for it (none was given) is deleted too, unless `keepState`
+   * (to start a server on it again): a grid's state runs to hundreds of megabytes.
+   */
+  stop(opts?: { keepState?: boolean }): Promise<void>;
   /** Stops and starts it again on the same port and state folder. */
   restart(): Promise<void>;
 }
@@ -126,5 +130,15 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   };
 
   await launch();
-  return { url, port, stateDir, tokens, stop, restart: async () => (await stop(), await launch()) };
+  return {
+    url,
+    port,
+    stateDir,
+    tokens,
+    stop: async ({ keepState = false } = {}) => {
+      await stop();
+      if (!opts.stateDir && !keepState) rmSync(stateDir, { recursive: true, force: true });
+    },
+    restart: async () => (await stop(), await launch()),
+  };
 }

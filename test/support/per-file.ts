@@ -1,4 +1,3 @@
-import { rmSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { launchBrowser } from "./browser.ts";
@@ -28,8 +27,8 @@ export function gridAndBrowser(opts: LocalServerOptions = {}): GridAndBrowser {
 }
 
 /**
- * Starts a local grid before a test file's tests and, after them, stops it and deletes its
- * state folder. Call at the top of the file; `grid` is set by the time the tests run.
+ * Starts a local grid before a test file's tests and, after them, stops it (which deletes its
+ * state folder). Call at the top of the file; `grid` is set by the time the tests run.
  */
 export function localGrid(opts: LocalServerOptions = {}): { grid: LocalServer } {
   const held = {} as { grid: LocalServer };
@@ -38,7 +37,6 @@ export function localGrid(opts: LocalServerOptions = {}): { grid: LocalServer } 
   });
   afterAll(async () => {
     await held.grid?.stop();
-    if (held.grid) rmSync(held.grid.stateDir, { recursive: true, force: true });
   });
   return held;
 }
