@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ColmeiaError, type ColmeiaClient, type DatasetAnswer, type UploadAnswer, type UploadSource } from "../api/index.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import { UsageError } from "./exit.ts";
@@ -15,6 +15,7 @@ import { uploadFile } from "./upload.ts";
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), "colmeia-upload-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("sizes", () => {
   it("reads GiB and checks a flag's bounds", () => {

@@ -1,14 +1,15 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/local-server.ts";
 
 // The real `colmeia` binary, for everything it must get right before talking to any coordinator.
 
 const bin = resolve(import.meta.dirname, "../../bin/colmeia.js");
 const work = mkdtempSync(join(tmpdir(), "colmeia-usage-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Run {
   code: number | null;

@@ -238,7 +238,7 @@ describe("volunteer page", () => {
     const id = await grid.submit(primesJob(start, step, shards));
     const page = await openPage("?autostart=1&threads=1&throttle=30");
     await until(async () => (await counter(page, "shards-visit")) >= 10, 30_000, "10 shards");
-    await server.stop();
+    await server.stop({ keepState: true });
     await until(async () => /unreachable/.test((await page.locator("#connection").textContent()) ?? ""), 20_000, "offline shown");
     await server.restart();
     await until(async () => (await page.locator("#connection").textContent()) === "Connected", 30_000, "reconnected");

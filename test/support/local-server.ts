@@ -130,6 +130,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   };
 
   await launch();
+  let removed = false;
   return {
     url,
     port,
@@ -137,8 +138,15 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     tokens,
     stop: async ({ keepState = false } = {}) => {
       await stop();
-      if (!opts.stateDir && !keepState) rmSync(stateDir, { recursive: true, force: true });
+      if (opts.stateDir || keepState) return;
+      rmSync(stateDir, { recursive: true, force: true });
+      removed = true;
     },
-    restart: async () => (await stop(), await launch()),
+    restart: async () => {
+      // A restart on an empty folder would pass for one that kept its state.
+      if (removed) throw new Error(`the state folder ${stateDir} went with stop(); stop({ keepState: true }) to restart on it`);
+      await stop();
+      await launch();
+    },
   };
 }
