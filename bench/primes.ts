@@ -14,6 +14,7 @@
  *    lease call to the first compute on a worker, and each kernel worker's idle time between
  *    its first and last busy spell, read from a Chromium trace.
  */
+import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { countPrimes } from "../shared/kernels/primes.ts";
 import { launchBrowser } from "../test/support/browser.ts";
@@ -97,6 +98,7 @@ if (!values["no-page"]) {
   } finally {
     await browser.close();
     await server.stop();
+    for (const [, dir] of builds) if (dir) rmSync(dir, { recursive: true, force: true });
   }
   console.log(
     `\nthe page, ${THREADS} Web Workers, ${SHARDS} shards; vs 2 x one Node thread (plain sieve ${num(ideal.plain)} ms, the kernel ${num(ideal.kernel)} ms)`,
