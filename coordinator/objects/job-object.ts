@@ -14,6 +14,7 @@ import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { missingJob, retainedUntil, retentionDays } from "../job/retention.ts";
 import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
+import type { ReplicaRow } from "../job/replica-table.ts";
 import { REPLICA } from "../job/tables.ts";
 import { checker, confirmLone, ERROR_HASH, heldLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { DatasetChecks } from "../job/dataset-checks.ts";
@@ -274,7 +275,7 @@ export class JobObject extends DurableObject<Env> {
   /** Where a dataset lease's bytes are, for its holder only (the Worker streams them from storage). */
   async leaseInput(volunteer: string, leaseId: string): Promise<Outcome<{ dataset: StoredDataset; offset: number; length: number }>> {
     const meta = this.store.meta;
-    const row = meta ? heldLease(this.store, volunteer, leaseId, Date.now()) : notFoundLease(leaseId);
+    const row = this.#held(volunteer, leaseId, Date.now());
     if ("ok" in row) return row;
     if (!meta!.dataset) return fail(404, "no_input_url", "this lease's input is inline");
     const { offset, length } = datasetInput(meta!.dataset, row.idx);
@@ -307,9 +308,14 @@ export class JobObject extends DurableObject<Env> {
     );
   }
 
+  /** The lease `volunteer` may use now (see heldLease), or the contract's failure; 404 while the job does not exist. */
+  #held(volunteer: string, leaseId: string, now: number): ReplicaRow | Failure {
+    return this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+  }
+
   async heartbeat(volunteer: string, leaseId: string): Promise<Outcome<{ expiresAt: number }>> {
     const now = Date.now();
-    const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+    const row = this.#held(volunteer, leaseId, now);
     if ("ok" in row) return row;
     // Heartbeats extend a lease up to its hard deadline, never past it.
     const expiresAt = Math.min(now + this.store.meta!.leaseTtlMs, row.deadline ?? Number.MAX_SAFE_INTEGER);
@@ -320,7 +326,7 @@ export class JobObject extends DurableObject<Env> {
 
   async release(volunteer: string, leaseId: string): Promise<Outcome<{ released: true }>> {
     const now = Date.now();
-    const row = this.store.meta ? heldLease(this.store, volunteer, leaseId, now) : notFoundLease(leaseId);
+    const row = this.#held(volunteer, leaseId, now);
     if ("ok" in row) return row;
     this.#step(() => returnLease(this.store, row, REPLICA.released));
     return { ok: true, released: true };
@@ -458,11 +464,12 @@ export class JobObject extends DurableObject<Env> {
 
   /**
    * Runs one synchronous step of the job's decisions (a lease batch, a result batch, a release, an
-   * expiry sweep, a backtrack, a rebuild step, a re-judging of waiting outputs). Should it throw midway (a bug, a full disk), the object resets before any
-   * of it is committed: the runtime drops every write not yet committed and this object's memory,
-   * so storage never keeps half a step (a shard accepted while the job's progress was not counted,
-   * say) and nothing it decided is sent anywhere (outgoing calls wait for the commit). Callers
-   * whose writes were dropped with it get an error, never a success, and their volunteers send again.
+   * expiry sweep, a backtrack, a rebuild step, a re-judging of waiting outputs). Should it throw
+   * midway (a bug, a full disk), the object resets before any of it is committed: the runtime
+   * drops every write not yet committed and this object's memory, so storage never keeps half a
+   * step (a shard accepted while the job's progress was not counted, say) and nothing it decided
+   * is sent anywhere (outgoing calls wait for the commit). Callers whose writes were dropped with
+   * it get an error, never a success, and their volunteers send again.
    */
   #step<T>(step: () => T): T {
     try {
