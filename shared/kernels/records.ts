@@ -247,11 +247,17 @@ export function aggregateRecords(input: RecordsInput, params: RecordsParams): Re
 export function recordsOutputProblem(output: RecordsOutput, params: RecordsParams): string | undefined {
   const names = Object.keys(params.metrics);
   for (const [key, group] of Object.entries(output.groups)) {
-    const missing = names.find((name) => typeof group[name] !== "number");
-    if (missing !== undefined) return `group ${JSON.stringify(key)} lacks metric "${missing}"`;
+    const lacking = lacks(key, group, names);
+    if (lacking) return lacking;
     if (Object.keys(group).length !== names.length) return `group ${JSON.stringify(key)} has metrics the job does not name (it names ${names.join(", ")})`;
   }
   return undefined;
+}
+
+/** Which metric of `names` group `key` lacks, said as a problem, or undefined. */
+function lacks(key: string, group: Record<string, number>, names: readonly string[]): string | undefined {
+  const missing = names.find((name) => typeof group[name] !== "number");
+  return missing === undefined ? undefined : `group ${JSON.stringify(key)} lacks metric "${missing}"`;
 }
 
 /**
@@ -261,12 +267,12 @@ export function recordsOutputProblem(output: RecordsOutput, params: RecordsParam
  */
 export function mergeRecords(params: RecordsParams): (acc: RecordsOutput, next: RecordsOutput) => RecordsOutput {
   const ops = [...metricOps(params)];
+  const names = ops.map(([name]) => name);
   return (acc, next) => {
     // Checked before anything changes: a refused output leaves `acc` as it was.
     for (const [key, add] of Object.entries(next.groups)) {
-      for (const [name] of ops) {
-        if (typeof add[name] !== "number") throw new MergeConflict(`records.aggregate: group ${JSON.stringify(key)} lacks metric "${name}"`);
-      }
+      const lacking = lacks(key, add, names);
+      if (lacking) throw new MergeConflict(`records.aggregate: ${lacking}`);
     }
     acc.records += next.records;
     acc.skipped += next.skipped;
