@@ -45,8 +45,31 @@ type SubmitterApi = Methods<
 type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "runningOf" | "volunteerRegistered" | "report" | "stats">;
 type LimiterApi = Methods<RateLimiterObject, "take" | "takeUpTo">;
 
-export const jobStub = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobApi;
-export const submitterStub = (env: Env, submitter: string) => env.SUBMITTERS.get(env.SUBMITTERS.idFromName(submitter)) as unknown as SubmitterApi;
-export const gridStub = (env: Env) => env.GRID.get(env.GRID.idFromName("grid")) as unknown as GridApi;
+/** Names kept per namespace; past this the map starts over (the hot names come straight back). */
+const MAX_NAMES = 4096;
+const ids = new WeakMap<DurableObjectNamespace, Map<string, DurableObjectId>>();
+
+/**
+ * The object id for `name`, kept per isolate. `idFromName` hashes the name on every call, and the
+ * hot paths ask for the same few names thousands of times a second: the gateways on every volunteer
+ * call, a running job on every batch a gateway sends it, the grid. An id is a plain value (no I/O
+ * and no request it belongs to), so one made for one request serves every later one; stubs are
+ * still made per call.
+ */
+export function objectId(ns: DurableObjectNamespace, name: string): DurableObjectId {
+  let named = ids.get(ns);
+  if (!named) ids.set(ns, (named = new Map()));
+  let id = named.get(name);
+  if (!id) {
+    if (named.size >= MAX_NAMES) named.clear();
+    id = ns.idFromName(name);
+    named.set(name, id);
+  }
+  return id;
+}
+
+export const jobStub = (env: Env, id: string) => env.JOBS.get(objectId(env.JOBS, id)) as unknown as JobApi;
+export const submitterStub = (env: Env, submitter: string) => env.SUBMITTERS.get(objectId(env.SUBMITTERS, submitter)) as unknown as SubmitterApi;
+export const gridStub = (env: Env) => env.GRID.get(objectId(env.GRID, "grid")) as unknown as GridApi;
 export const volunteerStub = (env: Env, id: string) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as VolunteerApi;
 export const limiterStub = (env: Env, key: string) => env.LIMITER.get(env.LIMITER.idFromName(key)) as unknown as LimiterApi;

@@ -1,6 +1,7 @@
 import type { GatewayObject } from "../objects/gateway-object.ts";
 import type { RunningJob } from "../objects/grid-object.ts";
 import { describeError, log } from "../observe/log.ts";
+import { objectId } from "../stubs.ts";
 
 /**
  * Gateways between volunteers and jobs: a volunteer always talks to the same one of
@@ -39,7 +40,7 @@ export function gatewayIndex(volunteer: string, count: number): number {
 }
 
 /** The gateway object of index `i`. */
-export const gatewayAt = (env: Env, i: number) => env.GATEWAYS.get(env.GATEWAYS.idFromName(`gateway:${i}`)) as unknown as GatewayApi;
+export const gatewayAt = (env: Env, i: number) => env.GATEWAYS.get(objectId(env.GATEWAYS, `gateway:${i}`)) as unknown as GatewayApi;
 
 /** The gateway object serving `volunteer`. */
 export const gatewayStub = (env: Env, volunteer: string) => gatewayAt(env, gatewayIndex(volunteer, gatewaySetting(env).count));

@@ -1,6 +1,7 @@
 import type { BatchResultEntry } from "../../shared/schemas.ts";
 import type { JobObject, SubmittedItem } from "../objects/job-object.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
+import { objectId } from "../stubs.ts";
 import { Batcher } from "./batcher.ts";
 
 export type LeaseAnswer = Awaited<ReturnType<JobObject["lease"]>>;
@@ -12,7 +13,7 @@ export interface JobCalls {
 }
 
 type JobRpc = Pick<JobObject, "lease" | "submit" | "leaseMany" | "submitMany">;
-const job = (env: Env, id: string) => env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobRpc;
+const job = (env: Env, id: string) => env.JOBS.get(objectId(env.JOBS, id)) as unknown as JobRpc;
 
 /** One RPC per call. */
 export const directCalls = (env: Env): JobCalls => ({

@@ -38,7 +38,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
     store.shards.start(next, deficit, need, hold);
     picked.push(next++);
   }
-  if (next !== meta.next) store.saveMeta({ ...meta, next });
+  if (next !== meta.next) store.advance(next);
 
   // Ringers go anywhere in the batch, so their position gives nothing away either.
   const order = [...picked.map((idx) => ({ idx, ringer: 0 })), ...ringers.map((idx) => ({ idx, ringer: 1 }))];

@@ -30,7 +30,7 @@ export interface JobMeta {
   failed: number;
   createdAt: number;
   updatedAt: number;
-  /** Next never-issued shard index: shards at or past it have no row yet. */
+  /** Next never-issued shard index: shards at or past it have no row yet (stored lazily: see JobStore.advance). */
   next: number;
   /** Accept sequence number of the last accepted shard. */
   seq: number;

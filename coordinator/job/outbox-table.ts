@@ -13,12 +13,20 @@ export type ObservationRow = { k: string; volunteer: string; obs: string };
 export class OutboxTable {
   constructor(private readonly sql: SqlStorage) {}
 
+  /**
+   * Whether `rep_outbox` holds a row, once known: every call schedules the alarm by it, so it is
+   * read from storage only after a deletion made it unknown (a write makes it true; a take that
+   * found nothing, false). A step that throws resets the object and this with it.
+   */
+  #observations: boolean | undefined;
+
   observation(k: string): string | undefined {
     return this.sql.exec<{ obs: string }>("SELECT obs FROM rep_outbox WHERE k = ?", k).toArray()[0]?.obs;
   }
 
   putObservation(k: string, volunteer: string, obs: string): void {
     this.sql.exec("INSERT OR REPLACE INTO rep_outbox (k, volunteer, obs) VALUES (?, ?, ?)", k, volunteer, obs);
+    this.#observations = true;
   }
 
   /**
@@ -34,6 +42,7 @@ export class OutboxTable {
       `$.${counter}`,
       `$.${counter}`,
     );
+    this.#observations = true;
   }
 
   /**
@@ -58,17 +67,21 @@ export class OutboxTable {
       this.sql.exec("UPDATE rep_outbox SET k = ? WHERE k = ?", IN_FLIGHT + row.k, row.k);
       row.k = IN_FLIGHT + row.k;
     }
+    // Nothing in flight and nothing pending: the table is empty.
+    if (!retry.length && !fresh.length) this.#observations = false;
     return [...retry, ...fresh];
   }
 
   /** Deletes an observation the volunteer's record took (a key {@link takeObservations} answered). */
   sent(k: string): void {
     this.sql.exec("DELETE FROM rep_outbox WHERE k = ?", k);
+    this.#observations = undefined;
   }
 
-  /** Whether any observation waits to be sent (one index probe, not a count of them all). */
+  /** Whether any observation waits to be sent (known, or one index probe: never a count of them all). */
   hasObservations(): boolean {
-    return this.sql.exec("SELECT 1 FROM rep_outbox LIMIT 1").toArray().length > 0;
+    this.#observations ??= this.sql.exec("SELECT 1 FROM rep_outbox LIMIT 1").toArray().length > 0;
+    return this.#observations;
   }
 
   /** Every stored batch of grid counts ('pending', 'inflight'). */

@@ -56,6 +56,11 @@ export class ShardTable {
     return this.sql.exec<ShardRow>("SELECT * FROM shards WHERE idx = ?", idx).toArray()[0];
   }
 
+  /** The highest index of a started shard, if any (shards start in index order: the lease cursor is one past it). */
+  lastStarted(): number | undefined {
+    return this.sql.exec<{ idx: number | null }>("SELECT MAX(idx) AS idx FROM shards").one().idx ?? undefined;
+  }
+
   /** Open shards holding a submitted output that waits for an independent volunteer to confirm it. */
   awaitingConfirmation(): number {
     return this.sql

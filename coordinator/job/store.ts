@@ -29,7 +29,11 @@ export class JobStore {
     sql.exec(JOB_TABLES); // idempotent: adds what a newer version introduced
     migrate(sql);
     const row = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'job'").toArray()[0];
-    this.#meta = row ? (JSON.parse(row.v) as JobMeta) : undefined;
+    const meta = row ? (JSON.parse(row.v) as JobMeta) : undefined;
+    // The cursor is stored only with the meta row's other writes (see advance): shards started
+    // since have their rows, so it resumes one past the last of them.
+    const started = meta ? this.shards.lastStarted() : undefined;
+    this.#meta = meta && started !== undefined && started >= meta.next ? { ...meta, next: started + 1 } : meta;
   }
 
   /** The tombstone of a job deleted after its retention period: its owner (who is told 410, not 404). */
@@ -74,6 +78,16 @@ export class JobStore {
     if (this.#batching) this.#unsaved = true;
     else this.#writeMeta();
     if (changed && prev) this.onChange?.(prev.state !== meta.state);
+  }
+
+  /**
+   * Moves the lease cursor (`next`) in memory only. Leasing moves it on every call that starts
+   * shards, and each started shard has its row, written in the same step: the cursor is implied
+   * by them (see the constructor), so the meta row need not be written for it. It is stored
+   * whenever the row is written for anything else.
+   */
+  advance(next: number): void {
+    this.#meta = { ...this.#meta!, next };
   }
 
   #writeMeta(): void {

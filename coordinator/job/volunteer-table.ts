@@ -1,3 +1,6 @@
+/** Volunteers a job's {@link VolunteerTable} remembers having a credit row. */
+const KNOWN_MAX = 10_000;
+
 /**
  * What one job keeps per volunteer: who is banned here, catches not yet delivered to the
  * volunteer's own record (tables `banned`, `catches`), and credit earned here (`contrib`).
@@ -28,6 +31,13 @@ export class VolunteerTable {
     this.sql.exec("DELETE FROM catches WHERE volunteer = ?", volunteer);
   }
 
+  /**
+   * Volunteers known to have a `contrib` row (seen or written by this instance), so a batch's
+   * credit need not look each one up again: only a revoke deletes a row, and it forgets the name.
+   * Bounded: past {@link KNOWN_MAX} it starts over, and a name not here is just looked up.
+   */
+  readonly #known = new Set<string>();
+
   /** Credits one accepted result; answers whether it is the volunteer's first here. */
   credit(volunteer: string): boolean {
     const deferred = this.#deferred;
@@ -35,21 +45,35 @@ export class VolunteerTable {
       // Within a batch: counted in memory, one write per volunteer when the batch ends.
       const n = deferred.get(volunteer);
       deferred.set(volunteer, (n ?? 0) + 1);
-      return n === undefined && this.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", volunteer).toArray().length === 0;
+      return n === undefined && !this.#hasRow(volunteer);
     }
     return this.#add(volunteer, 1) === 1;
   }
 
+  #hasRow(volunteer: string): boolean {
+    if (this.#known.has(volunteer)) return true;
+    const found = this.sql.exec("SELECT 1 FROM contrib WHERE volunteer = ?", volunteer).toArray().length > 0;
+    if (found) this.#remember(volunteer);
+    return found;
+  }
+
+  #remember(volunteer: string): void {
+    if (this.#known.size >= KNOWN_MAX) this.#known.clear();
+    this.#known.add(volunteer);
+  }
+
   /** Adds `n` results (and as much credit) to the volunteer's row; answers its results since. */
   #add(volunteer: string, n: number): number {
-    return this.sql
+    const { results } = this.sql
       .exec<{ results: number }>(
         "INSERT INTO contrib (volunteer, results, credit) VALUES (?, ?, ?) ON CONFLICT(volunteer) DO UPDATE SET results = results + excluded.results, credit = credit + excluded.credit RETURNING results",
         volunteer,
         n,
         n,
       )
-      .one().results;
+      .one();
+    this.#remember(volunteer);
+    return results;
   }
 
   /** Credits counted in memory until {@link writeCredit} (JobStore.batch). */
@@ -72,6 +96,7 @@ export class VolunteerTable {
     this.#deferred?.delete(volunteer);
     const credit = this.sql.exec<{ credit: number }>("SELECT credit FROM contrib WHERE volunteer = ?", volunteer).toArray()[0]?.credit ?? 0;
     this.sql.exec("DELETE FROM contrib WHERE volunteer = ?", volunteer);
+    this.#known.delete(volunteer);
     return credit + deferred;
   }
 

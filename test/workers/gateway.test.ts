@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { gatewayIndex, gatewaySetting } from "../../coordinator/gateway/gateways.ts";
+import { objectId } from "../../coordinator/stubs.ts";
 import type { Reply } from "../../coordinator/gateway/ops.ts";
 import type { GatewayObject } from "../../coordinator/objects/gateway-object.ts";
 import type { BatchResultEntry, Lease } from "../../shared/schemas.ts";
@@ -84,5 +85,14 @@ describe("gateways batch volunteers' calls to job objects", () => {
     expect(((await res.json()) as { leases: Lease[] }).leases).toHaveLength(1);
     expect((await sentBy(at)).items).toBe(before.items + 1);
     expect((await sentBy(gatewayIndex(v.id, configured))).items).toBe(usual.items);
+  });
+
+  it("names each object once per isolate: the id kept for a name is the one idFromName gives, per namespace", () => {
+    const kept = objectId(env.GATEWAYS, "gateway:0");
+    expect(objectId(env.GATEWAYS, "gateway:0")).toBe(kept);
+    expect(kept.equals(env.GATEWAYS.idFromName("gateway:0"))).toBe(true);
+    expect(objectId(env.GATEWAYS, "gateway:1").equals(kept)).toBe(false);
+    // Another namespace, same name: its own id.
+    expect(objectId(env.JOBS, "gateway:0").toString()).toBe(env.JOBS.idFromName("gateway:0").toString());
   });
 });

@@ -69,6 +69,34 @@ describe("a job's reputation outbox", () => {
   });
 });
 
+describe("whether a job's reputation outbox has anything to send (read on every call, to set the alarm)", () => {
+  it("follows every write, take and deletion, from memory where it knows", async () => {
+    const name = `rep-outbox-${crypto.randomUUID()}`;
+    const seen = await withOutbox(name, async (outbox) => {
+      const states = [outbox.pending];
+      outbox.agreed(["a"], false);
+      states.push(outbox.pending);
+      await outbox.flush(() => Promise.reject(new Error("record unreachable")));
+      // Failed: still in flight, still to send.
+      states.push(outbox.pending);
+      await outbox.flush(async () => {});
+      // Sent and deleted: nothing left.
+      states.push(outbox.pending);
+      await outbox.flush(async () => {});
+      states.push(outbox.pending);
+      // A take that found nothing must not hide what comes after it.
+      outbox.agreed(["b"], false);
+      states.push(outbox.pending);
+      return states;
+    });
+    expect(seen).toEqual([false, true, true, false, false, true]);
+    // A fresh instance over the same storage (after a reset) reads it there.
+    expect(await withOutbox(name, async (outbox) => outbox.pending)).toBe(true);
+    expect(await flushAll(name)).toEqual(["b:1"]);
+    expect(await withOutbox(name, async (outbox) => outbox.pending)).toBe(false);
+  });
+});
+
 /** One flush over the storage of `name`; what it sent, sorted. */
 function flushAll(name: string): Promise<string[]> {
   return withOutbox(name, async (outbox) => {

@@ -82,6 +82,27 @@ describe("robustness", () => {
     expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 3 } });
   });
 
+  it("resumes the lease cursor from the started shards after a reset, though leasing never stores it", async () => {
+    const job = await primesJob(6, 10);
+    const [a, b] = [await volunteer(), await volunteer()];
+    const storedNext = async () => JSON.parse((await storedRows<{ k: string; v: string }>(job.id, "meta")).find((r) => r.k === "job")!.v).next;
+    expect((await lease(a, 2)).map((l) => l.shardId)).toEqual(["0", "1"]);
+    // Leasing wrote shard and replica rows, not the meta row: its cursor is still where creation left it.
+    expect(await storedNext()).toBe(0);
+    // The object resets (an eviction, a failed step): memory is gone, storage stays.
+    await expect(runInDurableObject(jobObject(job.id), (_o: JobObject, state: DurableObjectState) => state.abort("test: reset"))).rejects.toThrow(
+      "test: reset",
+    );
+    // The new instance resumes one past the last started shard: nothing is started twice.
+    const leases = await lease(b, 4);
+    expect(leases.map((l) => l.shardId)).toEqual(["2", "3", "4", "5"]);
+    expect(await jobRows(job.id, "SELECT idx FROM shards ORDER BY idx")).toEqual([0, 1, 2, 3, 4, 5].map((idx) => ({ idx })));
+    // The meta row's next write (a result's progress) stores the cursor with it.
+    const res = await callJson("POST", "/v1/results", { token: b.token, body: { results: [{ leaseId: leases[0]!.id, output: honest(leases[0]!) }] } });
+    expect(res.body.results[0].status).toBe(202);
+    expect(await storedNext()).toBe(6);
+  });
+
   it("keeps nothing of a lease batch that fails midway", async () => {
     const job = await primesJob(3, 10);
     const v = await volunteer();
