@@ -13,6 +13,9 @@
  * http:  200 HTTP volunteers leasing singly, in batches of 16, and 956 at 4 s per shard
  *        (bench/lib/scenario.ts, the runs of bench/coordinator.ts).
  *
+ * --gc:  also report the server's garbage collections in the busy window (V8's --trace-gc, through
+ *        bench/lib/gc.ts): the full collections stop the one thread, and they set the busy p99.
+ *
  * All traffic goes to 127.0.0.1; the load generator and the server share this machine's cores.
  */
 import { parseArgs } from "node:util";
@@ -21,6 +24,7 @@ import type { Lease } from "../shared/schemas.ts";
 import { SESSION_PROTOCOL, sessionTokenProtocol, type SessionMessage, type SessionReply, type SessionRequestInput } from "../shared/session.ts";
 import { startLocalServer, type LocalServer } from "../test/support/local-server.ts";
 import { CpuMeter, hostLine } from "./lib/cpu.ts";
+import { GcTrace } from "./lib/gc.ts";
 import { JsonClient, mapLimit, sleep } from "./lib/http.ts";
 import { runScenario, type ScenarioSpec } from "./lib/scenario.ts";
 import { Samples } from "./lib/stats.ts";
@@ -34,11 +38,13 @@ const { values: args } = parseArgs({
     "inspector-port": { type: "string" },
     // A Worker var for the server, NAME:VALUE (repeatable), e.g. --var GATEWAY_COUNT:4.
     var: { type: "string", multiple: true },
+    // The server's garbage collections in the busy window (V8's --trace-gc).
+    gc: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (args.help) {
-  console.log("usage: node bench/sessions.ts [--quick] [--only=busy,idle,first,http] [--inspector-port N] [--var NAME:VALUE ...]");
+  console.log("usage: node bench/sessions.ts [--quick] [--only=busy,idle,first,http] [--gc] [--inspector-port N] [--var NAME:VALUE ...]");
   process.exit(0);
 }
 const PARTS = ["busy", "idle", "first", "http"] as const;
@@ -123,7 +129,7 @@ const openAll = (server: LocalServer, tokens: string[]) =>
   });
 
 /** 956 session volunteers at 4 s per shard: request round trips and shards/s over the window. */
-async function busy(server: LocalServer, http: JsonClient, tokens: string[], quick: boolean): Promise<string[]> {
+async function busy(server: LocalServer, http: JsonClient, tokens: string[], quick: boolean, gc: GcTrace | undefined): Promise<string[]> {
   const job = await createJob(http, server.tokens[0], 5_000_000);
   const sessions = await openAll(server, tokens.slice(0, 956));
   const latency = { lease: new Samples(), results: new Samples() };
@@ -164,7 +170,9 @@ async function busy(server: LocalServer, http: JsonClient, tokens: string[], qui
   const cpu = new CpuMeter();
   cpu.start();
   measuring = true;
+  const window = { from: performance.now(), to: 0 };
   await sleep(quick ? 12_000 : 30_000);
+  window.to = performance.now();
   measuring = false;
   const c = cpu.stop();
   const rate = ((await done()) - d0) / ((performance.now() - t0) / 1000);
@@ -185,6 +193,7 @@ async function busy(server: LocalServer, http: JsonClient, tokens: string[], qui
     ),
     `  ${num(rate)} shards/s accepted (offered about 239/s); server CPU ${num(c.serverPct)}% of one core, load generator ${num(c.clientPct)}%; ` +
       `errors: ${errors.size ? [...errors].map(([k, n]) => `${n}× ${k}`).join(", ") : "none"}`,
+    ...(gc ? [gc.line(window.from, window.to)] : []),
   ];
 }
 
@@ -308,10 +317,15 @@ async function main(): Promise<void> {
   console.log(`Colmeia session benchmark${args.quick ? " (--quick)" : ""}: ${only.join(", ")}`);
   console.log(hostLine());
   const serverErrors: string[] = [];
+  const gc = args.gc ? GcTrace.setUp() : undefined;
   const server = await startLocalServer({
+    env: gc?.env,
     vars: { REGISTRATIONS_PER_MINUTE: "1000000", SUBMIT_RATE_PER_MINUTE: "1000000" },
     args: [...(args["inspector-port"] ? ["--inspector-port", args["inspector-port"]] : []), ...(args.var ?? []).flatMap((v) => ["--var", v])],
-    onOutput: (chunk) => serverErrors.push(...chunk.split("\n").filter((l) => /error|exception/i.test(l))),
+    onOutput: (chunk) => {
+      gc?.take(chunk);
+      serverErrors.push(...chunk.split("\n").filter((l) => /error|exception/i.test(l)));
+    },
   });
   const stopServer = () => server.stop();
   process.once("SIGINT", () => void stopServer().then(() => process.exit(130)));
@@ -322,11 +336,12 @@ async function main(): Promise<void> {
     console.log(`Registered ${tokens.length} volunteers in ${num((performance.now() - t) / 1000, 1)} s`);
     const say = (lines: string[]) => console.log(lines.join("\n"));
     if (run("http")) say(await httpRuns(server, http, tokens, args.quick));
-    if (run("busy")) say(await busy(server, http, tokens, args.quick));
+    if (run("busy")) say(await busy(server, http, tokens, args.quick, gc));
     if (run("idle") || run("first")) say(await idleAndFirst(server, http, tokens, args.quick));
   } finally {
     http.close();
     await stopServer();
+    gc?.cleanUp();
     console.log(serverErrors.length ? `Server errors (${serverErrors.length}), first 5:\n${serverErrors.slice(0, 5).join("\n")}` : "Server errors: none.");
   }
 }

@@ -3,34 +3,23 @@ import { ApiError } from "./errors.ts";
 import { volunteerStub } from "./stubs.ts";
 
 /**
- * How long an isolate reuses a volunteer's profile. A newcomer's standing changes quickly (it may
- * earn trust within seconds), a trusted one's rarely; a volunteer caught meanwhile is already
- * refused by every job that backtracked it, and any job that accepts its output afterwards is made
- * to backtrack it when it reports the contribution (VolunteerObject.contributed), so the cache
- * never lets a blacklisted one do harm.
+ * How long an isolate reuses a volunteer's profile. Only the volunteer's gateway reads it (every
+ * call runs there), and the volunteer's record tells that gateway the moment a write changes its
+ * standing (GatewayObject.standingChanged): trust earned, lost (outvoted, penalized) or a
+ * blacklisting. The copy is dropped then, so its next call reads the new standing; the reuse time
+ * only bounds how long a copy lives if that message is lost (a failed call, or a session still on
+ * the gateway it opened on after `GATEWAY_COUNT` changed). A volunteer caught meanwhile is refused
+ * by every job that backtracked it, and any job that accepts its output afterwards is made to
+ * backtrack it when it reports the contribution (VolunteerObject.contributed), so no copy lets a
+ * blacklisted one do harm.
  *
- * Results reuse a newcomer's profile longer than leases do: each read is a call to the
- * volunteer's own object, and with one TTL a volunteer at one shard per 4 s read its profile on
- * every lease and again on every result (about a tenth of the server's CPU in
- * `bench/sessions.ts`). Only a profile trusted on nothing gets the longer reuse: judged a few
- * seconds late it errs on the safe side (a newcomer trusted meanwhile is checked as a stranger once
- * more). One trusted on some work could lose that trust any second (outvoted, penalized), so its
- * results re-read it as often as its leases do.
- *
- * Leases keep 1 s even for a newcomer: there a stale "trusted on nothing" is not the safe side.
- * A volunteer that just earned trust would still be kept from confirming strangers' uncheckable
- * results while they wait for a trusted confirmer, which hands them to other strangers. With 5 s,
- * `npm run bench:trust -- --quick` accepted 22 wrong of 400 shards in the colluding published
- * cell (0 with 1 s), its honest volunteers never seen as trusted in a job that short.
+ * Each read is a call to the volunteer's own object. Before the record told the gateway, the
+ * copies lived 1 to 5 s for volunteers not trusted on both classes of work, so a volunteer at one
+ * shard per 4 s read its record on nearly every call: `node bench/sessions.ts --quick --only=busy
+ * --gc` measured 196 and 220 ms of full garbage collections in its window that way, 151 and 146
+ * ms with every copy kept 30 s (2026-11-29).
  */
-const TTL_MS = { untrusted: { lease: 1000, results: 5000 }, rising: 1000, trusted: 30_000 } as const;
-
-/** How long `profile` may be reused for a call of kind `use`: long only once trusted on both classes of work. */
-export function reuseMs(profile: Profile, use: "lease" | "results"): number {
-  if (profile.trusted && profile.trustedUncheckable) return TTL_MS.trusted;
-  if (profile.trusted || profile.trustedUncheckable) return TTL_MS.rising;
-  return TTL_MS.untrusted[use];
-}
+export const PROFILE_REUSE_MS = 30_000;
 
 const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; at: number }>();
@@ -39,10 +28,10 @@ const forgotten = new Map<string, number>();
 let forgets = 0;
 
 /** The volunteer's reputation for a lease or a results call (cached per isolate); a blacklisted volunteer gets a 403. */
-export async function trustOf(env: Env, volunteer: string, use: "lease" | "results"): Promise<Profile> {
+export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
-  if (!hit || now - hit.at > reuseMs(hit.profile, use)) {
+  if (!hit || now - hit.at > PROFILE_REUSE_MS) {
     if (cache.size >= MAX_ENTRIES) {
       cache.clear();
       forgotten.clear();

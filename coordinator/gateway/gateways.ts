@@ -15,7 +15,7 @@ import { objectId } from "../stubs.ts";
 const DEFAULT_GATEWAYS = 16;
 const MAX_GATEWAYS = 1024;
 
-type GatewayApi = Pick<GatewayObject, "fetch" | "run" | "jobStarted" | "sessions">;
+type GatewayApi = Pick<GatewayObject, "fetch" | "run" | "jobStarted" | "sessions" | "standingChanged">;
 
 /**
  * How many gateways the `GATEWAY_COUNT` var asks for: a whole number from 1 to 1024. Anything

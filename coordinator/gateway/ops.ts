@@ -45,9 +45,9 @@ export async function runOp(env: Env, volunteer: string, op: VolunteerOp, calls:
       case "lease":
         // Standing is read before looking for work, even when no job runs: that read is what
         // answers a blacklisted volunteer 403 on every lease call, idle grid or not.
-        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer, "lease"), calls) } };
+        return { status: 200, body: { leases: await leaseWork(env, volunteer, op.max, await trustOf(env, volunteer), calls) } };
       case "results": {
-        const results = await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer, "results"));
+        const results = await submitResults(calls, volunteer, op.results, await trustOf(env, volunteer));
         if (results.some((r) => r.error?.code === "volunteer_blacklisted")) forgetStanding(volunteer);
         return { status: 200, body: { results } };
       }

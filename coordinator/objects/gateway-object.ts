@@ -18,6 +18,7 @@ import { BatchedCalls } from "../gateway/job-calls.ts";
 import { runOp, type OpVars, type Reply, type VolunteerOp } from "../gateway/ops.ts";
 import { jobOfLease } from "../ids.ts";
 import { jobStub } from "../stubs.ts";
+import { forgetStanding } from "../trust.ts";
 
 /** Header the Worker sets on a session upgrade it authenticated: the volunteer's id. */
 export const VOLUNTEER_HEADER = "x-colmeia-volunteer";
@@ -104,6 +105,14 @@ export class GatewayObject extends DurableObject<Env> {
   /** Sessions open here (of one volunteer, or all). */
   async sessions(volunteer?: string): Promise<number> {
     return this.ctx.getWebSockets(volunteer).length;
+  }
+
+  /**
+   * A volunteer's standing changed (its record says so, VolunteerObject): the profile this
+   * isolate keeps of it is dropped, so its next call here reads the new one.
+   */
+  async standingChanged(volunteer: string): Promise<void> {
+    forgetStanding(volunteer);
   }
 
   /** One HTTP volunteer call, run here like a session's (with the calling Worker's settings, see OpVars). */

@@ -1,4 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import { gatewayStub } from "../gateway/gateways.ts";
+import { describeError, log } from "../observe/log.ts";
 import { jobStub } from "../stubs.ts";
 
 /** Validated results (quorum agreement or passed ringers) before a volunteer may be trusted alone. */
@@ -92,6 +94,10 @@ export class VolunteerObject extends DurableObject<Env> {
   }
 
   async profile(id: string): Promise<Profile> {
+    return this.#profile(id);
+  }
+
+  #profile(id: string): Profile {
     const r = this.#row(id);
     const blacklisted = r.blacklisted === 1;
     const vouched = r.vouched === 1;
@@ -111,7 +117,27 @@ export class VolunteerObject extends DurableObject<Env> {
   /** `GET /v1/volunteers/me`: credit and standing, answered here so the grid object never sees these reads. */
   async me(id: string): Promise<Credit & Profile> {
     const credit = this.sql.exec<Credit>("SELECT credit, results FROM credit").toArray()[0] ?? { credit: 0, results: 0 };
-    return { ...credit, ...(await this.profile(id)) };
+    return { ...credit, ...this.#profile(id) };
+  }
+
+  /** What a gateway acts on of a profile (see trust.ts): whether it is trusted, per class, and blacklisted. */
+  #standing(id: string): string {
+    const p = this.#profile(id);
+    return `${p.trusted}|${p.trustedUncheckable}|${p.blacklisted}`;
+  }
+
+  /**
+   * Tells the volunteer's gateway when a write changed its standing (`before`), so the profile it
+   * keeps is dropped at once instead of when it would have expired. The write is committed first
+   * (outgoing calls wait for it). Should the call fail, that copy lives out its reuse time.
+   */
+  async #tellGateway(id: string, before: string): Promise<void> {
+    if (this.#standing(id) === before) return;
+    try {
+      await gatewayStub(this.env, id).standingChanged(id);
+    } catch (err) {
+      log("warn", "telling a gateway a volunteer's standing changed failed", { volunteerId: id, ...describeError(err) });
+    }
   }
 
   /**
@@ -134,17 +160,20 @@ export class VolunteerObject extends DurableObject<Env> {
    * trusted on both classes of work from the start. Being caught still blacklists it.
    */
   async vouch(id: string): Promise<void> {
-    this.#row(id);
+    const before = this.#standing(id);
     this.sql.exec("UPDATE rep SET vouched = 1");
+    await this.#tellGateway(id, before);
   }
 
   async observe(id: string, o: Observation): Promise<void> {
     const r = this.#row(id);
     if (r.blacklisted) return;
+    const before = this.#standing(id);
     const [v, g] = o.uncheckable ? ["validated_u", "ringers_u"] : ["validated", "ringers"];
     if (o.penalized) this.sql.exec("UPDATE rep SET validated = 0, ringers = 0, validated_u = 0, ringers_u = 0");
     else if (o.outvoted) this.sql.exec(`UPDATE rep SET ${v} = 0, ${g} = ${g} + ?`, o.ringersPassed ?? 0);
     else this.sql.exec(`UPDATE rep SET ${v} = ${v} + ?, ${g} = ${g} + ?`, o.agreed ?? 0, o.ringersPassed ?? 0);
+    await this.#tellGateway(id, before);
   }
 
   /** Records that an output of this volunteer was accepted in `jobId`. */
@@ -162,12 +191,13 @@ export class VolunteerObject extends DurableObject<Env> {
    */
   async blacklist(id: string, reason: string): Promise<{ jobs: number; fresh: boolean }> {
     const r = this.#row(id);
+    const before = this.#standing(id);
     if (!r.blacklisted) this.sql.exec("UPDATE rep SET blacklisted = 1, reason = ?", reason);
     const jobs = this.sql
       .exec<{ id: string }>("SELECT id FROM jobs")
       .toArray()
       .map((j) => j.id);
-    await Promise.all(jobs.map((j) => jobStub(this.env, j).backtrack(id)));
+    await Promise.all([this.#tellGateway(id, before), ...jobs.map((j) => jobStub(this.env, j).backtrack(id))]);
     return { jobs: jobs.length, fresh: !r.blacklisted };
   }
 }

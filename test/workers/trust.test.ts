@@ -12,6 +12,7 @@ import {
   lease,
   leaseEventually,
   makeTrusted,
+  observed,
   result,
   runVolunteers,
   shardList,
@@ -25,7 +26,7 @@ import {
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { SHARD } from "../../coordinator/job/tables.ts";
-import { forgetStanding, reuseMs, trustOf } from "../../coordinator/trust.ts";
+import { forgetStanding, trustOf } from "../../coordinator/trust.ts";
 import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
@@ -157,7 +158,7 @@ describe("adaptive trust policy", () => {
     if (again.status === 200) expect(again.body.leases).toEqual([]);
     else expect(again.status).toBe(403);
     await until("its record says blacklisted", async () => (await profile(s1!)).blacklisted === true);
-    await sleep(2100); // past the per-isolate profile cache
+    // At once: its record told its gateway, which dropped the profile it kept.
     expect((await expectError(call("POST", "/v1/leases", { token: s1!.token, body: {} }), 403)).code).toBe("volunteer_blacklisted");
     expect(await profile(s1!)).toMatchObject({ blacklisted: true, trusted: false });
     await until("its grid-wide credit is taken back", async () => (await profile(s1!)).credit === 0);
@@ -229,20 +230,6 @@ describe("adaptive trust policy", () => {
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
   });
-  it("reuses a profile for results longer only while it is trusted on nothing (a stale one then errs on the safe side)", () => {
-    const base = { id: "v", vouched: false, blacklisted: false, validated: 0, ringersPassed: 0, uncheckable: { validated: 0, ringersPassed: 0 } };
-    const newcomer = { ...base, trusted: false, trustedUncheckable: false };
-    expect([reuseMs(newcomer, "lease"), reuseMs(newcomer, "results")]).toEqual([1000, 5000]);
-    // Trusted on one class only: it could be outvoted any second, and a stale profile would then judge its lone results as trusted.
-    for (const partly of [
-      { ...base, trusted: true, trustedUncheckable: false },
-      { ...base, trusted: false, trustedUncheckable: true },
-    ]) {
-      expect([reuseMs(partly, "lease"), reuseMs(partly, "results")]).toEqual([1000, 1000]);
-    }
-    const settled = { ...base, trusted: true, trustedUncheckable: true };
-    expect(reuseMs(settled, "results")).toBe(30_000);
-  });
   it("does not cache a standing read that left before a job dropped it (a blacklisting it could not see)", async () => {
     // The volunteer's record, answering when told to: a read can be overtaken by forgetStanding.
     let answer: (p: Profile) => void = () => {};
@@ -260,11 +247,11 @@ describe("adaptive trust policy", () => {
       trustedUncheckable: false,
     };
 
-    const first = trustOf(recordEnv, id, "lease");
+    const first = trustOf(recordEnv, id);
     forgetStanding(id); // a job answered volunteer_blacklisted while the read was on its way
     answer({ ...base, blacklisted: false });
     expect((await first).blacklisted).toBe(false); // this call uses what it read...
-    const second = trustOf(recordEnv, id, "lease"); // ...but the next one reads the record again
+    const second = trustOf(recordEnv, id); // ...but the next one reads the record again
     answer({ ...base, blacklisted: true, reason: "caught" });
     await expect(second).rejects.toMatchObject({ code: "volunteer_blacklisted" });
     expect(reads).toBe(2);
@@ -287,19 +274,24 @@ describe("adaptive trust policy", () => {
     await until("the records took them", async () => (await storedRows(job.id, "rep_outbox")).length === 0);
     expect((await profile(a)).uncheckable).toEqual({ validated: 1, ringersPassed: 0 });
   });
-  it("sees a newcomer that earned trust as trusted on its next leases within a second", async () => {
+  it("sees a newcomer that earned trust as trusted on its very next lease, and one that lost it as a stranger", async () => {
     // A stale "trusted on nothing" is not the safe side for leases: it keeps a volunteer that just
-    // earned trust from confirming strangers' results, which then go to other strangers.
+    // earned trust from confirming strangers' results, which then go to other strangers. Its
+    // gateway keeps its profile for half a minute; the record tells the gateway when it changes.
     const job = await adaptiveJob(40, 100);
     const v = await volunteer();
-    const [first] = await lease(v, 1); // its profile, trusted on nothing, is now cached
-    await makeTrusted(v);
-    await sleep(1100);
-    const [next] = await leaseEventually(v, 1);
     const need = async (l: Lease) => (await storedRows<{ idx: number; need: number }>(job.id, "shards")).find((s) => s.idx === Number(l.shardId))!.need;
+    const [first] = await lease(v, 1); // its profile, trusted on nothing, is now kept by its gateway
+    await makeTrusted(v);
+    const [second] = await leaseEventually(v, 1);
     // A stranger's fresh shard needs two agreeing outputs; a trusted volunteer's, its one.
     expect(await need(first!)).toBe(2);
-    expect(await need(next!)).toBe(1);
+    expect(await need(second!)).toBe(1);
+    // Outvoted: its record in this class starts over, and its next lease is a stranger's again.
+    await observed(v, { outvoted: 1 });
+    expect((await profile(v)).trusted).toBe(false);
+    const [third] = await leaseEventually(v, 1);
+    expect(await need(third!)).toBe(2);
   });
 
   it("earns no trust for outputs a job accepted on the volunteer's word alone", async () => {
