@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ensureDevVars } from "../../scripts/dev-vars.mjs";
 import { checkNoServerLeft } from "../support/leak-check.ts";
 import { freePort, startLocalServer } from "../support/local-server.ts";
+import { startGridAndBrowser } from "../support/per-file.ts";
 import { MARK_ENV, markedProcesses, newMark, reapMarked, recordServer } from "../support/process-tree.ts";
 
 // Servers started by `npm start` and by the tests must leave nothing behind, however they end.
@@ -139,6 +140,19 @@ describe("test servers", () => {
     expect(await portIsFree(server.port)).toBe(true);
     // Its state folder was made for it, and goes with it (a restart keeps it).
     expect(existsSync(server.stateDir)).toBe(false);
+  });
+
+  it("stop the grid they started when the browser beside it cannot start, and throw the browser's failure", async () => {
+    const port = await freePort();
+    let stateDir: string | undefined;
+    const noBrowser = () => Promise.reject(new Error("browserType.launch: no chromium here"));
+    const started = startGridAndBrowser({ port, onOutput: (chunk) => (stateDir ??= /state in (\S+?);/.exec(chunk)?.[1]) }, noBrowser);
+    await expect(started).rejects.toThrow("no chromium here");
+    // The grid did start (it said where its state is), and nothing of it is left.
+    expect(stateDir).toMatch(/colmeia-state-/);
+    expect(existsSync(stateDir!)).toBe(false);
+    expect(processesMentioning(stateDir!, `127.0.0.1:${port}`)).toEqual([]);
+    expect(await portIsFree(port)).toBe(true);
   });
 
   it("fail the run from the global teardown when one is still alive, naming and killing it", async () => {

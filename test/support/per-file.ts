@@ -17,13 +17,26 @@ export interface GridAndBrowser {
 export function gridAndBrowser(opts: LocalServerOptions = {}): GridAndBrowser {
   const held = {} as GridAndBrowser;
   beforeAll(async () => {
-    [held.grid, held.browser] = await Promise.all([startLocalServer(opts), launchBrowser()]);
+    Object.assign(held, await startGridAndBrowser(opts));
   });
   afterAll(async () => {
     await held.browser?.close();
     await held.grid?.stop();
   });
   return held;
+}
+
+/**
+ * Starts a local grid and a headless Chromium at once. Should either fail (no Chromium on the
+ * machine, say), the other is stopped before the failure is thrown: a grid whose browser never
+ * came would otherwise run on, and keep its state folder, with nothing left to stop it.
+ */
+export async function startGridAndBrowser(opts: LocalServerOptions = {}, launch: () => Promise<Browser> = launchBrowser): Promise<GridAndBrowser> {
+  const [grid, browser] = await Promise.allSettled([startLocalServer(opts), launch()]);
+  if (grid.status === "fulfilled" && browser.status === "fulfilled") return { grid: grid.value, browser: browser.value };
+  if (grid.status === "fulfilled") await grid.value.stop();
+  if (browser.status === "fulfilled") await browser.value.close();
+  throw grid.status === "rejected" ? grid.reason : (browser as PromiseRejectedResult).reason;
 }
 
 /**
