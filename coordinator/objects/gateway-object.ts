@@ -46,7 +46,21 @@ interface Bucket {
 
 const FLOOD_WINDOW_MS = 10_000;
 
-const attachment = (ws: WebSocket) => ws.deserializeAttachment() as Attachment | null;
+/**
+ * Each session's attachment as this instance last wrote or read it, so a message does not
+ * deserialize it again. The map goes with the instance (hibernation), and a socket it does not
+ * know is read from its attachment; every write goes through {@link setAttachment}.
+ */
+const attachments = new WeakMap<WebSocket, Attachment | null>();
+const attachment = (ws: WebSocket): Attachment | null => {
+  let att = attachments.get(ws);
+  if (att === undefined) attachments.set(ws, (att = ws.deserializeAttachment() as Attachment | null));
+  return att;
+};
+const setAttachment = (ws: WebSocket, att: Attachment): void => {
+  ws.serializeAttachment(att);
+  attachments.set(ws, att);
+};
 const reply = (id: RequestId | null, r: Reply): string => JSON.stringify({ type: "reply", id, status: r.status, body: r.body } satisfies SessionReply);
 const refuse = (id: RequestId | null, status: number, code: string, message: string) => reply(id, { status, body: errorBody(code, message) });
 
@@ -95,7 +109,7 @@ export class GatewayObject extends DurableObject<Env> {
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [volunteer]);
-    server.serializeAttachment({ v: volunteer, w: 0 } satisfies Attachment);
+    setAttachment(server, { v: volunteer, w: 0 });
     server.send(JSON.stringify({ type: "ready", volunteer } satisfies SessionReady));
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
     const headers: Record<string, string> = offered.includes(SESSION_PROTOCOL) ? { "sec-websocket-protocol": SESSION_PROTOCOL } : {};
@@ -219,7 +233,7 @@ export class GatewayObject extends DurableObject<Env> {
   /** Rewrites the session's attachment: how many leases it waits for, and the leases pushed to it that it has not answered yet. */
   #attach(ws: WebSocket, volunteer: string, wanted: number, pushed?: string[]): void {
     try {
-      ws.serializeAttachment({ v: volunteer, w: wanted, ...(pushed && { p: pushed }) } satisfies Attachment);
+      setAttachment(ws, { v: volunteer, w: wanted, ...(pushed && { p: pushed }) });
     } catch {
       // closed meanwhile
     }
