@@ -327,8 +327,7 @@ async function main(): Promise<void> {
       serverErrors.push(...chunk.split("\n").filter((l) => /error|exception/i.test(l)));
     },
   });
-  const stopServer = () => server.stop();
-  process.once("SIGINT", () => void stopServer().then(() => process.exit(130)));
+  process.once("SIGINT", () => void server.stop().then(() => process.exit(130)));
   const http = new JsonClient(server.url);
   try {
     const t = performance.now();
@@ -340,7 +339,7 @@ async function main(): Promise<void> {
     if (run("idle") || run("first")) say(await idleAndFirst(server, http, tokens, args.quick));
   } finally {
     http.close();
-    await stopServer();
+    await server.stop();
     gc?.cleanUp();
     console.log(serverErrors.length ? `Server errors (${serverErrors.length}), first 5:\n${serverErrors.slice(0, 5).join("\n")}` : "Server errors: none.");
   }

@@ -12,7 +12,20 @@ import type { VolunteerObject } from "./objects/volunteer-object.ts";
 type Methods<T, K extends keyof T> = Pick<T, K>;
 type JobApi = Methods<
   JobObject,
-  "create" | "status" | "result" | "cancel" | "lease" | "submit" | "heartbeat" | "release" | "events" | "backtrack" | "shards" | "leaseInput"
+  | "create"
+  | "status"
+  | "result"
+  | "cancel"
+  | "lease"
+  | "submit"
+  | "leaseMany"
+  | "submitMany"
+  | "heartbeat"
+  | "release"
+  | "events"
+  | "backtrack"
+  | "shards"
+  | "leaseInput"
 >;
 type VolunteerApi = Methods<VolunteerObject, "profile" | "me" | "credited" | "observe" | "contributed" | "blacklist" | "vouch">;
 type SubmitterApi = Methods<

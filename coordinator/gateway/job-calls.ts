@@ -1,7 +1,7 @@
 import type { BatchResultEntry } from "../../shared/schemas.ts";
 import type { JobObject, SubmittedItem } from "../objects/job-object.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
-import { objectId } from "../stubs.ts";
+import { jobStub } from "../stubs.ts";
 import { Batcher } from "./batcher.ts";
 
 export type LeaseAnswer = Awaited<ReturnType<JobObject["lease"]>>;
@@ -12,13 +12,10 @@ export interface JobCalls {
   submit(job: string, volunteer: string, items: SubmittedItem[], standing: Standing): Promise<BatchResultEntry[]>;
 }
 
-type JobRpc = Pick<JobObject, "lease" | "submit" | "leaseMany" | "submitMany">;
-const job = (env: Env, id: string) => env.JOBS.get(objectId(env.JOBS, id)) as unknown as JobRpc;
-
 /** One RPC per call. */
 export const directCalls = (env: Env): JobCalls => ({
-  lease: (id, volunteer, max, standing) => job(env, id).lease(volunteer, max, standing),
-  submit: (id, volunteer, items, standing) => job(env, id).submit(volunteer, items, standing),
+  lease: (id, volunteer, max, standing) => jobStub(env, id).lease(volunteer, max, standing),
+  submit: (id, volunteer, items, standing) => jobStub(env, id).submit(volunteer, items, standing),
 });
 
 /** Most volunteers' calls carried in one batch to a job. */
@@ -55,8 +52,8 @@ export class BatchedCalls implements JobCalls {
     if (!b) {
       if (this.#jobs.size >= MAX_JOBS) for (const [k, v] of this.#jobs) if (v.lease.idle && v.submit.idle) this.#jobs.delete(k);
       b = {
-        lease: new Batcher((calls: LeaseCall[]) => job(this.#env, id).leaseMany(calls), BATCH),
-        submit: new Batcher((calls: SubmitCall[]) => job(this.#env, id).submitMany(calls), BATCH),
+        lease: new Batcher((calls: LeaseCall[]) => jobStub(this.#env, id).leaseMany(calls), BATCH),
+        submit: new Batcher((calls: SubmitCall[]) => jobStub(this.#env, id).submitMany(calls), BATCH),
       };
       this.#jobs.set(id, b);
     }

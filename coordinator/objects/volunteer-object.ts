@@ -49,6 +49,35 @@ export interface Observation {
   outvoted?: number;
 }
 
+/** The one row of a volunteer's record (`rep`). */
+type RepRow = {
+  id: string;
+  validated: number;
+  ringers: number;
+  validated_u: number;
+  ringers_u: number;
+  vouched: number;
+  blacklisted: number;
+  reason: string | null;
+};
+
+/** A volunteer's profile as its record's row says. */
+function profileOf(id: string, r: RepRow): Profile {
+  const blacklisted = r.blacklisted === 1;
+  const vouched = r.vouched === 1;
+  return {
+    id,
+    trusted: !blacklisted && (vouched || (r.validated >= TRUST_AFTER && r.ringers >= TRUST_RINGERS)),
+    trustedUncheckable: !blacklisted && (vouched || (r.validated_u >= TRUST_AFTER_UNCHECKABLE && r.ringers_u >= TRUST_RINGERS_UNCHECKABLE)),
+    vouched,
+    blacklisted,
+    validated: r.validated,
+    ringersPassed: r.ringers,
+    uncheckable: { validated: r.validated_u, ringersPassed: r.ringers_u },
+    ...(r.reason && { reason: r.reason }),
+  };
+}
+
 /**
  * One volunteer's reputation: what it has proven (agreement with accepted results, passed
  * ringers), whether it is trusted alone, and the jobs its outputs were accepted in, so that
@@ -76,18 +105,8 @@ export class VolunteerObject extends DurableObject<Env> {
     if (!columns.includes("vouched")) this.sql.exec("ALTER TABLE rep ADD COLUMN vouched INTEGER NOT NULL DEFAULT 0");
   }
 
-  #row(id: string) {
-    type Row = {
-      id: string;
-      validated: number;
-      ringers: number;
-      validated_u: number;
-      ringers_u: number;
-      vouched: number;
-      blacklisted: number;
-      reason: string | null;
-    };
-    const row = this.sql.exec<Row>("SELECT * FROM rep").toArray()[0];
+  #row(id: string): RepRow {
+    const row = this.sql.exec<RepRow>("SELECT * FROM rep").toArray()[0];
     if (row) return row;
     this.sql.exec("INSERT INTO rep (k, id, validated, ringers, blacklisted) VALUES (0, ?, 0, 0, 0)", id);
     return { id, validated: 0, ringers: 0, validated_u: 0, ringers_u: 0, vouched: 0, blacklisted: 0, reason: null };
@@ -98,20 +117,7 @@ export class VolunteerObject extends DurableObject<Env> {
   }
 
   #profile(id: string): Profile {
-    const r = this.#row(id);
-    const blacklisted = r.blacklisted === 1;
-    const vouched = r.vouched === 1;
-    return {
-      id,
-      trusted: !blacklisted && (vouched || (r.validated >= TRUST_AFTER && r.ringers >= TRUST_RINGERS)),
-      trustedUncheckable: !blacklisted && (vouched || (r.validated_u >= TRUST_AFTER_UNCHECKABLE && r.ringers_u >= TRUST_RINGERS_UNCHECKABLE)),
-      vouched,
-      blacklisted,
-      validated: r.validated,
-      ringersPassed: r.ringers,
-      uncheckable: { validated: r.validated_u, ringersPassed: r.ringers_u },
-      ...(r.reason && { reason: r.reason }),
-    };
+    return profileOf(id, this.#row(id));
   }
 
   /** `GET /v1/volunteers/me`: credit and standing, answered here so the grid object never sees these reads. */
@@ -120,9 +126,9 @@ export class VolunteerObject extends DurableObject<Env> {
     return { ...credit, ...this.#profile(id) };
   }
 
-  /** What a gateway acts on of a profile (see trust.ts): whether it is trusted, per class, and blacklisted. */
-  #standing(id: string): string {
-    const p = this.#profile(id);
+  /** What a gateway acts on of a profile (see trust.ts), from `row` (read now when not given): trusted per class, blacklisted. */
+  #standing(id: string, row = this.#row(id)): string {
+    const p = profileOf(id, row);
     return `${p.trusted}|${p.trustedUncheckable}|${p.blacklisted}`;
   }
 
@@ -168,7 +174,7 @@ export class VolunteerObject extends DurableObject<Env> {
   async observe(id: string, o: Observation): Promise<void> {
     const r = this.#row(id);
     if (r.blacklisted) return;
-    const before = this.#standing(id);
+    const before = this.#standing(id, r);
     const [v, g] = o.uncheckable ? ["validated_u", "ringers_u"] : ["validated", "ringers"];
     if (o.penalized) this.sql.exec("UPDATE rep SET validated = 0, ringers = 0, validated_u = 0, ringers_u = 0");
     else if (o.outvoted) this.sql.exec(`UPDATE rep SET ${v} = 0, ${g} = ${g} + ?`, o.ringersPassed ?? 0);
@@ -191,7 +197,7 @@ export class VolunteerObject extends DurableObject<Env> {
    */
   async blacklist(id: string, reason: string): Promise<{ jobs: number; fresh: boolean }> {
     const r = this.#row(id);
-    const before = this.#standing(id);
+    const before = this.#standing(id, r);
     if (!r.blacklisted) this.sql.exec("UPDATE rep SET blacklisted = 1, reason = ?", reason);
     const jobs = this.sql
       .exec<{ id: string }>("SELECT id FROM jobs")

@@ -1,4 +1,5 @@
 import type { MetricsObject } from "../objects/metrics-object.ts";
+import { objectId } from "../stubs.ts";
 import { describeError, log } from "./log.ts";
 
 /** Upper bounds, in seconds, of the request latency buckets (Prometheus's default buckets). */
@@ -41,7 +42,7 @@ const emptySeries = (route: string, method: string, code: number): HttpSeries =>
 });
 
 /** The one metrics object, where every isolate's request figures add up (durably). */
-export const metricsStub = (env: Env) => env.METRICS.get(env.METRICS.idFromName("metrics")) as unknown as Pick<MetricsObject, "add" | "snapshot" | "health">;
+export const metricsStub = (env: Env) => env.METRICS.get(objectId(env.METRICS, "metrics")) as unknown as Pick<MetricsObject, "add" | "snapshot" | "health">;
 
 /**
  * Request figures of this isolate not yet sent. Kept in memory and flushed every few seconds
