@@ -48,6 +48,7 @@ const SESSION_DESCRIPTION = [
   "A message that cannot be read is answered with id null: 400 invalid_json (also binary frames), 413 body_too_large over x-colmeia-session.limits.messageBytes,",
   '429 rate_limited past messagesPerSecond (a session refused a burst\'s worth within 10 s is closed with 1008). Text "ping" is answered "pong" without waking anything.',
   "Upgrades beyond sessionsPerVolunteer answer 429 too_many_sessions, beyond sessionsPerGateway 503 sessions_full (use HTTP).",
+  "Frames are never compressed: the server declines permessage-deflate.",
 ].join(" ");
 
 /** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */

@@ -3,6 +3,7 @@ import { connect, type Socket } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startNodeVolunteer, type NodeVolunteer } from "../../client/node/volunteer.ts";
+import { SESSION_PROTOCOL, sessionTokenProtocol } from "../../shared/session.ts";
 import { countPrimes } from "../../shared/kernels/primes.ts";
 import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
 import { startLocalServer, type LocalServer } from "../support/local-server.ts";
@@ -161,5 +162,43 @@ describe("volunteer page sessions", () => {
     await until(async () => (await counter(page, "pending")) === 0, 10_000, "results sent");
     expect(requests.filter((r) => r === "POST /v1/leases").length).toBeGreaterThan(0);
     expect(requests.filter((r) => r === "POST /v1/results").length).toBeGreaterThan(0);
+  });
+});
+
+describe("session frames", () => {
+  /** A new volunteer's token, and the session URL. */
+  const newVolunteer = async () => {
+    const res = await fetch(`${server.url}/v1/volunteers`, { method: "POST" });
+    expect(res.status).toBe(201);
+    return {
+      url: `${server.url.replace(/^http/, "ws")}/v1/session`,
+      protocols: [SESSION_PROTOCOL, sessionTokenProtocol(((await res.json()) as { token: string }).token)],
+    };
+  };
+
+  it("are never compressed, though Node and Chromium both offer permessage-deflate", async () => {
+    // Node's WebSocket (undici) offers permessage-deflate on every upgrade.
+    const { url, protocols } = await newVolunteer();
+    const ws = new WebSocket(url, protocols);
+    await new Promise((ok, fail) => ((ws.onopen = ok), (ws.onerror = fail)));
+    expect(ws.protocol).toBe(SESSION_PROTOCOL);
+    expect(ws.extensions).toBe("");
+    ws.close();
+
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/healthz`);
+    const other = await newVolunteer();
+    const seen = await page.evaluate(
+      ({ url, protocols }) =>
+        new Promise<{ protocol: string; extensions: string }>((ok, fail) => {
+          const s = new WebSocket(url, protocols);
+          s.onopen = () => (ok({ protocol: s.protocol, extensions: s.extensions }), s.close());
+          s.onerror = () => fail(new Error("session did not open"));
+        }),
+      other,
+    );
+    expect(seen).toEqual({ protocol: SESSION_PROTOCOL, extensions: "" });
   });
 });
