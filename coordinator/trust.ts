@@ -3,26 +3,30 @@ import { ApiError } from "./errors.ts";
 import { volunteerStub } from "./stubs.ts";
 
 /**
- * How long an isolate reuses a volunteer's profile. Only the volunteer's gateway reads it (every
+ * How long an isolate may reuse a volunteer's profile. Only the volunteer's gateway reads it (every
  * call runs there), and the volunteer's record tells that gateway the moment a write changes its
  * standing (GatewayObject.standingChanged): trust earned, lost (outvoted, penalized) or a
  * blacklisting. The copy is dropped then, so its next call reads the new standing; the reuse time
- * only bounds how long a copy lives if that message is lost (a failed call, or a session still on
- * the gateway it opened on after `GATEWAY_COUNT` changed). A volunteer caught meanwhile is refused
- * by every job that backtracked it, and any job that accepts its output afterwards is made to
- * backtrack it when it reports the contribution (VolunteerObject.contributed), so no copy lets a
- * blacklisted one do harm.
+ * only bounds how long a copy lives if that message is lost (a failed call, or a
+ * session still on the gateway it opened on after `GATEWAY_COUNT` changed). A volunteer caught
+ * meanwhile is refused by every job that backtracked it, and any job that accepts its output
+ * afterwards is made to backtrack it when it reports the contribution
+ * (VolunteerObject.contributed), so no copy lets a blacklisted one do harm.
  *
- * Each read is a call to the volunteer's own object. Before the record told the gateway, the
- * copies lived 1 to 5 s for volunteers not trusted on both classes of work, so a volunteer at one
- * shard per 4 s read its record on nearly every call: `node bench/sessions.ts --quick --only=busy
- * --gc` measured 196 and 220 ms of full garbage collections in its window that way, 151 and 146
- * ms with every copy kept 30 s (2026-11-29).
+ * Each read is a call to the volunteer's own object, which has usually been evicted since its last
+ * call and starts cold. With every copy kept 30 s, the 956 volunteers of `node bench/sessions.ts
+ * --only=busy` (read together when they first leased) were all read again together 30 s later, on
+ * their leases' path: lease p99 59-136 ms and results p99 84-206 ms over its 30 s window, against
+ * 32-33 and 40-56 ms with copies kept 300 s (2026-11-29). So a copy lives from half of
+ * PROFILE_REUSE_MS to all of it, drawn when it is made: copies made together expire apart.
  */
-export const PROFILE_REUSE_MS = 30_000;
+export const PROFILE_REUSE_MS = 300_000;
+
+/** When a copy made now stops being reused: between half of PROFILE_REUSE_MS and all of it. */
+const expiresAt = (now: number) => now + PROFILE_REUSE_MS * (0.5 + Math.random() / 2);
 
 const MAX_ENTRIES = 20_000;
-const cache = new Map<string, { profile: Profile; at: number }>();
+const cache = new Map<string, { profile: Profile; until: number }>();
 /** When each volunteer's standing was last forgotten, counted in {@link forgetStanding} calls. */
 const forgotten = new Map<string, number>();
 let forgets = 0;
@@ -31,13 +35,13 @@ let forgets = 0;
 export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
   const now = Date.now();
   let hit = cache.get(volunteer);
-  if (!hit || now - hit.at > PROFILE_REUSE_MS) {
+  if (!hit || now > hit.until) {
     if (cache.size >= MAX_ENTRIES) {
       cache.clear();
       forgotten.clear();
     }
     const asked = forgets;
-    hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), at: now };
+    hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), until: expiresAt(now) };
     // A read that left before a job dropped this standing may bring the old one back: this call uses it, the cache does not.
     if ((forgotten.get(volunteer) ?? 0) <= asked) cache.set(volunteer, hit);
   }

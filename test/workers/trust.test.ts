@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
 import {
   ALICE,
@@ -26,7 +26,7 @@ import {
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { SHARD } from "../../coordinator/job/tables.ts";
-import { forgetStanding, trustOf } from "../../coordinator/trust.ts";
+import { forgetStanding, PROFILE_REUSE_MS, trustOf } from "../../coordinator/trust.ts";
 import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
@@ -213,7 +213,7 @@ describe("adaptive trust policy", () => {
     expect(await storedRows(job.id, "banned")).toEqual([{ volunteer: liar.id }]);
     await until("the volunteer's own record blacklists it", async () => (await profile(liar)).blacklisted === true);
     await until("the catch is acknowledged", async () => (await storedRows(job.id, "catches")).length === 0);
-    // Every isolate refuses it once its cached profile (1 s for a newcomer's lease) is read again.
+    // Its gateway dropped the profile it held when the record blacklisted it (standingChanged): refused.
     await until("leasing answers 403", async () => (await call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } })).status === 403);
   });
   it("refuses a caught volunteer at the edge as soon as a job answers it volunteer_blacklisted, not when its cached profile lapses", async () => {
@@ -229,6 +229,31 @@ describe("adaptive trust policy", () => {
     expect((await expectError(submit(liar, l2!.id, honest(l2!)), 403)).code).toBe("volunteer_blacklisted");
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
+  });
+  it("reuses each profile from half of PROFILE_REUSE_MS to all of it, so copies made together are not read again together", async () => {
+    const reads = new Map<string, number>();
+    const record = {
+      profile: (id: string) => (reads.set(id, (reads.get(id) ?? 0) + 1), Promise.resolve({ id, blacklisted: false } as unknown as Profile)),
+    };
+    const recordEnv = { VOLUNTEERS: { idFromName: (n: string) => n, get: () => record } } as unknown as Env;
+    const ids = Array.from({ length: 40 }, () => `v_spread_${crypto.randomUUID()}`);
+    const t0 = Date.now();
+    const at = async (ms: number) => {
+      const now = vi.spyOn(Date, "now").mockReturnValue(t0 + ms);
+      try {
+        for (const id of ids) await trustOf(recordEnv, id);
+      } finally {
+        now.mockRestore();
+      }
+      return [...reads.values()].reduce((a, b) => a + b, 0);
+    };
+    expect(await at(0)).toBe(40);
+    expect(await at(PROFILE_REUSE_MS / 2 - 1)).toBe(40); // none lapses before half the time
+    const readAgain = (await at(PROFILE_REUSE_MS * 0.75)) - 40;
+    expect(readAgain).toBeGreaterThan(0); // some lapsed by three quarters of it...
+    expect(readAgain).toBeLessThan(40); // ...and some did not: the copies expire apart
+    expect(await at(PROFILE_REUSE_MS + 1)).toBe(80); // by then every first copy lapsed, and no second one
+    expect([...reads.values()].every((n) => n === 2)).toBe(true);
   });
   it("does not cache a standing read that left before a job dropped it (a blacklisting it could not see)", async () => {
     // The volunteer's record, answering when told to: a read can be overtaken by forgetStanding.
