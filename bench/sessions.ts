@@ -293,10 +293,17 @@ async function httpRuns(server: LocalServer, http: JsonClient, tokens: string[],
     },
   ];
   const rows = [];
+  const named: string[] = [];
   for (const spec of specs) {
     const r = await runScenario(http, server.tokens[0], tokens, spec);
     const rt = r.window.latency;
     const errors = Object.values(r.window.errors).reduce((a, b) => a + b, 0);
+    if (errors)
+      named.push(
+        `  errors in ${spec.title}: ${Object.entries(r.window.errors)
+          .map(([label, n]) => `${n}× ${label}`)
+          .join(", ")}`,
+      );
     rows.push([
       spec.title,
       num(r.serverShardsPerSec),
@@ -310,6 +317,7 @@ async function httpRuns(server: LocalServer, http: JsonClient, tokens: string[],
   return [
     "http: HTTP volunteers (bench/lib/scenario.ts)",
     table(["scenario", "shards/s", "lease p50 ms", "lease p99 ms", "result p99 ms", "errors", "server CPU"], rows),
+    ...named,
   ];
 }
 
