@@ -7,11 +7,11 @@ import { volunteerStub } from "./stubs.ts";
  * call runs there), and the volunteer's record tells that gateway the moment a write changes its
  * standing (GatewayObject.standingChanged): trust earned, lost (outvoted, penalized) or a
  * blacklisting. The copy is dropped then, so its next call reads the new standing; the reuse time
- * only bounds how long a copy lives if that message is lost (a failed call, or a
- * session still on the gateway it opened on after `GATEWAY_COUNT` changed). A volunteer caught
- * meanwhile is refused by every job that backtracked it, and any job that accepts its output
- * afterwards is made to backtrack it when it reports the contribution
- * (VolunteerObject.contributed), so no copy lets a blacklisted one do harm.
+ * only bounds how long a copy lives if that message never arrives (a call that keeps failing,
+ * which the record tries again from its alarm, or a session still on the gateway it opened on
+ * after `GATEWAY_COUNT` changed). A volunteer caught meanwhile is refused by every job that
+ * backtracked it, and any job that accepts its output afterwards is made to backtrack it when it
+ * reports the contribution (VolunteerObject.contributed), so no copy lets a blacklisted one do harm.
  *
  * Each read is a call to the volunteer's own object, which has usually been evicted since its last
  * call and starts cold. With every copy kept 30 s, the 956 volunteers of `node bench/sessions.ts

@@ -78,6 +78,9 @@ function profileOf(id: string, r: RepRow): Profile {
   };
 }
 
+/** After a failed call telling the gateway of a change of standing, it is tried again this much later. */
+const RETELL_MS = 2_000;
+
 /**
  * One volunteer's reputation: what it has proven (agreement with accepted results, passed
  * ringers), whether it is trusted alone, and the jobs its outputs were accepted in, so that
@@ -134,16 +137,25 @@ export class VolunteerObject extends DurableObject<Env> {
 
   /**
    * Tells the volunteer's gateway when a write changed its standing (`before`), so the profile it
-   * keeps is dropped at once instead of when it would have expired. The write is committed first
-   * (outgoing calls wait for it). Should the call fail, that copy lives out its reuse time.
+   * keeps is dropped at once instead of when it would have expired (minutes, see trust.ts). The
+   * write is committed first (outgoing calls wait for it). Should the call fail, an alarm tells
+   * the gateway again (stored, so it survives the object's eviction), and the runtime retries
+   * that alarm while it fails.
    */
   async #tellGateway(id: string, before: string): Promise<void> {
     if (this.#standing(id) === before) return;
     try {
       await gatewayStub(this.env, id).standingChanged(id);
     } catch (err) {
-      log("warn", "telling a gateway a volunteer's standing changed failed", { volunteerId: id, ...describeError(err) });
+      log("warn", "telling a gateway a volunteer's standing changed failed; an alarm tries again", { volunteerId: id, ...describeError(err) });
+      await this.ctx.storage.setAlarm(Date.now() + RETELL_MS);
     }
+  }
+
+  /** Tells the gateway again after a failed call (#tellGateway); a throw has the runtime run this alarm again, later. */
+  override async alarm(): Promise<void> {
+    const id = this.sql.exec<{ id: string }>("SELECT id FROM rep").toArray()[0]?.id;
+    if (id) await gatewayStub(this.env, id).standingChanged(id);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
@@ -230,6 +231,44 @@ describe("adaptive trust policy", () => {
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
   });
+  it("tells the gateway again from the record's alarm when telling it of a change of standing failed", async () => {
+    const v = await volunteer();
+    const record = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as unknown as DurableObjectStub<VolunteerObject>;
+    // The record's gateway binding as this test sets it: refusing every call, or reaching the real
+    // gateway and noting the volunteer it was told about.
+    const told: string[] = [];
+    const gateways = (reachable: boolean) => ({
+      idFromName: (name: string) => env.GATEWAYS.idFromName(name),
+      get: (id: DurableObjectId) => ({
+        standingChanged: async (volunteer: string) => {
+          if (!reachable) throw new Error("gateway unreachable");
+          told.push(volunteer);
+          await (env.GATEWAYS.get(id) as unknown as { standingChanged(v: string): Promise<void> }).standingChanged(volunteer);
+        },
+      }),
+    });
+    const withGateways = (reachable: boolean) =>
+      runInDurableObject(
+        record,
+        (o: VolunteerObject) => void ((o as unknown as { env: Env }).env = { ...env, GATEWAYS: gateways(reachable) } as unknown as Env),
+      );
+    const alarmAt = () => runInDurableObject(record, (o: VolunteerObject) => (o as unknown as { ctx: DurableObjectState }).ctx.storage.getAlarm());
+    try {
+      await withGateways(false);
+      await record.vouch(v.id); // trusted now: its gateway must drop the copy it keeps
+      expect(told).toEqual([]);
+      expect(await alarmAt()).not.toBeNull(); // stored before the call returned: eviction does not lose it
+      await withGateways(true);
+      expect(await runDurableObjectAlarm(record)).toBe(true);
+      expect(told).toEqual([v.id]);
+      expect(await alarmAt()).toBeNull();
+      await record.vouch(v.id); // no change of standing: nothing to tell, no alarm
+      expect(told).toEqual([v.id]);
+      expect(await alarmAt()).toBeNull();
+    } finally {
+      await runInDurableObject(record, (o: VolunteerObject) => void ((o as unknown as { env: Env }).env = env));
+    }
+  });
   it("reuses each profile from half of PROFILE_REUSE_MS to all of it, so copies made together are not read again together", async () => {
     const reads = new Map<string, number>();
     const record = {
@@ -302,7 +341,7 @@ describe("adaptive trust policy", () => {
   it("sees a newcomer that earned trust as trusted on its very next lease, and one that lost it as a stranger", async () => {
     // A stale "trusted on nothing" is not the safe side for leases: it keeps a volunteer that just
     // earned trust from confirming strangers' results, which then go to other strangers. Its
-    // gateway keeps its profile for half a minute; the record tells the gateway when it changes.
+    // gateway keeps its profile for minutes (PROFILE_REUSE_MS); the record tells the gateway when it changes.
     const job = await adaptiveJob(40, 100);
     const v = await volunteer();
     const need = async (l: Lease) => (await storedRows<{ idx: number; need: number }>(job.id, "shards")).find((s) => s.idx === Number(l.shardId))!.need;
