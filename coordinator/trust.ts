@@ -25,7 +25,8 @@ export const PROFILE_REUSE_MS = 300_000;
 /** When a copy made now stops being reused: between half of PROFILE_REUSE_MS and all of it. */
 const expiresAt = (now: number) => now + PROFILE_REUSE_MS * (0.5 + Math.random() / 2);
 
-const MAX_ENTRIES = 20_000;
+/** Copies an isolate keeps at most; past it, the oldest tenth is dropped (never every copy at once: they would all be read again together). */
+export const MAX_ENTRIES = 20_000;
 const cache = new Map<string, { profile: Profile; until: number }>();
 /** When each volunteer's standing was last forgotten, counted in {@link forgetStanding} calls. */
 const forgotten = new Map<string, number>();
@@ -37,11 +38,16 @@ export async function trustOf(env: Env, volunteer: string): Promise<Profile> {
   let hit = cache.get(volunteer);
   if (!hit || now > hit.until) {
     if (cache.size >= MAX_ENTRIES) {
-      cache.clear();
-      forgotten.clear();
+      let drop = MAX_ENTRIES / 10;
+      for (const key of cache.keys()) {
+        if (drop-- <= 0) break;
+        cache.delete(key); // a Map keeps insertion order: the oldest copies first
+      }
     }
     const asked = forgets;
     hit = { profile: await volunteerStub(env, volunteer).profile(volunteer), until: expiresAt(now) };
+    // Deleted first, so the Map's order stays the copies' age.
+    cache.delete(volunteer);
     // A read that left before a job dropped this standing may bring the old one back: this call uses it, the cache does not.
     if ((forgotten.get(volunteer) ?? 0) <= asked) cache.set(volunteer, hit);
   }

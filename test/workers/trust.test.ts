@@ -27,7 +27,7 @@ import {
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import { SHARD } from "../../coordinator/job/tables.ts";
-import { forgetStanding, PROFILE_REUSE_MS, trustOf } from "../../coordinator/trust.ts";
+import { forgetStanding, MAX_ENTRIES, PROFILE_REUSE_MS, trustOf } from "../../coordinator/trust.ts";
 import type { Profile } from "../../coordinator/objects/volunteer-object.ts";
 
 const profile = async (v: Volunteer) => (await callJson("GET", "/v1/volunteers/me", { token: v.token })).body;
@@ -230,6 +230,21 @@ describe("adaptive trust policy", () => {
     expect((await expectError(submit(liar, l2!.id, honest(l2!)), 403)).code).toBe("volunteer_blacklisted");
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
+  });
+  it("keeps at most MAX_ENTRIES profiles, dropping the oldest tenth when full rather than every copy", async () => {
+    let reads = 0;
+    const record = { profile: (id: string) => (reads++, Promise.resolve({ id, blacklisted: false } as unknown as Profile)) };
+    const recordEnv = { VOLUNTEERS: { idFromName: (n: string) => n, get: () => record } } as unknown as Env;
+    const run = crypto.randomUUID();
+    const ids = Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => `v_cap_${run}_${i}`);
+    for (const id of ids) await trustOf(recordEnv, id);
+    expect(reads).toBe(MAX_ENTRIES + 1);
+    // Full at the last one: the oldest tenth went, everything newer is still kept.
+    reads = 0;
+    for (const id of ids.slice(MAX_ENTRIES / 10)) await trustOf(recordEnv, id);
+    expect(reads).toBe(0);
+    for (const id of ids.slice(0, MAX_ENTRIES / 10)) await trustOf(recordEnv, id);
+    expect(reads).toBe(MAX_ENTRIES / 10);
   });
   it("tells the gateway again from the record's alarm when telling it of a change of standing failed", async () => {
     const v = await volunteer();
