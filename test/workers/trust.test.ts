@@ -231,6 +231,35 @@ describe("adaptive trust policy", () => {
     // ...and the profile is dropped: the next lease reads the record and is refused, with no wait.
     expect((await expectError(call("POST", "/v1/leases", { token: liar.token, body: { max: 1 } }), 403)).message).toMatch(/proven wrong/);
   });
+  it("upgrades a record made before the uncheckable counters and vouching existed, keeping what it held", async () => {
+    const id = `v_old_${crypto.randomUUID()}`;
+    // A fresh stub per use: the one that saw the restart stays broken.
+    const record = () => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as DurableObjectStub<VolunteerObject>;
+    // The record as the first version wrote it: no validated_u, ringers_u or vouched columns.
+    await runInDurableObject(record(), (o: VolunteerObject) => {
+      o.sql.exec("DROP TABLE rep");
+      o.sql.exec(
+        "CREATE TABLE rep (k INTEGER PRIMARY KEY CHECK (k = 0), id TEXT NOT NULL, validated INTEGER NOT NULL, ringers INTEGER NOT NULL, blacklisted INTEGER NOT NULL, reason TEXT)",
+      );
+      o.sql.exec("INSERT INTO rep (k, id, validated, ringers, blacklisted) VALUES (0, ?, 7, 2, 0)", id);
+    });
+    await runInDurableObject(record(), (_: VolunteerObject, state) => state.abort("restart as the current version")).catch(() => {});
+    expect(await record().profile(id)).toMatchObject({
+      id,
+      validated: 7,
+      ringersPassed: 2,
+      uncheckable: { validated: 0, ringersPassed: 0 },
+      vouched: false,
+      blacklisted: false,
+    });
+    const columns = await runInDurableObject(record(), (o: VolunteerObject) =>
+      o.sql
+        .exec<{ name: string }>("PRAGMA table_info(rep)")
+        .toArray()
+        .map((c) => c.name),
+    );
+    expect(columns).toEqual(expect.arrayContaining(["validated", "ringers", "validated_u", "ringers_u", "vouched"]));
+  });
   it("keeps at most MAX_ENTRIES profiles, dropping the oldest tenth when full rather than every copy", async () => {
     let reads = 0;
     const record = { profile: (id: string) => (reads++, Promise.resolve({ id, blacklisted: false } as unknown as Profile)) };
