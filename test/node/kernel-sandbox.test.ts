@@ -3,10 +3,11 @@ import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCanary, type Canary } from "../support/canary.ts";
-import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
+import { counter, gridClient, until } from "../support/browser.ts";
 import { divertResults } from "../support/divert-results.ts";
 import { ENDLESS_KERNEL, HOSTILE_KERNEL } from "../support/hostile-kernel.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import type { LocalServer } from "../support/local-server.ts";
+import { startGridAndBrowser } from "../support/per-file.ts";
 
 // The page's kernel sandbox in real headless Chromium, served by a real local grid (wrangler dev,
 // so the real _headers rules). Leases of published kernels are made up in the browser (the first
@@ -19,7 +20,9 @@ let grid: ReturnType<typeof gridClient>;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [server, browser, canary] = await Promise.all([startLocalServer(), launchBrowser(), startCanary()]);
+  // The canary first: should the grid or the browser fail to start, afterAll still closes it.
+  canary = await startCanary();
+  ({ grid: server, browser } = await startGridAndBrowser());
   grid = gridClient(server.url, server.tokens[0]);
 });
 afterEach(async () => {

@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startNodeVolunteer, type NodeVolunteer } from "../../client/node/volunteer.ts";
-import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
+import { counter, gridClient, until } from "../support/browser.ts";
 import { startCanary, type Canary } from "../support/canary.ts";
 import { ENDLESS_KERNEL, HOSTILE_KERNEL } from "../support/hostile-kernel.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import type { LocalServer } from "../support/local-server.ts";
+import { startGridAndBrowser } from "../support/per-file.ts";
 
 // Kernels published to a real local grid (POST /v1/kernels), run by the volunteer page in real
 // Chromium and by the Node volunteer, end to end: the coordinator leases them with `module`,
@@ -18,7 +19,9 @@ const contexts: BrowserContext[] = [];
 const volunteers: NodeVolunteer[] = [];
 
 beforeAll(async () => {
-  [server, browser, canary] = await Promise.all([startLocalServer(), launchBrowser(), startCanary()]);
+  // The canary first: should the grid or the browser fail to start, afterAll still closes it.
+  canary = await startCanary();
+  ({ grid: server, browser } = await startGridAndBrowser());
   grid = gridClient(server.url, server.tokens[0]);
 });
 afterEach(async () => {

@@ -1,9 +1,10 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { countPrimes } from "../../shared/kernels/primes.ts";
-import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
+import { counter, gridClient, until } from "../support/browser.ts";
 import { divertResults } from "../support/divert-results.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import type { LocalServer } from "../support/local-server.ts";
+import { startGridAndBrowser } from "../support/per-file.ts";
 
 // The volunteer page in real headless Chromium against a real local grid (wrangler dev).
 let server: LocalServer;
@@ -12,7 +13,7 @@ let grid: ReturnType<typeof gridClient>;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
+  ({ grid: server, browser } = await startGridAndBrowser());
   grid = gridClient(server.url, server.tokens[0]);
 });
 afterEach(async () => {

@@ -5,8 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startNodeVolunteer, type NodeVolunteer } from "../../client/node/volunteer.ts";
 import { SESSION_PROTOCOL, sessionTokenProtocol } from "../../shared/session.ts";
 import { countPrimes } from "../../shared/kernels/primes.ts";
-import { counter, gridClient, launchBrowser, until } from "../support/browser.ts";
-import { startLocalServer, type LocalServer } from "../support/local-server.ts";
+import { counter, gridClient, until } from "../support/browser.ts";
+import type { LocalServer } from "../support/local-server.ts";
+import { startGridAndBrowser } from "../support/per-file.ts";
 
 // The Node volunteer against a real local grid (npm start), through a proxy that counts its HTTP
 // requests and either passes WebSocket upgrades through or refuses them (a grid without sessions);
@@ -19,7 +20,7 @@ const volunteers: NodeVolunteer[] = [];
 const proxies: Proxy[] = [];
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startLocalServer(), launchBrowser()]);
+  ({ grid: server, browser } = await startGridAndBrowser());
   grid = gridClient(server.url, server.tokens[0]);
 });
 afterEach(async () => {
