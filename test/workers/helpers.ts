@@ -233,9 +233,12 @@ export function prng(seed: number) {
   };
 }
 
+/** The Durable Object holding volunteer `id`'s record. */
+export const volunteerRecord = (id: string) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as DurableObjectStub<VolunteerObject>;
+
 /** A volunteer's record, told what jobs observed of it (its own observe()): as if it had done that work. */
 export async function observed(v: Volunteer, ...observations: Observation[]): Promise<void> {
-  const stub = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as DurableObjectStub<VolunteerObject>;
+  const stub = volunteerRecord(v.id);
   for (const o of observations) await stub.observe(v.id, o);
 }
 

@@ -23,6 +23,7 @@ import {
   storedRows,
   submitAll,
   volunteer,
+  volunteerRecord,
   type Volunteer,
 } from "./helpers.ts";
 import type { Lease } from "../../shared/schemas.ts";
@@ -42,6 +43,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 80
   }
 }
 
+/** An env whose every volunteer's record is `record` (trust.ts's reads, counted or held by the test). */
+const recordsAnsweredBy = (record: { profile(id: string): Promise<Profile> }) =>
+  ({ VOLUNTEERS: { idFromName: (name: string) => name, get: () => record } }) as unknown as Env;
+
 /**
  * Blacklists `v` as if caught in another job, and waits until the job it worked for has
  * backtracked it: that takes back the credit it earned there, in the same step that rejects its
@@ -49,7 +54,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 80
  */
 async function caughtElsewhere(v: Volunteer): Promise<void> {
   await until("its credit arrives", async () => (await profile(v)).credit > 0);
-  await (env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as unknown as DurableObjectStub<VolunteerObject>).blacklist(v.id, "test: caught elsewhere");
+  await volunteerRecord(v.id).blacklist(v.id, "test: caught elsewhere");
   await until("the job took its credit back", async () => (await profile(v)).credit === 0);
 }
 
@@ -234,7 +239,7 @@ describe("adaptive trust policy", () => {
   it("upgrades a record made before the uncheckable counters and vouching existed, keeping what it held", async () => {
     const id = `v_old_${crypto.randomUUID()}`;
     // A fresh stub per use: the one that saw the restart stays broken.
-    const record = () => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as DurableObjectStub<VolunteerObject>;
+    const record = () => volunteerRecord(id);
     // The record as the first version wrote it: no validated_u, ringers_u or vouched columns.
     await runInDurableObject(record(), (o: VolunteerObject) => {
       o.sql.exec("DROP TABLE rep");
@@ -263,7 +268,7 @@ describe("adaptive trust policy", () => {
   it("keeps at most MAX_ENTRIES profiles, dropping the oldest tenth when full rather than every copy", async () => {
     let reads = 0;
     const record = { profile: (id: string) => (reads++, Promise.resolve({ id, blacklisted: false } as unknown as Profile)) };
-    const recordEnv = { VOLUNTEERS: { idFromName: (n: string) => n, get: () => record } } as unknown as Env;
+    const recordEnv = recordsAnsweredBy(record);
     const run = crypto.randomUUID();
     const ids = Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => `v_cap_${run}_${i}`);
     for (const id of ids) await trustOf(recordEnv, id);
@@ -277,7 +282,7 @@ describe("adaptive trust policy", () => {
   });
   it("tells the gateway again from the record's alarm when telling it of a change of standing failed", async () => {
     const v = await volunteer();
-    const record = env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(v.id)) as unknown as DurableObjectStub<VolunteerObject>;
+    const record = volunteerRecord(v.id);
     // The record's gateway binding as this test sets it: refusing every call, or reaching the real
     // gateway and noting the volunteer it was told about.
     const told: string[] = [];
@@ -318,7 +323,7 @@ describe("adaptive trust policy", () => {
     const record = {
       profile: (id: string) => (reads.set(id, (reads.get(id) ?? 0) + 1), Promise.resolve({ id, blacklisted: false } as unknown as Profile)),
     };
-    const recordEnv = { VOLUNTEERS: { idFromName: (n: string) => n, get: () => record } } as unknown as Env;
+    const recordEnv = recordsAnsweredBy(record);
     const ids = Array.from({ length: 40 }, () => `v_spread_${crypto.randomUUID()}`);
     const t0 = Date.now();
     const at = async (ms: number) => {
@@ -343,7 +348,7 @@ describe("adaptive trust policy", () => {
     let answer: (p: Profile) => void = () => {};
     let reads = 0;
     const record = { profile: () => (reads++, new Promise<Profile>((r) => (answer = r))) };
-    const recordEnv = { VOLUNTEERS: { idFromName: (n: string) => n, get: () => record } } as unknown as Env;
+    const recordEnv = recordsAnsweredBy(record);
     const id = `v_stale_${crypto.randomUUID()}`;
     const base = {
       id,
