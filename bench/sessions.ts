@@ -28,7 +28,7 @@ import { GcTrace } from "./lib/gc.ts";
 import { JsonClient, mapLimit, sleep } from "./lib/http.ts";
 import { runScenario, type ScenarioSpec } from "./lib/scenario.ts";
 import { Samples } from "./lib/stats.ts";
-import { num, table } from "./lib/table.ts";
+import { num, table, tally } from "./lib/table.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -192,7 +192,7 @@ async function busy(server: LocalServer, http: JsonClient, tokens: string[], qui
       ],
     ),
     `  ${num(rate)} shards/s accepted (offered about 239/s); server CPU ${num(c.serverPct)}% of one core, load generator ${num(c.clientPct)}%; ` +
-      `errors: ${errors.size ? [...errors].map(([k, n]) => `${n}× ${k}`).join(", ") : "none"}`,
+      `errors: ${errors.size ? tally(errors) : "none"}`,
     ...(gc ? [gc.line(window.from, window.to)] : []),
   ];
 }
@@ -225,7 +225,7 @@ async function idleAndFirst(server: LocalServer, http: JsonClient, tokens: strin
   await waitAll();
   out.push(
     `idle: ${sessions.length} sessions opened and waiting in ${num((performance.now() - t) / 1000, 1)} s` +
-      (refused.size ? `; lease answers other than an empty list (retried): ${[...refused].map(([k, n]) => `${n}× ${k}`).join("; ")}` : ""),
+      (refused.size ? `; lease answers other than an empty list (retried): ${tally(refused, "; ")}` : ""),
   );
   await sleep(2_500);
   const before = sessions.reduce((n, s) => n + s.received, 0);
@@ -298,12 +298,7 @@ async function httpRuns(server: LocalServer, http: JsonClient, tokens: string[],
     const r = await runScenario(http, server.tokens[0], tokens, spec);
     const rt = r.window.latency;
     const errors = Object.values(r.window.errors).reduce((a, b) => a + b, 0);
-    if (errors)
-      named.push(
-        `  errors in ${spec.title}: ${Object.entries(r.window.errors)
-          .map(([label, n]) => `${n}× ${label}`)
-          .join(", ")}`,
-      );
+    if (errors) named.push(`  errors in ${spec.title}: ${tally(Object.entries(r.window.errors))}`);
     rows.push([
       spec.title,
       num(r.serverShardsPerSec),

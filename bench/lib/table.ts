@@ -18,3 +18,6 @@ export function table(headers: string[], rows: Cell[][]): string {
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   return [line(headers), rule, ...text.map(line)].join("\n");
 }
+
+/** Counts as `3× what, 1× other` (in the map's order), e.g. the errors a run saw. */
+export const tally = (counts: Iterable<[string, number]>, separator = ", "): string => [...counts].map(([what, n]) => `${n}× ${what}`).join(separator);
