@@ -12,8 +12,15 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 
+/** Each byte's two hex digits, so hexOf looks them up instead of formatting every byte (it hashes every result). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Lower-case hex of bytes. */
-export const hexOf = (bytes: ArrayBuffer | Uint8Array): string => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function hexOf(bytes: ArrayBuffer | Uint8Array): string {
+  let hex = "";
+  for (const b of new Uint8Array(bytes)) hex += HEX[b];
+  return hex;
+}
 
 /** `n` random bytes as hex (ids, secrets). */
 export const randomHex = (n: number): string => hexOf(crypto.getRandomValues(new Uint8Array(n)));
