@@ -1,14 +1,23 @@
-import { encodeBase64Url } from "hono/utils/encode";
 import { LIMITS } from "../../shared/limits.ts";
 import type { Lease } from "../../shared/schemas.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
 import type { JobKernel } from "./kernel.ts";
 import type { OutstandingLease, ReplicaState } from "./replica-table.ts";
+import type { FreshShard } from "./shard-table.ts";
 import type { JobStore } from "./store.ts";
 import { REPLICA } from "./tables.ts";
 
-/** Random opaque suffix for lease ids. */
-const nonce = (): string => encodeBase64Url(crypto.getRandomValues(new Uint8Array(9)).buffer);
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * Random opaque suffix for lease ids: 12 base64url characters, 72 random bits (each from one
+ * random byte's low 6 bits: 256 is a multiple of 64, so every character is equally likely).
+ */
+export function nonce(): string {
+  let text = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(12))) text += BASE64URL[b & 63];
+  return text;
+}
 
 /**
  * Issues up to `max` leases of this job to `volunteer`: first shards already started that still
@@ -25,6 +34,7 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
     store.shards.leased(idx);
   }
   let next = meta.next;
+  const fresh: FreshShard[] = [];
   while (picked.length + ringers.length < max && next < meta.total) {
     // Adaptive jobs: a volunteer trusted on this class of work starts a shard with one replica
     // (audits add more later); anyone else's starts with two: a stranger's lone result is never enough.
@@ -35,32 +45,31 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
     const checkable = kernel.checkable(input);
     const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [checkable ? 0 : 1, 2]) : [meta.replicas - 1, null];
     const hold = meta.adaptive && !trustedAnywhere && !checkable ? now + CONFIRM_HOLD_MS : null;
-    store.shards.start(next, deficit, need, hold);
+    fresh.push({ idx: next, deficit, need, holdUntil: hold });
     picked.push(next++);
   }
+  store.shards.start(fresh);
   if (next !== meta.next) store.advance(next);
 
   // Ringers go anywhere in the batch, so their position gives nothing away either.
-  const order = [...picked.map((idx) => ({ idx, ringer: 0 })), ...ringers.map((idx) => ({ idx, ringer: 1 }))];
+  const order = [...picked.map((idx) => ({ idx, ringer: false })), ...ringers.map((idx) => ({ idx, ringer: true }))];
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  return order.map(({ idx, ringer }) => {
-    const id = `${meta.id}.${idx}.${nonce()}`;
-    store.replicas.lease(id, idx, volunteer, expiresAt, now + LIMITS.leaseHardTtls * meta.leaseTtlMs, ringer === 1);
-    return {
-      id,
-      jobId: meta.id,
-      shardId: String(idx),
-      kernel: meta.kernel,
-      params: meta.params,
-      input: store.input(idx),
-      expiresAt,
-      ...(meta.published && { module: { language: meta.published.language, url: `/v1/kernels/${meta.kernel}/module`, sha256: meta.published.sha256 } }),
-      ...(meta.dataset && { inputUrl: `/v1/leases/${id}/input` }),
-    };
-  });
+  const issued = order.map(({ idx, ringer }) => ({ lease: `${meta.id}.${idx}.${nonce()}`, idx, ringer }));
+  store.replicas.lease(volunteer, expiresAt, now + LIMITS.leaseHardTtls * meta.leaseTtlMs, issued);
+  return issued.map(({ lease: id, idx }) => ({
+    id,
+    jobId: meta.id,
+    shardId: String(idx),
+    kernel: meta.kernel,
+    params: meta.params,
+    input: store.input(idx),
+    expiresAt,
+    ...(meta.published && { module: { language: meta.published.language, url: `/v1/kernels/${meta.kernel}/module`, sha256: meta.published.sha256 } }),
+    ...(meta.dataset && { inputUrl: `/v1/leases/${id}/input` }),
+  }));
 }
 
 /** Whether `standing` lets a volunteer's lone result count for this input's class of work. */

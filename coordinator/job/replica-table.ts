@@ -19,6 +19,15 @@ export type ReplicaRow = {
 /** The columns of a {@link ReplicaRow}. */
 const ROW = "lease, idx, volunteer, state, expires_at, hash, ringer, deadline";
 
+/** Submitted outputs that agree (one hash), and how many. */
+export type OutputGroup = { hash: string; count: number };
+
+/**
+ * The submitted outputs of shard `?1` grouped by hash (ringers aside): {@link ReplicaTable.groups},
+ * and read in the same statement that counts a result in (ShardTable.submitted).
+ */
+export const GROUPS_OF_SHARD = `SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ?1 AND state = ${REPLICA.submitted} AND ringer = 0 GROUP BY hash`;
+
 /** A lease still out, as ending it needs it. */
 export type OutstandingLease = { lease: string; idx: number; ringer: number };
 
@@ -49,26 +58,23 @@ export class ReplicaTable {
   }
 
   /** Submitted outputs of a shard grouped by hash. */
-  groups(idx: number): { hash: string; count: number }[] {
-    return this.sql
-      .exec<{ hash: string; count: number }>(
-        `SELECT hash, COUNT(*) AS count FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 GROUP BY hash`,
-        idx,
-      )
-      .toArray();
+  groups(idx: number): OutputGroup[] {
+    return this.sql.exec<OutputGroup>(GROUPS_OF_SHARD, idx).toArray();
   }
 
-  /** Records a new lease of shard `idx`; `deadline` is the hard end heartbeats never extend past. */
-  lease(lease: string, idx: number, volunteer: string, expiresAt: number, deadline: number, ringer: boolean): void {
+  /**
+   * Records new leases of `volunteer`, in one statement (a lease call issues up to 64), all
+   * expiring at `expiresAt`; `deadline` is the hard end heartbeats never extend past.
+   */
+  lease(volunteer: string, expiresAt: number, deadline: number, leases: readonly { lease: string; idx: number; ringer: boolean }[]): void {
+    if (!leases.length) return;
     this.sql.exec(
-      "INSERT INTO replicas (lease, idx, volunteer, state, expires_at, deadline, ringer) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      lease,
-      idx,
+      `INSERT INTO replicas (lease, idx, volunteer, state, expires_at, deadline, ringer)
+       SELECT value ->> 0, value ->> 1, ?1, ${REPLICA.leased}, ?2, ?3, value ->> 2 FROM json_each(?4)`,
       volunteer,
-      REPLICA.leased,
       expiresAt,
       deadline,
-      ringer ? 1 : 0,
+      JSON.stringify(leases.map((l) => [l.lease, l.idx, l.ringer ? 1 : 0])),
     );
   }
 
@@ -114,6 +120,29 @@ export class ReplicaTable {
 
   extend(lease: string, expiresAt: number): void {
     this.sql.exec("UPDATE replicas SET expires_at = ? WHERE lease = ?", expiresAt, lease);
+  }
+
+  /**
+   * Stores a submitted output for lease `lease` of shard `idx` if `volunteer` holds it and may use
+   * it now: still out, not expired at `now`, the volunteer not banned here (a ringer's text is not
+   * kept). Answers the row as stored, or undefined when nothing was written.
+   */
+  submitHeld(lease: string, idx: number, volunteer: string, now: number, hash: string, text: string, standing: number): ReplicaRow | undefined {
+    return this.sql
+      .exec<ReplicaRow>(
+        `UPDATE replicas SET state = ${REPLICA.submitted}, hash = ?1, output = CASE WHEN ringer = 1 THEN NULL ELSE ?2 END, at = ?3, standing = ?4
+         WHERE lease = ?5 AND idx = ?6 AND volunteer = ?7 AND state = ${REPLICA.leased} AND expires_at > ?3
+           AND NOT EXISTS (SELECT 1 FROM banned WHERE volunteer = ?7)
+         RETURNING ${ROW}`,
+        hash,
+        text,
+        now,
+        standing,
+        lease,
+        idx,
+        volunteer,
+      )
+      .toArray()[0];
   }
 
   /** Stores a submitted output (`text` null: a ringer's, judged by its hash alone). */

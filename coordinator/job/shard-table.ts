@@ -1,3 +1,4 @@
+import { GROUPS_OF_SHARD, type OutputGroup } from "./replica-table.ts";
 import { bound, REPLICA, SHARD } from "./tables.ts";
 
 /** One started shard. */
@@ -20,6 +21,9 @@ export type ShardRow = {
  * 64 one call may take, so volunteers leasing back to back rarely land on the same shards.
  */
 const WANTING_POOL = 256;
+
+/** A shard started from the cursor: replicas still to issue, agreeing outputs needed (null: the job's quorum), and until when only trusted volunteers may confirm it. */
+export type FreshShard = { idx: number; deficit: number; need: number | null; holdUntil: number | null };
 
 /** An accepted shard's output, in accept order. */
 export type AcceptedOutput = {
@@ -111,10 +115,15 @@ export class ShardTable {
     return candidates.slice(0, limit);
   }
 
-  /** A fresh shard from the cursor, with its first lease out. */
-  start(idx: number, deficit: number, need: number | null, holdUntil: number | null): void {
-    if (deficit > 0) this.#noneWanting = false;
-    this.sql.exec("INSERT INTO shards (idx, state, deficit, active, need, hold_until) VALUES (?, ?, ?, 1, ?, ?)", idx, SHARD.open, deficit, need, holdUntil);
+  /** Fresh shards from the cursor, each with its first lease out, in one statement (a lease call starts up to 64). */
+  start(shards: readonly FreshShard[]): void {
+    if (!shards.length) return;
+    if (shards.some((s) => s.deficit > 0)) this.#noneWanting = false;
+    this.sql.exec(
+      `INSERT INTO shards (idx, state, deficit, active, need, hold_until)
+       SELECT value ->> 0, ${SHARD.open}, value ->> 1, 1, value ->> 2, value ->> 3 FROM json_each(?)`,
+      JSON.stringify(shards.map((s) => [s.idx, s.deficit, s.need, s.holdUntil])),
+    );
   }
 
   /** One more lease of a started shard is out. */
@@ -122,9 +131,20 @@ export class ShardTable {
     this.sql.exec("UPDATE shards SET deficit = deficit - 1, active = active + 1 WHERE idx = ?", idx);
   }
 
-  /** A lease came back with an output (or is being judged again): one fewer out. Answers the shard as it is now. */
-  submitted(idx: number): ShardRow {
-    return this.sql.exec<ShardRow>("UPDATE shards SET active = active - 1 WHERE idx = ? RETURNING *", idx).one();
+  /**
+   * A lease came back with an output (or is being judged again): one fewer out. Answers the shard
+   * as it is now and its submitted outputs grouped by hash (the output just stored among them),
+   * in one statement: every result reads both.
+   */
+  submitted(idx: number): { shard: ShardRow; groups: OutputGroup[] } {
+    const { groups, ...shard } = this.sql
+      .exec<ShardRow & { groups: string }>(
+        `UPDATE shards SET active = active - 1 WHERE idx = ?1
+         RETURNING *, (SELECT json_group_array(json_array(hash, count)) FROM (${GROUPS_OF_SHARD})) AS groups`,
+        idx,
+      )
+      .one();
+    return { shard, groups: (JSON.parse(groups) as [string, number][]).map(([hash, count]) => ({ hash, count })) };
   }
 
   /** A submitted output goes back to being judged, as if its lease were still out. */

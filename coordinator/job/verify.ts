@@ -3,6 +3,7 @@ import { MergeConflict } from "../../shared/reduce.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
 import type { Failure } from "../errors.ts";
 import { fail } from "../errors.ts";
+import { shardOfLease } from "../ids.ts";
 import type { Accumulator } from "./accumulator.ts";
 import type { JobKernel } from "./kernel.ts";
 import { decide, type Decision } from "./quorum.ts";
@@ -134,6 +135,22 @@ function failShard(store: JobStore, idx: number, reason: string, now: number): E
   return { idx, reason };
 }
 
+/** How a result is stored and judged: its class of work, its volunteer's standing on that class, and the hash it groups under. */
+interface Judged {
+  uncheckable: boolean;
+  trusted: boolean;
+  /** 0 untrusted, 1 trusted on other work, 2 trusted on this class of work (the replica's `standing`). */
+  level: number;
+  hash: string;
+}
+
+function judged(store: JobStore, kernel: JobKernel, idx: number, out: PreparedOutput, standing: Standing): Judged {
+  const uncheckable = !kernel.checkable(store.input(idx));
+  const trusted = uncheckable ? standing.trustedUncheckable : standing.trusted;
+  const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
+  return { uncheckable, trusted, level, hash: classify(store, kernel, idx, out) };
+}
+
 /**
  * Records a submitted output (or kernel failure) for a checked lease and applies the verification
  * policy to its shard: accept (fold into the result), issue more replicas, start a fresh voting
@@ -154,13 +171,47 @@ export function recordOutput(
   /** The audit roll (uniform in [0, 1)): rolled by the caller, which may need to know it first. */
   roll: number = Math.random(),
 ): Effect {
-  const lease = row.lease;
-  const uncheckable = !kernel.checkable(store.input(row.idx));
-  const trusted = uncheckable ? standing.trustedUncheckable : standing.trusted;
-  const level = trusted ? 2 : standing.trusted || standing.trustedUncheckable ? 1 : 0;
-  const hash = classify(store, kernel, row.idx, out);
+  const j = judged(store, kernel, row.idx, out, standing);
   // A ringer's output is judged by its hash at once; its text is never needed.
-  store.replicas.submit(lease, hash, row.ringer ? null : out.text, now, level);
+  store.replicas.submit(row.lease, j.hash, row.ringer ? null : out.text, now, j.level);
+  return settle(store, acc, check, row, out, j, now, roll);
+}
+
+/**
+ * A volunteer's result for `leaseId`, recorded as {@link recordOutput} records it when the lease is
+ * one `volunteer` holds and may use now, or the failure {@link heldLease} answers. The usual case
+ * (a held lease) checks and stores in one statement: the checks `heldLease` makes that let a
+ * result through are the update's own conditions. Anything else reads the lease with every check.
+ */
+export function recordHeldOutput(
+  store: JobStore,
+  kernel: JobKernel,
+  acc: Accumulator,
+  check: Checker,
+  volunteer: string,
+  leaseId: string,
+  out: PreparedOutput,
+  now: number,
+  standing: Standing,
+  roll: number,
+): Effect | Failure {
+  const { state, total } = store.meta!;
+  // The id names its shard; the update also requires the row's to be that one. A made-up id may
+  // name any number: only a shard of this job has an input to judge by.
+  const idx = shardOfLease(leaseId);
+  if (idx !== undefined && idx < total && state !== "cancelled" && state !== "failed") {
+    const j = judged(store, kernel, idx, out, standing);
+    const row = store.replicas.submitHeld(leaseId, idx, volunteer, now, j.hash, out.text, j.level);
+    if (row) return settle(store, acc, check, row, out, j, now, roll);
+  }
+  const row = heldLease(store, volunteer, leaseId, now);
+  return "ok" in row ? row : recordOutput(store, kernel, acc, check, row, out, now, standing, roll);
+}
+
+/** The verification policy for an output just stored for `row` (see {@link recordOutput}). */
+function settle(store: JobStore, acc: Accumulator, check: Checker, row: ReplicaRow, out: PreparedOutput, j: Judged, now: number, roll: number): Effect {
+  const { uncheckable, trusted, level, hash } = j;
+  const lease = row.lease;
   const effect: Effect = { uncheckable };
   if (row.ringer) {
     // A kernel failure on a ringer proves nothing either way (a slow machine times out honestly).
@@ -168,7 +219,7 @@ export function recordOutput(
     const source = store.shards.get(row.idx)!;
     return { ...effect, ringer: { passed: source.verified === 1 && hash === source.accepted_hash } };
   }
-  let shard = store.shards.submitted(row.idx);
+  let { shard, groups } = store.shards.submitted(row.idx);
   if (shard.state !== SHARD.open) {
     // A late replica of a settled shard that disagrees with the accepted output lost the vote.
     const lost = shard.state === SHARD.accepted && hash !== shard.accepted_hash;
@@ -176,7 +227,6 @@ export function recordOutput(
   }
 
   const meta = store.meta!;
-  let groups = store.replicas.groups(row.idx);
   const arbiter = meta.adaptive && groups.length > 1 ? check(row.idx) : undefined;
   if (arbiter !== undefined) {
     effect.proven = rejectWrong(store, row.idx, arbiter);

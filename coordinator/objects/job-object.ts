@@ -16,7 +16,7 @@ import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
 import type { ReplicaRow } from "../job/replica-table.ts";
 import { REPLICA } from "../job/tables.ts";
-import { checker, confirmLone, ERROR_HASH, heldLease, recordOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
+import { checker, confirmLone, ERROR_HASH, heldLease, recordHeldOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { DatasetChecks } from "../job/dataset-checks.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
 import { VolunteerRecords } from "../job/volunteer-records.ts";
@@ -250,11 +250,14 @@ export class JobObject extends DurableObject<Env> {
     const entries = this.#step(() =>
       this.store.batch(() => {
         const answered = items.map((item, n): BatchResultEntry => {
-          const row = heldLease(this.store, volunteer, item.leaseId, now);
-          if ("ok" in row) return entry(item.leaseId, row);
           const out = prepared[n]!;
-          if ("ok" in out) return entry(item.leaseId, out);
-          const effect = recordOutput(this.store, this.#kernel, this.#accumulator, check, row, out, now, standing, rolls[n]);
+          if ("ok" in out) {
+            // The lease's own failure comes first: an output is judged only on a lease that may bring one.
+            const row = heldLease(this.store, volunteer, item.leaseId, now);
+            return entry(item.leaseId, "ok" in row ? row : out);
+          }
+          const effect = recordHeldOutput(this.store, this.#kernel, this.#accumulator, check, volunteer, item.leaseId, out, now, standing, rolls[n]!);
+          if ("ok" in effect) return entry(item.leaseId, effect);
           results++;
           checks += effect.checks ?? 0;
           this.#apply(effect, volunteer, now);

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../coordinator/app.ts";
+import { nonce } from "../../coordinator/job/leasing.ts";
 import {
   call,
   callJson,
@@ -79,6 +80,23 @@ describe("leasing", () => {
 
   it("answers an empty list when there is no work", async () => {
     expect(await lease(await volunteer(), 10)).toEqual([]);
+  });
+
+  it("ends every lease id with 12 random base64url characters, each of the 64 equally likely", async () => {
+    const v = await volunteer();
+    await primesJob(3);
+    const leases = await lease(v, 3);
+    expect(leases).toHaveLength(3);
+    for (const l of leases) expect(l.id).toMatch(new RegExp(`^${l.jobId}\\.${l.shardId}\\.[A-Za-z0-9_-]{12}$`));
+    // 4,000 draws of 12 characters: each character about 750 times (a biased draw, say
+    // modulo a number that is not a power of two, would leave some far off), and no repeat.
+    const draws = Array.from({ length: 4000 }, nonce);
+    expect(new Set(draws).size).toBe(draws.length);
+    const counts = new Map<string, number>();
+    for (const ch of draws.join("")) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    expect(counts.size).toBe(64);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(600);
+    for (const n of counts.values()) expect(n).toBeLessThan(900);
   });
 
   it("never gives one volunteer two replicas of the same shard", async () => {

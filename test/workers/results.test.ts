@@ -50,6 +50,23 @@ describe("submitting one result", () => {
     expect((await submit(v, l!.id, honest(l!))).status).toBe(202);
   });
 
+  it("answers 404 to made-up lease ids naming shards a job of inline inputs does not have, and keeps serving", async () => {
+    // A result's lease id names its shard, and the usual path judges the output by that shard's
+    // input before it finds the lease: a made-up id must not make it read an input that is not there.
+    const job = await createJob({ kernel: "wordcount", shards: [{ text: "a b" }, { text: "c" }], replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const [l] = await lease(v);
+    const before = await seen(job.id);
+    const nonce = l!.id.split(".").at(-1);
+    const other = l!.shardId === "0" ? 1 : 0;
+    for (const idx of [other, 2, 999_999_999_999]) {
+      await expectError(submit(v, `${job.id}.${idx}.${nonce}`, honest(l!)), 404);
+    }
+    expect(await seen(job.id)).toEqual(before);
+    expect((await submit(v, l!.id, honest(l!))).status).toBe(202);
+    expect((await status(job.id)).shards.done).toBe(1);
+  });
+
   it("rejects outputs not of the kernel's shape with 400 and changes nothing", async () => {
     const job = await primesJob(1, 100);
     const v = await volunteer();

@@ -6,14 +6,14 @@ import type { Lease } from "../../shared/schemas.ts";
 import { ALICE, call, callJson, expectError, honest, jobObject, jobRows, lease, primesJob, runVolunteers, status, storedRows, volunteer } from "./helpers.ts";
 
 /** Makes the job object's `ReplicaTable.method` throw from its `n`th call on, as a failing disk would; a fresh object (after the reset) has the real one. */
-function failOnCall(jobId: string, method: "lease" | "submit", n: number): Promise<void> {
+function failOnCall(jobId: string, method: "lease" | "submitHeld", n: number): Promise<void> {
   return runInDurableObject(jobObject(jobId), (o: JobObject) => {
     const replicas = o.store.replicas;
-    const real = replicas[method].bind(replicas) as (...args: unknown[]) => void;
+    const real = replicas[method].bind(replicas) as (...args: unknown[]) => never;
     let calls = 0;
     replicas[method] = (...args: unknown[]) => {
       if (++calls >= n) throw new Error("disk on fire");
-      real(...args);
+      return real(...args);
     };
   });
 }
@@ -67,7 +67,7 @@ describe("robustness", () => {
     const leases = await lease(v, 3);
     const results = leases.map((l) => ({ leaseId: l.id, output: honest(l) }));
     // The third output's write fails (a bug, a full disk), after the first two shards were accepted in memory.
-    await failOnCall(job.id, "submit", 3);
+    await failOnCall(job.id, "submitHeld", 3);
     const failed = await callJson("POST", "/v1/results", { token: v.token, body: { results } });
     // Not half a batch: no shard accepted, no output stored, no credit, every lease still out.
     expect(await jobRows(job.id, "SELECT idx FROM shards WHERE state != 0")).toEqual([]);
@@ -106,7 +106,8 @@ describe("robustness", () => {
   it("keeps nothing of a lease batch that fails midway", async () => {
     const job = await primesJob(3, 10);
     const v = await volunteer();
-    await failOnCall(job.id, "lease", 2);
+    // Its shards' rows are written, then its leases' fail.
+    await failOnCall(job.id, "lease", 1);
     // The grid skips a failing job for a moment: this call finds no work.
     expect((await callJson("POST", "/v1/leases", { token: v.token, body: { max: 3 } })).body.leases).toEqual([]);
     // No shard started, no lease stored, the cursor where it was: the three shards are still to hand out.
