@@ -89,7 +89,7 @@ export class JsonClient {
     this.#agent.destroy();
   }
 
-  #http = (method: string, path: string, headers: Record<string, string>, payload: string | undefined, signal?: AbortSignal) =>
+  #http = (method: string, path: string, headers: Record<string, string>, payload: string | undefined, signal?: AbortSignal, again = false): Promise<Raw> =>
     new Promise<Raw>((resolve, reject) => {
       if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
       const req = request({ host: this.#url.hostname, port: this.#url.port, path, method, headers, agent: this.#agent, signal }, (res) => {
@@ -99,7 +99,12 @@ export class JsonClient {
         res.on("end", () => resolve({ status: res.statusCode ?? 0, text, header: (n) => res.headers[n] as string | undefined }));
         res.on("error", reject);
       });
-      req.on("error", reject);
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        // The server closed this kept-alive connection as it was reused (workerd closes one idle
+        // for 15 s): it never read the request, which goes again, once, on a fresh connection.
+        if (req.reusedSocket && err.code === "ECONNRESET" && !again) resolve(this.#http(method, path, headers, payload, signal, true));
+        else reject(err);
+      });
       req.end(payload);
     });
 

@@ -71,20 +71,33 @@ export async function runScenario(http: JsonClient, submitToken: string, volunte
   });
   const all = Promise.all(loops);
 
-  await sleep(spec.warmupMs);
-  const cpu = new CpuMeter();
-  // The status calls queue like any request under load: time each count at its call's midpoint.
-  const s0 = performance.now();
-  const done0 = await doneNow();
-  const t0 = (s0 + performance.now()) / 2;
-  rec.open();
-  cpu.start();
-  await sleep(spec.measureMs);
-  const cpuReport = cpu.stop();
-  rec.close();
-  const s1 = performance.now();
-  const done1 = await doneNow();
-  const t1 = (s1 + performance.now()) / 2;
+  const measure = async () => {
+    await sleep(spec.warmupMs);
+    const cpu = new CpuMeter();
+    // The status calls queue like any request under load: time each count at its call's midpoint.
+    const s0 = performance.now();
+    const done0 = await doneNow();
+    const t0 = (s0 + performance.now()) / 2;
+    rec.open();
+    cpu.start();
+    await sleep(spec.measureMs);
+    const cpuReport = cpu.stop();
+    rec.close();
+    const s1 = performance.now();
+    const done1 = await doneNow();
+    const t1 = (s1 + performance.now()) / 2;
+    return { cpuReport, serverShardsPerSec: ((done1 - done0) / (t1 - t0)) * 1000 };
+  };
+  let measured: Awaited<ReturnType<typeof measure>>;
+  try {
+    measured = await measure();
+  } catch (err) {
+    // A failed status call ends the run: the volunteers stop too, so the process can exit.
+    stop.abort();
+    abort.abort();
+    await all;
+    throw err;
+  }
 
   stop.abort();
   const drained = await Promise.race([all.then(() => true), sleep(DRAIN_MS).then(() => false)]);
@@ -94,5 +107,5 @@ export async function runScenario(http: JsonClient, submitToken: string, volunte
   }
   await http.must(200, "DELETE", `/v1/jobs/${job.id}`, { token: submitToken });
 
-  return { spec, window: rec.report(), serverShardsPerSec: ((done1 - done0) / (t1 - t0)) * 1000, cpu: cpuReport, drained };
+  return { spec, window: rec.report(), serverShardsPerSec: measured.serverShardsPerSec, cpu: measured.cpuReport, drained };
 }
