@@ -158,7 +158,7 @@ function judged(store: JobStore, kernel: JobKernel, idx: number, out: PreparedOu
  * disagreements by computing checkable shards, and spot-check accepted outputs. Synchronous: one
  * atomic step.
  */
-export function recordOutput(
+function recordOutput(
   store: JobStore,
   kernel: JobKernel,
   acc: Accumulator,
