@@ -8,19 +8,17 @@ import { JsonClient } from "../../bench/lib/http.ts";
 describe("the benchmarks' HTTP client", () => {
   let server: Server;
   let url: string;
-  const served: number[] = [];
   const connections = new Set<Socket>();
 
   beforeAll(async () => {
-    let next = 0;
     server = createServer((req, res) => {
       const socket = req.socket;
       // The second request on a connection finds it closed under it, with a reset.
       if (connections.has(socket)) return void socket.resetAndDestroy();
       connections.add(socket);
-      served.push(next++);
+      // Each connection's first request is answered with the connection's number.
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ n: served.at(-1) }));
+      res.end(JSON.stringify({ n: connections.size - 1 }));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
