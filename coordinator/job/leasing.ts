@@ -44,8 +44,8 @@ export function issueLeases(store: JobStore, kernel: JobKernel, volunteer: strin
     // confirmed on arrival (a replica is issued only if the check budget is spent).
     const checkable = kernel.checkable(input);
     const [deficit, need] = meta.adaptive ? (trusted ? [0, 1] : [checkable ? 0 : 1, 2]) : [meta.replicas - 1, null];
-    const hold = meta.adaptive && !trustedAnywhere && !checkable ? now + CONFIRM_HOLD_MS : null;
-    fresh.push({ idx: next, deficit, need, holdUntil: hold });
+    const holdUntil = meta.adaptive && !trustedAnywhere && !checkable ? now + CONFIRM_HOLD_MS : null;
+    fresh.push({ idx: next, deficit, need, holdUntil });
     picked.push(next++);
   }
   store.shards.start(fresh);
