@@ -14,10 +14,20 @@ export function shardOfLease(leaseId: string): number | undefined {
   return m ? Number(m[2]) : undefined;
 }
 
-/** A fresh job id. */
+/** A job id's characters: lower-case letters and digits without the look-alikes l, 0 and 1. */
+const JOB_ID_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789";
+/** Random bytes at or above this are drawn again: below it, `byte % 33` gives each character 7 chances in 231. */
+const JOB_ID_BYTES_BELOW = 256 - (256 % JOB_ID_ALPHABET.length);
+
+/** A fresh job id: `j_` and 16 characters, each of the 33 equally likely (about 81 bits). */
 export function newJobId(): string {
-  const alphabet = "abcdefghijkmnopqrstuvwxyz23456789";
-  return `j_${[...crypto.getRandomValues(new Uint8Array(16))].map((b) => alphabet[b % alphabet.length]).join("")}`;
+  let id = "j_";
+  while (id.length < 18) {
+    for (const b of crypto.getRandomValues(new Uint8Array(24))) {
+      if (b < JOB_ID_BYTES_BELOW && id.length < 18) id += JOB_ID_ALPHABET[b % JOB_ID_ALPHABET.length];
+    }
+  }
+  return id;
 }
 
 /** A fresh volunteer id. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { newJobId } from "../../coordinator/ids.ts";
 import { JobStatus } from "../../shared/schemas.ts";
 import { ALICE, BOB, call, callJson, createJob, expectError, honest, lease, primesJob, result, status, submit, volunteer } from "./helpers.ts";
 
@@ -16,6 +17,23 @@ describe("creating jobs", () => {
     });
     expect(s.createdAt).toBeGreaterThan(0);
     expect(s.updatedAt).toBeGreaterThanOrEqual(s.createdAt);
+  });
+
+  it("names jobs j_ and 16 characters of 33, each equally likely", async () => {
+    expect((await createJob({ kernel: "primes.count", range: { start: 0, end: 10, step: 10 } })).id).toMatch(/^j_[a-km-z2-9]{16}$/);
+    // 9,900 ids of 16 characters: each character about 4,800 times, within 4.8 standard
+    // deviations here. Drawing each as \`byte % 33\` would give 25 of them 8 chances in 256 and the
+    // other 8 only 7 (about 4,330 each), which the lower bound catches.
+    const ids = Array.from({ length: 9900 }, newJobId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const counts = new Map<string, number>();
+    for (const id of ids) {
+      expect(id).toMatch(/^j_[a-km-z2-9]{16}$/);
+      for (const ch of id.slice(2)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(33);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(4470);
+    for (const n of counts.values()) expect(n).toBeLessThan(5130);
   });
 
   it("gives the last range shard only what is left of the range", async () => {
