@@ -53,6 +53,8 @@ export const datasetRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const { name } = parseOr400(NameQuery, c.req.query(), "query");
     const length = declaredLength(c.req.header("content-length"), LIMITS.datasetBodyBytes, "the dataset");
+    // Expired uploads stop counting against the quota here too, not only when another upload starts.
+    await sweepUploads(c.env, c.get("submitter"));
     const submitter = submitterStub(c.env, c.get("submitter"));
     const early = await submitter.datasetQuota(length, false);
     if (early) throw new ApiError(409, "dataset_quota", early.quota);

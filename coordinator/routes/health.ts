@@ -4,6 +4,7 @@ import { gatewayAt, gatewaySetting } from "../gateway/gateways.ts";
 import { JOB_STORAGE_MAX_BYTES } from "../objects/job-object.ts";
 import { metricsStub } from "../observe/http-metrics.ts";
 import { operatorAuth } from "../observe/operator-auth.ts";
+import { addressLimit } from "../rate-limit.ts";
 import { signingSecret } from "../secret.ts";
 import { jobStub, limiterStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { gridMetrics } from "./metrics.ts";
@@ -198,10 +199,11 @@ function checks(env: Env, origin: string): [string, Severity, Probe][] {
 }
 
 /**
- * `GET /v1/health/deep` (operators; METRICS_TOKEN when set): every check at once, and a verdict:
+ * `GET /v1/health/deep` (operators; METRICS_TOKEN when set; limited per address like `/metrics`,
+ * since each call writes to storage and calls every object): every check at once, and a verdict:
  * `failing` (503) when a critical check fails, `degraded` when only warnings do, else `ok`.
  */
-export const healthRoutes = new Hono<AppEnv>().get("/deep", operatorAuth, async (c) => {
+export const healthRoutes = new Hono<AppEnv>().get("/deep", addressLimit, operatorAuth, async (c) => {
   const list = checks(c.env, c.req.url);
   const results = await Promise.all(list.map(([name, , probe]) => run(name, probe)));
   const failed = (severity: Severity) => results.some((r, i) => !r.ok && list[i]![1] === severity);

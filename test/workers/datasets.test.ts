@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { hexOf } from "../../shared/canonical.ts";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { Dataset, JobStatus, Lease, Upload } from "../../shared/schemas.ts";
-import { ALICE, BOB, call, callJson, createJob, expectError, lease, result, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
+import { ALICE, BOB, call, callJson, createJob, expectError, inSubmitter, lease, result, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 const enc = new TextEncoder();
@@ -175,6 +175,26 @@ describe("dataset upload", () => {
     await expectError(raw("PUT", `${base}/parts/3`, new Uint8Array(10)), 409);
     expect((await callJson("DELETE", base, { token: ALICE })).status).toBe(200);
     await expectError(call("GET", base, { token: ALICE }), 404);
+  });
+});
+
+describe("dataset quotas", () => {
+  it("stops counting uploads that expired: a single-body upload fits again, with nothing else called first", async () => {
+    // Two uploads reserve 1,099,500,000,000 of the 1 TiB a token may keep (the most parts allow
+    // one upload is 10,000 x 95 MiB), leaving 11,627,776 bytes: 12,000,000 do not fit.
+    for (const bytes of [550e9, 549.5e9]) {
+      const start = await callJson<Upload>("POST", "/v1/datasets/uploads", { token: BOB, body: { name: "reserved", bytes, partBytes: 95 * MiB } });
+      expect(start.status, JSON.stringify(start.body)).toBe(201);
+    }
+    const file = enc.encode("x\n".repeat(6_000_000));
+    const full = await expectError(raw("POST", "/v1/datasets?name=late.txt", file, BOB), 409);
+    expect(full.code).toBe("dataset_quota");
+    // A day later the uploads have expired, unfinished.
+    await inSubmitter(BOB, (o) => void o.sql.exec("UPDATE uploads SET expires_at = ?", Date.now() - 1));
+    const res = await raw("POST", "/v1/datasets?name=late.txt", file, BOB);
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(((await res.json()) as Dataset).bytes).toBe(12_000_000);
+    expect((await callJson<{ datasets: Dataset[] }>("GET", "/v1/datasets", { token: BOB })).body.datasets.map((d) => d.name)).toEqual(["late.txt"]);
   });
 });
 

@@ -8,6 +8,8 @@ import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import type { JobMeta } from "../../coordinator/job/meta.ts";
 import type { ShardView } from "../../coordinator/job/status.ts";
 import type { Observation, VolunteerObject } from "../../coordinator/objects/volunteer-object.ts";
+import type { SubmitterObject } from "../../coordinator/objects/submitter-object.ts";
+import { sha256Hex } from "../../shared/canonical.ts";
 
 /** Submitter tokens the workerd test project is configured with (vitest.config.ts). */
 export const ALICE = "tok-alice";
@@ -234,6 +236,13 @@ export function prng(seed: number) {
 }
 
 /** The Durable Object holding volunteer `id`'s record. */
+/** Runs `fn` inside the submitter object of `token` (named as the app names it: a hash of the token). */
+export async function inSubmitter<T>(token: string, fn: (o: SubmitterObject) => T | Promise<T>): Promise<T> {
+  const id = `s_${(await sha256Hex(`submitter:${token}`)).slice(0, 24)}`;
+  const stub = env.SUBMITTERS.get(env.SUBMITTERS.idFromName(id));
+  return runInDurableObject(stub as DurableObjectStub<SubmitterObject>, fn);
+}
+
 export const volunteerRecord = (id: string) => env.VOLUNTEERS.get(env.VOLUNTEERS.idFromName(id)) as unknown as DurableObjectStub<VolunteerObject>;
 
 /** A volunteer's record, told what jobs observed of it (its own observe()): as if it had done that work. */

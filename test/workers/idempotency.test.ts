@@ -1,11 +1,10 @@
-import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { IDEMPOTENCY, type SubmitterObject } from "../../coordinator/objects/submitter-object.ts";
 import { newJobId } from "../../coordinator/ids.ts";
 import { canonicalJson, sha256Hex } from "../../shared/canonical.ts";
 import type { JobStatus } from "../../shared/schemas.ts";
-import { ALICE, BOB, call, callJson, expectError } from "./helpers.ts";
+import { ALICE, BOB, call, callJson, expectError, inSubmitter } from "./helpers.ts";
 
 const job = (end = 10_000) => ({ kernel: "primes.count", range: { start: 0, end, step: 1000 }, replication: { replicas: 1, quorum: 1 } });
 const post = (body: unknown, key?: string, token = ALICE) =>
@@ -23,13 +22,6 @@ async function listed(token = ALICE): Promise<string[]> {
   const ids = (await callJson<{ jobs: JobStatus[] }>("GET", "/v1/jobs?limit=500", { token })).body.jobs.map((j) => j.id);
   made.push(...ids.map((id) => ({ id, token })));
   return ids;
-}
-
-/** Runs `fn` inside the submitter object of `token`. */
-async function inSubmitter<T>(token: string, fn: (o: SubmitterObject) => T | Promise<T>): Promise<T> {
-  const id = `s_${(await sha256Hex(`submitter:${token}`)).slice(0, 24)}`;
-  const stub = env.SUBMITTERS.get(env.SUBMITTERS.idFromName(id));
-  return runInDurableObject(stub as DurableObjectStub<SubmitterObject>, fn);
 }
 
 describe("Idempotency-Key on POST /v1/jobs", () => {

@@ -127,6 +127,15 @@ describe("rate limits per client address", () => {
     expect((await send("GET", "/v1/stats", { ip: "203.0.113.8", bindings: two })).status).toBe(200);
   });
 
+  it("limits the deep health check per address, open or guarded, as /metrics is", async () => {
+    const two = { ADDRESS_RATE_PER_MINUTE: "2", METRICS_TOKEN: "" };
+    for (let i = 0; i < 2; i++) expect((await send("GET", "/v1/health/deep", { ip: "198.51.100.90", bindings: two })).status).not.toBe(429);
+    await expectLimited(await send("GET", "/v1/health/deep", { ip: "198.51.100.90", bindings: two }));
+    // The bucket is the address's, whoever asks: a caller holding the operator token shares it.
+    await expectLimited(await send("GET", "/v1/health/deep", { ip: "198.51.100.90", token: "op-secret", bindings: { ...two, METRICS_TOKEN: "op-secret" } }));
+    expect((await send("GET", "/v1/health/deep", { ip: "198.51.100.91", bindings: two })).status).not.toBe(429);
+  });
+
   it("refuses a lease call past the limit without handing out its shard", async () => {
     const one = { ADDRESS_RATE_PER_MINUTE: "1" };
     const { id } = await createJob(job);
