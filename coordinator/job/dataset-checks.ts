@@ -38,24 +38,26 @@ export class DatasetChecks {
 
   /**
    * The bytes of the dataset shards among `items` the coordinator may want to check: those of
-   * volunteers it does not trust yet, or of shards that have outputs already. Bounded per call;
-   * a shard not read here is verified by more replicas instead.
+   * volunteers it does not trust yet, or of shards that have outputs already. Bounded per call,
+   * each shard read once however often the batch names it; a shard not read here is verified by
+   * more replicas instead. An undefined item (an output refused already) is not looked at.
    */
   async forBatch(
     kernel: JobKernel,
     volunteer: string,
-    items: readonly { leaseId: string; error?: unknown }[],
+    items: readonly ({ leaseId: string; error?: unknown } | undefined)[],
     standing: Standing,
     rolls: readonly number[],
   ): Promise<Map<number, string> | undefined> {
     const store = this.store();
     const meta = store.meta!;
     if (!meta.dataset) return undefined;
-    const wanted: number[] = [];
+    const wanted = new Set<number>();
     let bytes = 0;
     for (const [n, item] of items.entries()) {
+      if (!item || item.error) continue;
       const row = store.replicas.get(item.leaseId);
-      if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || item.error) continue;
+      if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || wanted.has(row.idx)) continue;
       const input = datasetInput(meta.dataset, row.idx);
       if (!kernel.checkable(input)) continue;
       // A trusted volunteer's output is checked only when audited (or early in the job, to stock ringers).
@@ -66,10 +68,10 @@ export class DatasetChecks {
         this.confirmAt = Date.now() + CONFIRM_DELAY_MS;
         continue;
       }
-      wanted.push(row.idx);
+      wanted.add(row.idx);
       bytes += input.length;
     }
-    return this.read(wanted);
+    return this.read([...wanted]);
   }
 
   /**

@@ -238,10 +238,16 @@ export class JobObject extends DurableObject<Env> {
     if (!meta) return items.map((i) => entry(i.leaseId, notFoundLease(i.leaseId)));
     // Validate and hash first: hashing awaits, and everything after it must run as one atomic step.
     const rolls = items.map(() => Math.random());
-    const [prepared, texts] = await Promise.all([
-      Promise.all(items.map((i) => this.#prepare(i))),
-      this.#datasets.forBatch(this.#kernel, volunteer, items, standing, rolls),
-    ]);
+    const prepared = await Promise.all(items.map((i) => this.#prepare(i)));
+    // Dataset bytes to check with are read only for outputs that passed validation: a refused
+    // output, however often it is sent, costs no storage read.
+    const texts = await this.#datasets.forBatch(
+      this.#kernel,
+      volunteer,
+      items.map((item, n) => ("ok" in prepared[n]! ? undefined : item)),
+      standing,
+      rolls,
+    );
     const now = Date.now();
     let results = 0;
     let checks = 0;

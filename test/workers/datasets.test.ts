@@ -1,11 +1,26 @@
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../../coordinator/app.ts";
 import { describe, expect, it } from "vitest";
 import { hexOf } from "../../shared/canonical.ts";
 import { compute } from "../../shared/kernels/compute.ts";
 import type { Dataset, JobStatus, Lease, Upload } from "../../shared/schemas.ts";
-import { ALICE, BOB, call, callJson, createJob, expectError, inSubmitter, lease, result, sleep, status, volunteer, type Volunteer } from "./helpers.ts";
+import {
+  ALICE,
+  BOB,
+  call,
+  callJson,
+  createJob,
+  expectError,
+  inSubmitter,
+  jobObject,
+  lease,
+  result,
+  sleep,
+  status,
+  volunteer,
+  type Volunteer,
+} from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 const enc = new TextEncoder();
@@ -262,6 +277,43 @@ describe("dataset jobs", () => {
     expect(final.shards.total).toBeGreaterThan(20); // more MiB than one batch may read (16)
     expect(final.state).toBe("done");
     expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
+  });
+
+  it("reads a shard's bytes to check it only for outputs that pass validation, once however often a batch names it", async () => {
+    const text = lines(400, 5);
+    const ds = await upload(text);
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 4096 } });
+    const v = await volunteer(); // a newcomer: its outputs are checked on the very bytes
+    const [l] = (await lease(v, 1)).filter((x) => x.jobId === job.id);
+    // Counts the job object's reads of the dataset (the bucket binding its checks read through).
+    const reads = () =>
+      runInDurableObject(jobObject(job.id), (o) => {
+        const blobs = (o as unknown as { env: Env }).env.BLOBS as R2Bucket & { reads?: number };
+        if (blobs.reads === undefined) {
+          const get = blobs.get.bind(blobs);
+          blobs.reads = 0;
+          blobs.get = ((...args: Parameters<R2Bucket["get"]>) => (blobs.reads!++, get(...args))) as R2Bucket["get"];
+        }
+        return blobs.reads;
+      });
+    expect(await reads()).toBe(0);
+    const batch = (output: unknown) => ({ results: Array.from({ length: 64 }, () => ({ leaseId: l!.id, output })) });
+    for (let i = 0; i < 3; i++) {
+      const refused = await callJson<{ results: { status: number }[] }>("POST", "/v1/results", { token: v.token, body: batch("not counts") });
+      expect(refused.body.results.map((r) => r.status)).toEqual(Array(64).fill(400));
+    }
+    expect(await reads()).toBe(0);
+    const input = { ...(l!.input as object), text: await (await inputOf(v, l!)).text() };
+    const right = compute.wordcount!(input, {});
+    const before = await reads(); // the Worker's own reads to serve the input share the binding
+    const taken = await callJson<{ results: { status: number }[] }>("POST", "/v1/results", { token: v.token, body: batch(right) });
+    expect(taken.body.results[0]!.status).toBe(202);
+    expect(taken.body.results.slice(1).every((r) => r.status === 409)).toBe(true);
+    // One shard's text to check with: no more reads than serving that shard took (64 copies read
+    // one by one would take 64 times as many).
+    const checking = (await reads()) - before;
+    expect(checking).toBeGreaterThan(0);
+    expect(checking).toBeLessThanOrEqual(before);
   });
 
   it("serves a lease's bytes to its holder only, and not once the job is cancelled", async () => {
