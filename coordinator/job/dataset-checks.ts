@@ -38,7 +38,8 @@ export class DatasetChecks {
 
   /**
    * The bytes of the dataset shards among `items` the coordinator may want to check: those of
-   * volunteers it does not trust yet, or of shards that have outputs already. Bounded per call,
+   * volunteers it does not trust yet, or of shards that have outputs already, kernel failures
+   * included (a failure is refused when the kernel runs on those bytes here). Bounded per call,
    * each shard read once however often the batch names it; a shard not read here is verified by
    * more replicas instead. An undefined item (an output refused already) is not looked at.
    */
@@ -55,7 +56,7 @@ export class DatasetChecks {
     const wanted = new Set<number>();
     let bytes = 0;
     for (const [n, item] of items.entries()) {
-      if (!item || item.error) continue;
+      if (!item) continue;
       const row = store.replicas.get(item.leaseId);
       if (!row || row.volunteer !== volunteer || row.state !== REPLICA.leased || wanted.has(row.idx)) continue;
       const input = datasetInput(meta.dataset, row.idx);

@@ -171,16 +171,17 @@ export class ReplicaTable {
   }
 
   /**
-   * Rejects the counted submitted outputs of `idx` whose `column` differs from `value`, dropping
-   * their text; returns their volunteers. A settled output that lost keeps its hash, not its text:
-   * junk outputs cannot pile up.
+   * Rejects the counted submitted outputs of `idx` whose `column` differs from `value` (or, with
+   * `equal`, equals it), dropping their text, except those whose hash is `spare`; returns their
+   * volunteers. A settled output that lost keeps its hash, not its text: junk outputs cannot pile up.
    */
-  rejectDiffering(idx: number, column: "output" | "hash", value: string): string[] {
+  rejectDiffering(idx: number, column: "output" | "hash", value: string, { spare = "", equal = false }: { spare?: string; equal?: boolean } = {}): string[] {
     const wrong = this.sql
       .exec<{ lease: string; volunteer: string }>(
-        `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${column} != ?`,
+        `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${column} ${equal ? "=" : "!="} ? AND hash != ?`,
         idx,
         value,
+        spare,
       )
       .toArray();
     for (const w of wrong) this.sql.exec("UPDATE replicas SET state = ?, output = NULL WHERE lease = ?", REPLICA.rejected, w.lease);

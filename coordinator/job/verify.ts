@@ -110,8 +110,15 @@ export function checker(store: JobStore, kernel: JobKernel, budget: number, text
   };
 }
 
-/** Rejects the submitted outputs of `idx` that differ from the coordinator's own `truthText` (proof); returns their volunteers. */
-export const rejectWrong = (store: JobStore, idx: number, truthText: string) => store.replicas.rejectDiffering(idx, "output", truthText);
+/**
+ * Rejects the submitted outputs of `idx` that differ from the coordinator's own `truthText` (proof);
+ * returns their volunteers. Kernel failures are spared: the kernel running here does not prove it
+ * could run there (a slow machine times out honestly). {@link refuseFailures} outvotes them.
+ */
+export const rejectWrong = (store: JobStore, idx: number, truthText: string) => store.replicas.rejectDiffering(idx, "output", truthText, { spare: ERROR_HASH });
+
+/** Rejects the kernel failures reported for `idx`, once the kernel ran on it here: outvoted, never proof. */
+const refuseFailures = (store: JobStore, idx: number) => store.replicas.rejectDiffering(idx, "hash", ERROR_HASH, { equal: true });
 
 /** Rejects the submitted outputs of `idx` that lost the vote to `hash` (no proof); returns their volunteers. */
 const outvote = (store: JobStore, idx: number, hash: string) => store.replicas.rejectDiffering(idx, "hash", hash);
@@ -227,9 +234,16 @@ function settle(store: JobStore, acc: Accumulator, check: Checker, row: ReplicaR
   }
 
   const meta = store.meta!;
-  const arbiter = meta.adaptive && groups.length > 1 ? check(row.idx) : undefined;
+  // Outputs that disagree, or a kernel failure alone: the coordinator computes the shard when it
+  // can. Wrong outputs are then proven wrong; failures are refused (outvoted) since the kernel
+  // runs, and the shard waits for another volunteer. So no two volunteers can fail a shard the
+  // coordinator computes by both claiming the kernel failed.
+  const arbiter = meta.adaptive && (groups.length > 1 || hash === ERROR_HASH) ? check(row.idx) : undefined;
   if (arbiter !== undefined) {
-    effect.proven = rejectWrong(store, row.idx, arbiter);
+    const proven = rejectWrong(store, row.idx, arbiter);
+    if (proven.length) effect.proven = proven;
+    const refused = refuseFailures(store, row.idx);
+    if (refused.length) effect.outvoted = refused;
     effect.checks = 1;
     groups = store.replicas.groups(row.idx);
   }
@@ -278,7 +292,7 @@ function settle(store: JobStore, acc: Accumulator, check: Checker, row: ReplicaR
   // outvote, and the agreeing outputs are this one, so none of them needs reading back.
   const alone = groups.length === 1 && groups[0]!.count === 1 && groups[0]!.hash === hash && decision.hash === hash;
   const outvoted = alone ? [] : outvote(store, row.idx, decision.hash);
-  if (outvoted.length) effect.outvoted = outvoted;
+  if (outvoted.length) effect.outvoted = [...(effect.outvoted ?? []), ...outvoted];
   const output = alone ? out.text : store.replicas.firstSubmitted(row.idx, decision.hash);
   const agreeing: SubmittedOutput[] = alone ? [{ lease, volunteer: row.volunteer, standing: level }] : store.replicas.agreeing(row.idx, decision.hash);
   if (decision.hash === ERROR_HASH) {

@@ -1,5 +1,24 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, createJob, expectError, honest, isRinger, lease, leaseEventually, result, status, submit, volunteer, type Volunteer } from "./helpers.ts";
+import type { JobObject } from "../../coordinator/objects/job-object.ts";
+import { REPLICA } from "../../coordinator/job/tables.ts";
+import { ERROR_HASH } from "../../coordinator/job/verify.ts";
+import {
+  call,
+  createJob,
+  expectError,
+  honest,
+  isRinger,
+  jobObject,
+  jobRows,
+  lease,
+  leaseEventually,
+  result,
+  status,
+  submit,
+  volunteer,
+  type Volunteer,
+} from "./helpers.ts";
 
 const oneShard = (replication: Record<string, number>) => createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication });
 
@@ -132,6 +151,53 @@ describe("quorum", () => {
     // Proven wrong, not merely waiting for a second opinion (that lease would answer 409 already_submitted).
     expect((await expectError(submit(b, lb!.id, honest(lb!)), 403)).code).toBe("volunteer_blacklisted");
   });
+  it("refuses kernel failures on a shard it computes itself: two volunteers cannot fail it, and neither is caught", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 } });
+    const [a, b, c] = await volunteers(3);
+    const fail = (v: Volunteer, leaseId: string, message: string) =>
+      call("POST", `/v1/leases/${leaseId}/result`, { token: v.token, body: { error: { message } } });
+    // Two fresh identities each claim the kernel fails on the job's one shard.
+    for (const [n, v] of [a, b].entries()) {
+      const [l] = await leaseEventually(v);
+      expect(l!.shardId).toBe("0");
+      expect((await fail(v, l!.id, "chosen by the attacker")).status).toBe(202);
+      // The coordinator ran the kernel on the shard: the failure is refused, and another replica is due.
+      expect(await status(job.id)).toMatchObject({ state: "running", shards: { done: 0, failed: 0 }, work: { checks: n + 1 } });
+    }
+    const [lc] = await leaseEventually(c);
+    expect((await submit(c, lc!.id, honest(lc!))).status).toBe(202);
+    expect(await status(job.id)).toMatchObject({ state: "done", shards: { done: 1, failed: 0 } });
+    expect(await result(job.id)).toEqual({ count: 25 });
+    // A failure is outvoted, never proof: a slow machine times out honestly. Both still lease.
+    for (const v of [a, b]) expect((await call("POST", "/v1/leases", { token: v.token, body: { max: 1 } })).status).toBe(200);
+  });
+
+  it("never counts a kernel failure as proven wrong when it judges the shard later: the failure is outvoted", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 } });
+    const [a, b] = await volunteers(2);
+    const [la] = await lease(a);
+    // What a failure the coordinator could not check on arrival leaves (past a batch's read budget,
+    // say): stored under the failure hash, its shard needing a second replica.
+    await jobRows(
+      job.id,
+      "UPDATE replicas SET state = ?, hash = ?, output = ?, at = ? WHERE lease = ?",
+      REPLICA.submitted,
+      ERROR_HASH,
+      JSON.stringify({ error: { message: "timed out" } }),
+      Date.now(),
+      la!.id,
+    );
+    await jobRows(job.id, "UPDATE shards SET active = active - 1 WHERE idx = 0");
+    await runInDurableObject(jobObject(job.id), (o: JobObject) => o.store.shards.require(0, 2, 1));
+    // Another volunteer's output disagrees with it: the coordinator computes the shard to judge.
+    const [lb] = await leaseEventually(b);
+    expect((await submit(b, lb!.id, honest(lb!))).status).toBe(202);
+    expect(await jobRows(job.id, "SELECT state FROM replicas WHERE lease = ?", la!.id)).toEqual([{ state: REPLICA.rejected }]);
+    expect(await jobRows(job.id, "SELECT volunteer FROM catches")).toEqual([]);
+    expect((await call("POST", "/v1/leases", { token: a.token, body: { max: 1 } })).status).toBe(200);
+    expect((await status(job.id)).shards.failed).toBe(0);
+  });
+
   it("lets a lone newcomer finish a whole checkable job, even in batches of 64", async () => {
     const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 64 * 1000, step: 1000 } });
     const [a] = await volunteers(1);
