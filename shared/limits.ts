@@ -20,6 +20,10 @@ export const LIMITS = {
   shardInputBytes: 512 * 1024,
   /** Largest kernel output of one shard, in bytes of JSON. */
   outputBytes: 512 * 1024,
+  /** Largest job `params`, in characters of JSON: a copy travels with every lease. */
+  paramsChars: 64 * 1024,
+  /** Largest `output` schema of a published kernel, in characters of JSON (kept with its manifest). */
+  outputSchemaChars: 64 * 1024,
   maxReplicas: 16,
   leaseTtlMs: { min: 1_000, max: 24 * 60 * 60 * 1000, default: 60_000 },
   leasesPerCall: 64,

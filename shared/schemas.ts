@@ -34,6 +34,10 @@ export const Notify = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: "notify.url must be an http(s) URL" }).max(2048, { error: "notify.url must be at most 2048 characters" }),
 });
 
+/** A JSON object of at most `chars` characters once serialised (`why` says what the bound protects). */
+const jsonRecordUpTo = (chars: number, why: string) =>
+  z.record(z.string(), z.unknown()).refine((v) => JSON.stringify(v).length <= chars, `exceeds ${chars} characters of JSON (${why})`);
+
 /** Dataset ids: `d_` and 32 hex digits. */
 export const DATASET_ID = /^d_[0-9a-f]{32}$/;
 
@@ -46,7 +50,7 @@ export const DatasetSpec = z.strictObject({
 export const CreateJob = z
   .strictObject({
     kernel: z.string().min(1).max(100),
-    params: z.record(z.string(), z.unknown()).default({}),
+    params: jsonRecordUpTo(LIMITS.paramsChars, "a copy travels with every lease").default({}),
     range: RangeSpec.optional(),
     shards: z.array(z.unknown()).min(1).max(LIMITS.explicitShards).optional(),
     dataset: DatasetSpec.optional(),
@@ -223,7 +227,7 @@ export const PublishKernel = z
       .optional(),
     reduce: ReduceSpec,
     description: z.string().max(2000).optional(),
-    output: z.record(z.string(), z.unknown()).optional(),
+    output: jsonRecordUpTo(LIMITS.outputSchemaChars, "it is kept with the kernel's manifest").optional(),
     compare: CompareSpec.optional(),
   })
   .refine((k) => (k.language === "js" ? k.source !== undefined && k.wasm === undefined : k.wasm !== undefined && k.source === undefined), {

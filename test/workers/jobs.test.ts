@@ -61,6 +61,26 @@ describe("creating jobs", () => {
     expect(await result(job.id)).toEqual({ count: 0 });
   });
 
+  it("refuses params over 64 KiB of JSON (a copy travels with every lease) with a 400 naming them, creating nothing", async () => {
+    const before = (await callJson<{ jobs: JobStatus[] }>("GET", "/v1/jobs?limit=500", { token: ALICE })).body.jobs.length;
+    const range = { start: 0, end: 1000, step: 1 };
+    const big = await expectError(
+      call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "primes.count", params: { pad: "x".repeat(3 * 1024 * 1024) }, range } }),
+      400,
+    );
+    expect(big).toMatchObject({ code: "invalid_body", message: expect.stringMatching(/^params: exceeds 65536 characters of JSON/) });
+    // Nested past what a recursive walk could follow: refused the same way, never a 500.
+    const deep = `{"kernel":"primes.count","range":${JSON.stringify(range)},"params":{"a":${"[".repeat(500_000)}${"]".repeat(500_000)}}}`;
+    expect((await expectError(call("POST", "/v1/jobs", { token: ALICE, body: deep }), 400)).code).toBe("invalid_body");
+    expect((await callJson<{ jobs: JobStatus[] }>("GET", "/v1/jobs?limit=500", { token: ALICE })).body.jobs).toHaveLength(before);
+    const kernel = await callJson<{ id: string }>("POST", "/v1/kernels", {
+      token: ALICE,
+      body: { name: "one", language: "js", source: "export function compute() { return 1; }", reduce: "sum" },
+    });
+    const fits = await createJob({ kernel: kernel.body.id, params: { pad: "x".repeat(60_000) }, range: { start: 0, end: 10, step: 10 } });
+    expect((await lease(await volunteer(), 1)).find((l) => l.jobId === fits.id)?.params).toEqual({ pad: "x".repeat(60_000) });
+  });
+
   it("rejects a kernel that does not exist, naming the field", async () => {
     const err = await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "nope", range: { start: 0, end: 1, step: 1 } } }), 400);
     expect(err.message).toContain("kernel");

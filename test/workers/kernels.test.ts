@@ -49,6 +49,11 @@ describe("publishing kernels", () => {
     ["wasm that is not wasm", { language: "wasm", wasm: btoa("not a wasm module") }, /.+/],
     ["source and wasm together", { language: "js", source: SQUARE, wasm: "AGFzbQ==" }, /both/],
     ["an output schema that is no schema", { language: "js", source: SQUARE, output: { type: 12 } }, /output/],
+    [
+      "an output schema over 64 KiB",
+      { language: "js", source: SQUARE, output: { type: "object", description: "x".repeat(70_000) } },
+      /^output: exceeds 65536 characters/,
+    ],
   ])("refuses %s with a 400 that names it, storing nothing", async (_, body, message) => {
     const before = await myKernels();
     const err = await expectError(call("POST", "/v1/kernels", { token: ALICE, body: { name: "bad", reduce: "sum", ...body } }), 400);
