@@ -80,6 +80,11 @@ export function trustedFor(kernel: JobKernel, input: unknown, standing: Standing
 /** Leases a volunteer that keeps handing work back (expiry, release) gets per call: it returned this many, more than it submitted. */
 const RETURNS_TOLERATED = 8;
 const RETURNS_BOUND = 256;
+/**
+ * Leases one volunteer handed back that a job keeps (to answer 410 for them; older ones go at
+ * once, not after a day): a volunteer leasing and releasing in a loop cannot grow the job's storage.
+ */
+export const RETURNED_KEPT_PER_VOLUNTEER = RETURNS_BOUND;
 
 /**
  * Whether `volunteer` may lease here now, the leases of this job it holds, and how many more

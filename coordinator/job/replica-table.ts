@@ -103,6 +103,18 @@ export class ReplicaTable {
       .toArray();
   }
 
+  /**
+   * Deletes `volunteer`'s leases that ended without output past its newest `keep` of them (a late
+   * result for one deleted answers 404 instead of 410); returns how many.
+   */
+  pruneReturnedOf(volunteer: string, keep: number): number {
+    return this.sql.exec(
+      `DELETE FROM replicas WHERE rowid IN (SELECT rowid FROM replicas WHERE volunteer = ? AND state IN (${REPLICA.expired}, ${REPLICA.released}) ORDER BY rowid DESC LIMIT -1 OFFSET ?)`,
+      volunteer,
+      keep,
+    ).rowsWritten;
+  }
+
   /** Deletes up to `limit` leases that ended without output before `before`; returns how many. */
   deleteReturned(before: number, limit: number): number {
     return this.sql.exec(

@@ -9,7 +9,7 @@ import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
 import { Alarm, ANNOUNCE_MS, nextWake } from "../job/alarm.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, returnLease } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, RETURNED_KEPT_PER_VOLUNTEER, returnLease } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { missingJob, retainedUntil, retentionDays } from "../job/retention.ts";
 import type { StoredDataset } from "../datasets/lines.ts";
@@ -337,7 +337,10 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const row = this.#held(volunteer, leaseId, now);
     if ("ok" in row) return row;
-    this.#step(() => returnLease(this.store, row, REPLICA.released));
+    this.#step(() => {
+      returnLease(this.store, row, REPLICA.released);
+      this.store.replicas.pruneReturnedOf(volunteer, RETURNED_KEPT_PER_VOLUNTEER);
+    });
     return { ok: true, released: true };
   }
 

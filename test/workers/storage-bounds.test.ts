@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { compactReturned } from "../../coordinator/job/leasing.ts";
+import { compactReturned, RETURNED_KEPT_PER_VOLUNTEER } from "../../coordinator/job/leasing.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import { REPLICA } from "../../coordinator/job/tables.ts";
 import { call, createJob, honest, jobObject, lease, leaseEventually, storedRows, submit, volunteer } from "./helpers.ts";
@@ -36,6 +36,29 @@ describe("storage that cannot run out", () => {
     // Storage is the behaviour: which rows are kept.
     const left = await storedRows<{ lease: string }>(job.id, "replicas");
     expect(left.map((r) => r.lease)).toEqual([recent!.id]);
+  });
+
+  it("keeps a bounded number of one volunteer's released leases however long it leases and releases in a loop", { timeout: 60_000 }, async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 500, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const [v, other] = [await volunteer(), await volunteer()];
+    const [kept] = await lease(other, 1);
+    expect((await call("POST", `/v1/leases/${kept!.id}/release`, { token: other.token })).status).toBe(200);
+    const cycles = RETURNED_KEPT_PER_VOLUNTEER + 40;
+    let last = "";
+    for (let i = 0; i < cycles; i++) {
+      const [l] = await lease(v, 1);
+      expect((await call("POST", `/v1/leases/${l!.id}/release`, { token: v.token })).status).toBe(200);
+      last = l!.id;
+    }
+    // Storage is the behaviour: how many of the loop's rows are kept, and which.
+    const rows = await storedRows<{ lease: string; volunteer: string; state: number }>(job.id, "replicas");
+    const mine = rows.filter((r) => r.volunteer === v.id);
+    expect(mine).toHaveLength(RETURNED_KEPT_PER_VOLUNTEER);
+    expect(mine.every((r) => r.state === REPLICA.released)).toBe(true);
+    expect(mine.map((r) => r.lease)).toContain(last);
+    // Another volunteer's rows are not touched, and the newest release still answers 410.
+    expect(rows.filter((r) => r.volunteer === other.id).map((r) => r.lease)).toEqual([kept!.id]);
+    expect((await call("POST", `/v1/leases/${last}/result`, { token: v.token, body: { output: { count: 0 } } })).status).toBe(410);
   });
 
   it("fails a job cleanly once its storage passes the ceiling, keeping its status; its leases then answer 410", async () => {
