@@ -26,6 +26,7 @@ type JobApi = Methods<
   | "backtrack"
   | "shards"
   | "leaseInput"
+  | "inputGone"
 >;
 type VolunteerApi = Methods<VolunteerObject, "profile" | "me" | "credited" | "observe" | "contributed" | "blacklist" | "vouch">;
 type SubmitterApi = Methods<

@@ -10,6 +10,14 @@ const NEWLINE = 0x0a;
 const FIRST_WINDOW = 16 * 1024;
 const MAX_WINDOW = 1024 * 1024;
 
+/** The dataset's object is not in storage (deleted since the job started), as opposed to a failed read. */
+export class DatasetMissing extends Error {
+  constructor(key: string) {
+    super(`dataset object ${key} is missing`);
+    this.name = "DatasetMissing";
+  }
+}
+
 /** A dataset as shard reading needs it. */
 export interface StoredDataset {
   key: string;
@@ -41,7 +49,7 @@ export async function recordStart(blobs: R2Bucket, ds: StoredDataset, pos: numbe
   while (at < ds.bytes) {
     const length = Math.min(window, ds.bytes - at);
     const object = await blobs.get(ds.key, { range: { offset: at, length } });
-    if (!object) throw new Error(`dataset object ${ds.key} is missing`);
+    if (!object) throw new DatasetMissing(ds.key);
     const bytes = new Uint8Array(await object.arrayBuffer());
     for (let n = bytes.indexOf(NEWLINE); n >= 0; n = bytes.indexOf(NEWLINE, n + 1)) {
       if (!isQuoted(ds.quoted, at + n)) return at + n + 1;
@@ -61,7 +69,7 @@ export async function shardBytes(blobs: R2Bucket, ds: StoredDataset, offset: num
 async function readRange(blobs: R2Bucket, ds: StoredDataset, start: number, end: number): Promise<R2ObjectBody | undefined> {
   if (end === start) return undefined;
   const object = await blobs.get(ds.key, { range: { offset: start, length: end - start } });
-  if (!object) throw new Error(`dataset object ${ds.key} is missing`);
+  if (!object) throw new DatasetMissing(ds.key);
   return object;
 }
 
@@ -80,7 +88,7 @@ export async function shardText(blobs: R2Bucket, ds: StoredDataset, offset: numb
 /** The first record's text without its line end (a CSV header), or undefined when it exceeds `max` bytes. */
 export async function firstRecord(blobs: R2Bucket, ds: StoredDataset, max: number): Promise<string | undefined> {
   const object = await blobs.get(ds.key, { range: { offset: 0, length: Math.min(ds.bytes, max + 1) } });
-  if (!object) throw new Error(`dataset object ${ds.key} is missing`);
+  if (!object) throw new DatasetMissing(ds.key);
   const bytes = new Uint8Array(await object.arrayBuffer());
   let end = -1;
   for (let n = bytes.indexOf(NEWLINE); n >= 0; n = bytes.indexOf(NEWLINE, n + 1)) {

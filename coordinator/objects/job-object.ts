@@ -292,6 +292,27 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
+   * The Worker found this lease's dataset gone from storage while serving its bytes to its holder
+   * (deleted once no running job read it, and this job reopened since, by a backtrack say). No
+   * shard of it can be computed or checked again: the job fails, saying why, and the lease's
+   * holder is answered 410 like every other holder of its leases.
+   */
+  async inputGone(volunteer: string, leaseId: string): Promise<Outcome<never>> {
+    const now = Date.now();
+    const row = this.#held(volunteer, leaseId, now);
+    if ("ok" in row) return row;
+    const meta = this.store.meta!;
+    if (!meta.dataset) return fail(404, "no_input_url", "this lease's input is inline");
+    const error = `dataset ${meta.dataset.id} was deleted: its shards can no longer be read`;
+    this.#step(() => {
+      this.store.saveMeta({ ...meta, state: "failed", error, updatedAt: now });
+      this.#ended();
+    });
+    await this.#ending;
+    return fail(410, "dataset_gone", error);
+  }
+
+  /**
    * Dataset shards whose lone output waits for a confirmation the coordinator can give itself
    * (their bytes were past a batch's read budget): read them now and judge the output again, as
    * if it had just arrived, so one volunteer alone still finishes the job. Bounded per alarm.

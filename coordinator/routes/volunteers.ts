@@ -10,7 +10,7 @@ import { jsonBody } from "../body.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
 import { signingSecret } from "../secret.ts";
-import { shardStream } from "../datasets/lines.ts";
+import { DatasetMissing, shardStream } from "../datasets/lines.ts";
 import { addressLimit, limitAddress, limitRegistration } from "../rate-limit.ts";
 import { timingSafeEqual } from "../crypto.ts";
 import { jobOfLease, newVolunteerId } from "../ids.ts";
@@ -99,8 +99,13 @@ export const leaseRoutes = new Hono<AppEnv>()
   })
   .get("/:id/input", async (c) => {
     const leaseId = c.req.param("id");
-    const out = unwrap(await jobStub(c.env, leaseJob(leaseId)).leaseInput(c.get("volunteer"), leaseId));
-    const { body } = await shardStream(c.env.BLOBS, out.dataset, out.offset, out.length);
+    const job = jobStub(c.env, leaseJob(leaseId));
+    const out = unwrap(await job.leaseInput(c.get("volunteer"), leaseId));
+    const { body } = await shardStream(c.env.BLOBS, out.dataset, out.offset, out.length).catch(async (err) => {
+      // Deleted from storage: the job fails, and answers why (410); a failed read is an error as before.
+      if (err instanceof DatasetMissing) unwrap(await job.inputGone(c.get("volunteer"), leaseId));
+      throw err;
+    });
     return new Response(body, {
       headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "private, no-store" },
     });

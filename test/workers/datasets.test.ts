@@ -342,6 +342,25 @@ describe("dataset jobs", () => {
     await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: ds.id } } }), 404);
   });
 
+  it("fails a job reopened after its dataset was deleted, saying why, instead of serving errors forever", async () => {
+    const ds = await upload(lines(40, 3));
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 1 << 20 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const { final } = await work(v, job.id, 4);
+    expect(final.state).toBe("done");
+    expect((await callJson("DELETE", `/v1/datasets/${ds.id}`, { token: ALICE })).status).toBe(200);
+    // The volunteer is caught elsewhere later: the shard accepted on its word alone reopens.
+    const { reopened } = await (jobObject(job.id) as unknown as { backtrack(v: string): Promise<{ reopened: number }> }).backtrack(v.id);
+    expect(reopened).toBe(1);
+    expect((await status(job.id)).state).toBe("running");
+    const w = await volunteer();
+    const [l] = (await lease(w, 1)).filter((x) => x.jobId === job.id);
+    const gone = await expectError(inputOf(w, l!), 410);
+    expect(gone).toMatchObject({ code: "dataset_gone", message: `dataset ${ds.id} was deleted: its shards can no longer be read` });
+    expect(await status(job.id)).toMatchObject({ state: "failed", error: `dataset ${ds.id} was deleted: its shards can no longer be read` });
+    expect((await lease(w, 1)).filter((x) => x.jobId === job.id)).toEqual([]);
+  });
+
   it("refuses dataset jobs that cannot be: unknown dataset, a kernel that reads no text, a chunk out of bounds", async () => {
     const ds = await upload("1\n2\n");
     await expectError(call("POST", "/v1/jobs", { token: ALICE, body: { kernel: "wordcount", dataset: { id: `d_${"0".repeat(32)}` } } }), 404);
