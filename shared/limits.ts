@@ -20,6 +20,11 @@ export const LIMITS = {
   shardInputBytes: 512 * 1024,
   /** Largest kernel output of one shard, in bytes of JSON. */
   outputBytes: 512 * 1024,
+  /**
+   * Largest merged result, in characters of JSON: a job whose result grows past it fails, saying
+   * so (a `collect` of many large outputs: page through them with `GET /v1/jobs/:id/shards`).
+   */
+  resultChars: 8 * 1024 * 1024,
   /** Largest job `params`, in characters of JSON: a copy travels with every lease. */
   paramsChars: 64 * 1024,
   /** Largest `output` schema of a published kernel, in characters of JSON (kept with its manifest). */

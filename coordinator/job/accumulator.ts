@@ -1,3 +1,4 @@
+import { LIMITS } from "../../shared/limits.ts";
 import { MergeConflict } from "../../shared/reduce.ts";
 import type { JobKernel } from "./kernel.ts";
 import type { JobStore } from "./store.ts";
@@ -21,6 +22,11 @@ const CHECKPOINT_EVERY = 64;
  */
 export class Accumulator {
   #value: unknown;
+  /** Characters of the merged value when last serialised, and of the outputs folded in since: a bound on its size now. */
+  #measured = 0;
+  #grown = 0;
+  /** Set once the merged result passed LIMITS.resultChars (its size then): the job fails, saying so. */
+  oversize: number | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -44,16 +50,27 @@ export class Accumulator {
    * which the caller saves in the same synchronous step as the shard's acceptance (one meta write
    * per accepted shard, not two; one per batch of results, see JobStore.batch).
    */
-  add(output: unknown, idx: number, seq: number, final: boolean): number {
+  add(output: unknown, idx: number, seq: number, final: boolean, chars: number): number {
     const meta = this.store.meta!;
     // Mid-rebuild the steps fold every accepted shard in accept order, this one included.
     if (meta.rebuilding) return meta.accSeq;
     // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
     this.#value = fold(this.kernel, this.#value, output, idx);
-    if (!(final || seq - meta.accSeq >= CHECKPOINT_EVERY)) return meta.accSeq;
-    this.store.saveBlob("acc", JSON.stringify(this.#value));
+    this.#grown += chars;
+    // Serialised at a checkpoint, and whenever it may have passed the size bound (a merge never
+    // grows by more than the output it takes in), so it is measured within one output of the bound.
+    if (!(final || seq - meta.accSeq >= CHECKPOINT_EVERY || this.#measured + this.#grown > LIMITS.resultChars)) return meta.accSeq;
+    this.store.saveBlob("acc", this.#measure(JSON.stringify(this.#value)));
     return seq;
+  }
+
+  /** Notes the serialised merged value's size (and whether it passed the bound); returns it. */
+  #measure(text: string): string {
+    this.#measured = text.length;
+    this.#grown = 0;
+    if (text.length > LIMITS.resultChars) this.oversize = text.length;
+    return text;
   }
 
   /** Drops the in-memory value (a failed merge may have left it half-changed): it reloads from storage. */
@@ -91,7 +108,7 @@ export class Accumulator {
       }
     }
     const finished = rows.length < limit;
-    this.store.saveBlob("acc", JSON.stringify(value));
+    this.store.saveBlob("acc", this.#measure(JSON.stringify(value)));
     const { rebuilding: _, ...rest } = this.store.meta!;
     this.store.saveMeta({ ...rest, accSeq: rows.at(-1)?.seq ?? meta.accSeq, ...(!finished && { rebuilding: true }) });
     if (finished) this.#value = value;
@@ -103,8 +120,13 @@ export class Accumulator {
     const meta = this.store.meta!;
     const saved = this.store.blob("acc");
     let value = saved === undefined ? this.kernel.identity() : JSON.parse(saved);
+    this.#measured = saved?.length ?? 0;
+    this.#grown = 0;
     const replay = this.store.shards.acceptedOutputs(saved === undefined ? 0 : meta.accSeq, { before });
-    for (const row of replay) value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
+    for (const row of replay) {
+      value = this.kernel.reduce(value, JSON.parse(row.output), row.idx);
+      this.#grown += row.output.length;
+    }
     return value;
   }
 }

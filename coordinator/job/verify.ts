@@ -322,7 +322,7 @@ function settle(store: JobStore, acc: Accumulator, check: Checker, row: ReplicaR
   const done = meta.done + 1;
   let accSeq: number;
   try {
-    accSeq = acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total);
+    accSeq = acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total, output.length);
   } catch (err) {
     // Any failure of the merge is a conflict (see Accumulator): this shard fails alone, saying why.
     // Anything else (reading the checkpoint, say) goes on up and resets the object: see JobObject.#step.

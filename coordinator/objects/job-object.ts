@@ -275,7 +275,7 @@ export class JobObject extends DurableObject<Env> {
       }),
     );
     // After the batch's rows are written (still this step): the storage they take counts.
-    this.#watchStorage(now);
+    this.#watchLimits(now);
     await this.#schedule({});
     await this.#ending;
     return entries;
@@ -334,6 +334,7 @@ export class JobObject extends DurableObject<Env> {
           this.#apply(effect, w.volunteer, now, true);
         }
         this.#addWork(0, checks);
+        this.#watchLimits(now);
       }),
     );
   }
@@ -414,6 +415,7 @@ export class JobObject extends DurableObject<Env> {
       const m = this.store.meta!;
       this.store.saveMeta({ ...m, done: m.done - 1, failed: m.failed + 1, ...(m.error === undefined && { error: reason }), updatedAt: now });
     }
+    this.#watchLimits(now);
     const meta = this.store.meta!;
     if (finished && meta.state === "running" && meta.done + meta.failed >= meta.total) this.#finish(now);
   }
@@ -528,19 +530,36 @@ export class JobObject extends DurableObject<Env> {
   /** Storage ceiling of this job (a field so tests can lower it). */
   storageMaxBytes = JOB_STORAGE_MAX_BYTES;
 
-  /** Fails a running job whose storage passed its ceiling: outstanding leases then answer 410. */
-  #watchStorage(now: number): void {
+  /**
+   * Fails a running job whose storage passed its ceiling, or whose merged result passed its bound:
+   * outstanding leases then answer 410.
+   */
+  #watchLimits(now: number): void {
     const meta = this.store.meta!;
-    const size = this.store.bytes;
-    if (meta.state !== "running" || size < this.storageMaxBytes) return;
-    const error = `job storage reached ${size} bytes (ceiling ${this.storageMaxBytes}): outputs too large for this many shards; split the job or shrink outputs`;
+    if (meta.state !== "running") return;
+    const error = this.#limitPassed();
+    if (!error) return;
     this.store.saveMeta({ ...meta, state: "failed", error, updatedAt: now });
     this.#ended();
   }
 
+  /** Why this job cannot go on (its storage or its merged result too large), if so. */
+  #limitPassed(): string | undefined {
+    const size = this.store.bytes;
+    if (size >= this.storageMaxBytes) {
+      return `job storage reached ${size} bytes (ceiling ${this.storageMaxBytes}): outputs too large for this many shards; split the job or shrink outputs`;
+    }
+    const result = this.#acc?.oversize;
+    if (result !== undefined) {
+      return `the merged result reached ${result} characters of JSON (at most ${LIMITS.resultChars}): page through the shards' outputs with GET /v1/jobs/:id/shards, or reduce them to something smaller`;
+    }
+    return undefined;
+  }
+
   #finish(now: number): void {
     const meta = this.store.meta!;
-    this.store.saveMeta({ ...meta, state: meta.failed > 0 ? "failed" : "done", updatedAt: now });
+    const error = this.#limitPassed();
+    this.store.saveMeta({ ...meta, state: meta.failed > 0 || error ? "failed" : "done", ...(error && { error }), updatedAt: now });
     this.#ended();
   }
 

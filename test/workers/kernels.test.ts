@@ -121,6 +121,26 @@ describe("jobs on published kernels", () => {
     expect(await result(job.id)).toEqual({ outputs: [0, 1, 2].map((i) => ({ shard: i, label: `s${i}` })) });
   });
 
+  it("fails a job whose merged result passes 8 MiB of JSON, saying so, instead of growing without bound", { timeout: 60_000 }, async () => {
+    const k = await published({ name: "big-collector", language: "js", source: SQUARE, reduce: "collect" });
+    const shards = Array.from({ length: 20 }, (_, n) => ({ n }));
+    const job = await createJob({ kernel: k.id, shards, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const leases = await leaseEventually(v, 20, 20);
+    // 500,000-character outputs (the most one may have is 512 KiB): 17 of them pass the bound.
+    let accepted = 0;
+    for (const l of leases) {
+      const res = await send(v, l, { output: { total: 1, pad: "x".repeat(500_000) } });
+      if (res.status !== 202) break;
+      accepted++;
+    }
+    expect(accepted).toBeGreaterThanOrEqual(16);
+    expect(accepted).toBeLessThan(20);
+    const s = await status(job.id);
+    expect(s).toMatchObject({ state: "failed", error: expect.stringMatching(/^the merged result reached \d+ characters of JSON \(at most 8388608\)/) });
+    expect((await expectError(call("GET", `/v1/jobs/${job.id}/result`, { token: ALICE }), 409)).code).toBe("job_not_done");
+  });
+
   it("lets outputs within the kernel's tolerance agree", async () => {
     const k = await published({ name: "float", language: "js", source: SQUARE, reduce: "sum", compare: { relTol: 1e-6 } });
     const job = await createJob({ kernel: k.id, shards: [{ x: 1 }], replication: { replicas: 2, quorum: 2 } });
