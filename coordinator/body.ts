@@ -38,12 +38,12 @@ const requireJsonType = createMiddleware(async (c, next) => {
  * Middleware chain for a JSON body: size cap (413), JSON content type (415), syntax (400) and
  * schema (400). A missing body is treated as `{}` so optional bodies may be left out.
  */
-export function jsonBody<S extends z.ZodType>(schema: S, maxBytes: number = LIMITS.bodyBytes) {
+export function jsonBody<S extends z.ZodType>(schema: S, maxBytes: number = LIMITS.bodyBytes, why?: string) {
   return [
     bodyLimit({
       maxSize: maxBytes,
       onError: () => {
-        throw new ApiError(413, "body_too_large", `request body exceeds ${maxBytes} bytes`);
+        throw new ApiError(413, "body_too_large", `request body exceeds ${maxBytes} bytes${why ? `: ${why}` : ""}`);
       },
     }),
     requireJsonType,

@@ -40,7 +40,7 @@ export const kernelModuleRoutes = new Hono<AppEnv>().get("/:id/module", voluntee
 /** Publishing and reading kernels: private to the submitter token that published them, like jobs. */
 export const kernelRoutes = new Hono<AppEnv>()
   .use(submitterAuth)
-  .post("/", ...jsonBody(PublishKernel, LIMITS.kernelBodyBytes), async (c) => {
+  .post("/", ...jsonBody(PublishKernel, LIMITS.kernelBodyBytes, `a kernel's module may be at most ${LIMITS.kernelModuleBytes} bytes`), async (c) => {
     const { manifest, module } = await prepareKernel(c.req.valid("json"), Date.now());
     const submitter = submitterStub(c.env, c.get("submitter"));
     const existing = await submitter.kernel(manifest.id);

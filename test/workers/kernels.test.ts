@@ -61,6 +61,14 @@ describe("publishing kernels", () => {
     expect(await myKernels()).toEqual(before);
   });
 
+  it("refuses a module too large for the request itself with a 413 that names the module bound, storing nothing", async () => {
+    const before = await myKernels();
+    const wasm = "A".repeat(7_000_000); // base64 of 5.25 MB of zero bytes
+    const err = await expectError(call("POST", "/v1/kernels", { token: ALICE, body: { name: "huge", language: "wasm", wasm, reduce: "sum" } }), 413);
+    expect(err).toMatchObject({ code: "body_too_large", message: expect.stringContaining("a kernel's module may be at most 4194304 bytes") });
+    expect(await myKernels()).toEqual(before);
+  });
+
   it("accepts a dynamic import() at publish time (the sandbox, not the publisher, blocks it)", async () => {
     const source = `export async function compute() { try { await import("http://127.0.0.1:9/x.js"); } catch {} return 1; }`;
     expect((await publish({ name: "dyn", language: "js", source, reduce: "sum" })).status).toBe(201);
