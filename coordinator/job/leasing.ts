@@ -97,6 +97,9 @@ export function leaseAllowance(store: JobStore, volunteer: string, max: number):
   const { banned, held, returned } = store.leasingView(volunteer, LIMITS.leasesPerVolunteerPerJob, RETURNS_BOUND);
   const allowed = Math.max(0, Math.min(LIMITS.leasesPerVolunteerPerJob - held, max));
   if (banned || returned < RETURNS_TOLERATED) return { banned, held, allowed };
+  // As many handed back as the count goes (returns are kept a day): one at a time, whatever it
+  // completed before, or finishing work early would buy the right to hoard later.
+  if (returned >= RETURNS_BOUND) return { banned, held, allowed: Math.min(allowed, 1) };
   // Counted with a bound, so the cost stays small however much a volunteer did in this job.
   const completed = store.replicas.countOf(volunteer, [REPLICA.submitted, REPLICA.rejected, REPLICA.superseded], RETURNS_BOUND);
   return { banned, held, allowed: returned > completed ? Math.min(allowed, 1) : allowed };

@@ -44,6 +44,26 @@ describe("volunteers cannot hold a job hostage", () => {
     await expectError(submit(v, l!.id, honest(l!)), 410);
   });
 
+  it("gives one lease at a time to a volunteer that hands back 256, however much it completed first", { timeout: 60_000 }, async () => {
+    await createJob({ kernel: "primes.count", range: { start: 0, end: 2000, step: 1 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    // 320 shards completed honestly: past the 256 the throttle counts.
+    for (let i = 0; i < 5; i++) {
+      const batch = await lease(v, 64);
+      const res = await call("POST", "/v1/results", { token: v.token, body: { results: batch.map((l) => ({ leaseId: l.id, output: honest(l) })) } });
+      expect(res.status).toBe(200);
+    }
+    // Then it hoards: whole batches leased and handed back.
+    let returned = 0;
+    while (returned < 256) {
+      const batch = await lease(v, 64);
+      expect(batch).toHaveLength(64);
+      for (const l of batch) expect((await call("POST", `/v1/leases/${l.id}/release`, { token: v.token })).status).toBe(200);
+      returned += batch.length;
+    }
+    expect(await lease(v, 64)).toHaveLength(1);
+  });
+
   it("gives a volunteer that keeps handing work back one lease at a time", async () => {
     await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 1 }, replication: { replicas: 1, quorum: 1 } });
     const v = await volunteer();
