@@ -304,6 +304,8 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta!;
     if (!meta.dataset) return fail(404, "no_input_url", "this lease's input is inline");
     const error = `dataset ${meta.dataset.id} was deleted: its shards can no longer be read`;
+    // A job that ended meanwhile keeps its state: only a running one has shards left to read.
+    if (meta.state !== "running") return fail(410, "dataset_gone", error);
     this.#step(() => {
       this.store.saveMeta({ ...meta, state: "failed", error, updatedAt: now });
       this.#ended();

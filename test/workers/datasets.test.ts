@@ -18,6 +18,7 @@ import {
   result,
   sleep,
   status,
+  submit,
   volunteer,
   type Volunteer,
 } from "./helpers.ts";
@@ -359,6 +360,23 @@ describe("dataset jobs", () => {
     expect(gone).toMatchObject({ code: "dataset_gone", message: `dataset ${ds.id} was deleted: its shards can no longer be read` });
     expect(await status(job.id)).toMatchObject({ state: "failed", error: `dataset ${ds.id} was deleted: its shards can no longer be read` });
     expect((await lease(w, 1)).filter((x) => x.jobId === job.id)).toEqual([]);
+  });
+
+  it("keeps a finished job done when a lease still out on it meets its deleted dataset", async () => {
+    const text = lines(40, 4);
+    const ds = await upload(text);
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id, chunkBytes: 1 << 20 }, replication: { replicas: 2, quorum: 1 } });
+    const [a, b] = [await volunteer(), await volunteer()];
+    const [la] = (await lease(a, 1)).filter((x) => x.jobId === job.id);
+    const [lb] = (await lease(b, 1)).filter((x) => x.jobId === job.id);
+    expect(lb!.shardId).toBe(la!.shardId);
+    const output = compute.wordcount!({ ...(la!.input as object), text: await (await inputOf(a, la!)).text() }, {});
+    expect((await submit(a, la!.id, output)).status).toBe(202);
+    expect((await status(job.id)).state).toBe("done");
+    expect((await callJson("DELETE", `/v1/datasets/${ds.id}`, { token: ALICE })).status).toBe(200);
+    expect((await expectError(inputOf(b, lb!), 410)).code).toBe("dataset_gone");
+    expect((await status(job.id)).state).toBe("done");
+    expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
   });
 
   it("refuses dataset jobs that cannot be: unknown dataset, a kernel that reads no text, a chunk out of bounds", async () => {
