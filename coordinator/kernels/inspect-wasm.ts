@@ -105,12 +105,16 @@ function subType(r: Reader, form: number): FuncType | null {
 }
 
 function typeSection(r: Reader): (FuncType | null)[] {
-  return r
+  const types = r
     .vec((x) => {
       const form = x.byte();
       return form === 0x4e ? x.vec((y) => subType(y, y.byte())) : [subType(x, form)];
     })
     .flat();
+  // Struct and array types are the GC proposal's: objects allocated outside the module's memory,
+  // which no declared maximum bounds.
+  if (types.includes(null)) throw new Refused("declares WebAssembly GC struct or array types; a wasm/1 kernel keeps its data in its one bounded memory");
+  return types;
 }
 
 interface Memory {
@@ -189,6 +193,8 @@ function checkFunc(p: Parsed, name: string, want: FuncType, usage: string): void
 function checkMemory(p: Parsed): { min: number; max: number } {
   const e = p.exports.get("memory");
   if (e?.kind !== 2) throw new Refused('missing export memory: a wasm/1 kernel defines its memory and exports it as "memory"');
+  // Each memory's maximum bounds that memory only: more of them would multiply the bound.
+  if (p.memories.length > 1) throw new Refused(`defines ${p.memories.length} memories; a wasm/1 kernel defines exactly one, its exported memory`);
   const cap = `at most ${LIMITS.wasmMaxPages} pages (${(LIMITS.wasmMaxPages * 65536) / 2 ** 30} GiB)`;
   for (const m of p.memories) {
     if (m.max === undefined) throw new Refused(`memory declares no maximum; a wasm/1 kernel declares one, ${cap}`);

@@ -4,6 +4,7 @@ import { runJsInQuickJs } from "../../client/node/quickjs-kernel.ts";
 import { createKernelRuntime } from "./runtime.ts";
 import type { KernelModule, KernelTask } from "./task.ts";
 import { memoryProblem } from "./wasm-memory.ts";
+import { wasmModule } from "../../test/support/wasm-bytes.ts";
 
 const runtime = createKernelRuntime(runJsInQuickJs);
 const sumBytesWasm = new Uint8Array(readFileSync(new URL("../../test/fixtures/sum-bytes.wasm", import.meta.url)));
@@ -52,6 +53,15 @@ describe("kernel runtime", () => {
       ok: false,
       error: "Error: wasm/1: the module must export memory, alloc and compute",
     });
+  });
+
+  it("refuses wasm modules with more than one memory or with GC types, whatever the coordinator let in", async () => {
+    expect(memoryProblem(wasmModule())).toBeUndefined();
+    expect(memoryProblem(wasmModule({ extraMemories: 1 }))).toBe("defines 2 memories; a wasm/1 kernel defines exactly one");
+    expect(memoryProblem(wasmModule({ extraTypes: [[0x5e, 0x78, 0x01]] }))).toMatch(/GC types/);
+    expect(memoryProblem(wasmModule({ extraTypes: [[0x60, 0x01, 0x64, 0x00, 0x00]] }))).toMatch(/GC types/);
+    const reply = await runtime.compute(task(module("wasm", wasmModule({ extraMemories: 7 })), 1));
+    expect(reply).toEqual({ ok: false, error: "Error: wasm/1: defines 8 memories; a wasm/1 kernel defines exactly one" });
   });
 
   it("runs a js/1 module in QuickJS to the exact result, awaiting a Promise", async () => {

@@ -12,10 +12,28 @@ function leb(bytes: Uint8Array, at: number): [value: number, next: number] {
   throw new Error("malformed LEB128 number");
 }
 
+/** Value types of plain function signatures: numbers, v128, funcref and externref. */
+const PLAIN_VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
+/** Whether the type section at `at` holds anything but plain function types (GC structs, arrays, subtypes, typed references). */
+function usesGcTypes(bytes: Uint8Array, at: number): boolean {
+  const [count, first] = leb(bytes, at);
+  let p = first;
+  for (let i = 0; i < count; i++) {
+    if (bytes[p++] !== 0x60) return true;
+    for (let list = 0; list < 2; list++) {
+      const [n, next] = leb(bytes, p);
+      p = next;
+      for (let k = 0; k < n; k++) if (!PLAIN_VALUE_TYPES.has(bytes[p++]!)) return true;
+    }
+  }
+  return false;
+}
+
 /**
- * Why a wasm/1 module's memories may not run here, or undefined when every memory it defines
- * declares a maximum of at most 1 GiB (`LIMITS.wasmMaxPages`): the engine then refuses any
- * `memory.grow` past it. Read from the binary's memory section, since the JS API does not
+ * Why a wasm/1 module's memories may not run here, or undefined when it defines one memory that
+ * declares a maximum of at most 1 GiB (`LIMITS.wasmMaxPages`), and no GC types: the engine then
+ * refuses any `memory.grow` past it, and the module has nowhere else to keep data. Read from the binary's memory section, since the JS API does not
  * expose a memory's declared maximum. Checked again on volunteers, whatever the coordinator let in.
  * @example memoryProblem(bytes) // "memory 0 declares no maximum"
  */
@@ -26,8 +44,10 @@ export function memoryProblem(bytes: Uint8Array): string | undefined {
       const id = bytes[at]!;
       const [size, start] = leb(bytes, at + 1);
       at = start + size;
+      if (id === 1 && usesGcTypes(bytes, start)) return "declares WebAssembly GC types, whose objects no memory maximum bounds";
       if (id !== 5) continue;
       const [count, first] = leb(bytes, start);
+      if (count > 1) return `defines ${count} memories; a wasm/1 kernel defines exactly one`;
       let p = first;
       for (let i = 0; i < count; i++) {
         const flags = bytes[p];

@@ -28,6 +28,10 @@ export interface WasmParts {
   globals?: number[];
   /** Active data segments in memory 0. */
   data?: { offset: number; bytes: Uint8Array }[];
+  /** More memories like the first, defined after it (multi-memory). */
+  extraMemories?: number;
+  /** Raw entries appended to the type section (GC struct or array types, say). */
+  extraTypes?: number[][];
 }
 
 const utf8 = (text: string) => [...new TextEncoder().encode(text)];
@@ -75,7 +79,7 @@ export function wasmModule(parts: WasmParts = {}): Uint8Array {
   const memory = parts.memory === undefined ? { min: 1, max: 16 } : parts.memory;
   const functions = Object.entries(parts.functions ?? kernelStubs());
   const exportMemoryAs = parts.exportMemoryAs === undefined ? "memory" : parts.exportMemoryAs;
-  const types = [...functions.map(([, f]) => funcType(f.params, f.results)), funcType([], [])];
+  const types = [...functions.map(([, f]) => funcType(f.params, f.results)), funcType([], []), ...(parts.extraTypes ?? [])];
   const importType = functions.length;
   const limits = (m: { min: number; max?: number; flags?: number }) => [
     m.flags ?? (m.max === undefined ? 0 : 1),
@@ -95,7 +99,7 @@ export function wasmModule(parts: WasmParts = {}): Uint8Array {
     ...section(1, vec(types)),
     ...section(2, imports.length ? vec(imports.map((i) => [...name(i.module), ...name(i.name), 0x00, ...uleb(importType)])) : []),
     ...section(3, functions.length ? vec(functions.map((_, i) => uleb(i))) : []),
-    ...section(5, memory ? vec([limits(memory)]) : []),
+    ...section(5, memory ? vec(Array.from({ length: 1 + (parts.extraMemories ?? 0) }, () => limits(memory))) : []),
     ...section(6, parts.globals?.length ? vec(parts.globals.map((v) => [I32, 0x01, 0x41, ...sleb(v), 0x0b])) : []),
     ...section(7, exports.length ? vec(exports) : []),
     ...section(10, functions.length ? vec(functions.map(([, f]) => body(f))) : []),

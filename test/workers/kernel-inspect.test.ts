@@ -33,6 +33,14 @@ describe("inspectWasm", () => {
     expect(problemOf(wasmModule({ memory: { min: 1, max: LIMITS.wasmMaxPages + 1 } }))).toBe("memory maximum is 16385 pages; at most 16384 pages (1 GiB)");
   });
 
+  it("refuses more than one memory, and GC struct or array types: no bound would hold", () => {
+    expect(problemOf(wasmModule({ extraMemories: 1 }))).toBe("defines 2 memories; a wasm/1 kernel defines exactly one, its exported memory");
+    expect(problemOf(wasmModule({ extraMemories: 7, memory: { min: 1, max: 1 } }))).toMatch(/^defines 8 memories/);
+    expect(problemOf(wasmModule({ extraTypes: [[0x5e, 0x78, 0x01]] }))).toMatch(/^declares WebAssembly GC struct or array types/);
+    expect(problemOf(wasmModule({ extraTypes: [[0x5f, 0x01, 0x7f, 0x01]] }))).toMatch(/^declares WebAssembly GC struct or array types/);
+    expect(problemOf(wasmModule({ extraTypes: [[0x4e, 0x01, 0x5e, 0x7f, 0x01]] }))).toMatch(/^declares WebAssembly GC struct or array types/);
+  });
+
   it("refuses memory64 and shared memories", () => {
     expect(problemOf(wasmModule({ memory: { min: 1, max: 2, flags: 0x05 } }))).toMatch(/memory64/);
     expect(problemOf(wasmModule({ memory: { min: 1, max: 2, flags: 0x03 } }))).toMatch(/shared/);
