@@ -3,9 +3,16 @@ import { lockDown } from "./lockdown.ts";
 
 describe("lockDown", () => {
   it("removes network, storage and messaging capabilities from a scope and keeps the rest", () => {
-    const scope: Record<string, unknown> = { fetch: () => 1, WebSocket: class {}, indexedDB: {}, postMessage: () => 2, Math };
+    const scope: Record<string, unknown> = {
+      fetch: () => 1,
+      WebSocket: class {},
+      indexedDB: {},
+      postMessage: () => 2,
+      webkitRequestFileSystemSync: () => 3,
+      Math,
+    };
     const removed = lockDown(scope);
-    expect(removed.sort()).toEqual(["WebSocket", "fetch", "indexedDB", "postMessage"]);
+    expect(removed.sort()).toEqual(["WebSocket", "fetch", "indexedDB", "postMessage", "webkitRequestFileSystemSync"]);
     expect(scope.fetch).toBeUndefined();
     expect(() => ((scope as { fetch: unknown }).fetch = () => 3)).toThrow();
     expect(scope.Math).toBe(Math);

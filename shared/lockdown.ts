@@ -13,6 +13,11 @@ const GLOBALS = [
   "importScripts",
   "indexedDB",
   "caches",
+  // Chromium's old sandboxed file system: the origin's storage quota, readable by later kernels.
+  "webkitRequestFileSystem",
+  "webkitRequestFileSystemSync",
+  "webkitResolveLocalFileSystemURL",
+  "webkitResolveLocalFileSystemSyncURL",
   "BroadcastChannel",
   "Worker",
   "SharedWorker",
@@ -26,8 +31,8 @@ const GLOBALS = [
   "onmessage",
 ] as const;
 
-/** The same on `navigator`: storage (OPFS), cross-tab locks, WebGPU, beacons, devices. */
-const NAVIGATOR = ["storage", "locks", "gpu", "sendBeacon", "serviceWorker", "usb", "hid", "serial", "bluetooth"] as const;
+/** The same on `navigator`: storage (OPFS, storage buckets), cross-tab locks, WebGPU, beacons, devices. */
+const NAVIGATOR = ["storage", "storageBuckets", "locks", "gpu", "sendBeacon", "serviceWorker", "usb", "hid", "serial", "bluetooth"] as const;
 
 /**
  * Makes `name` undefined on `target` and on every prototype of it that defines it, so no getter

@@ -129,7 +129,7 @@ describe("kernel sandbox of the volunteer page", () => {
     ]);
     await until(() => results.size === 2, 30_000, "both hostile results");
     const report = (results.get("made-up-0-0") as { output: Record<string, string> }).output;
-    expect(Object.keys(report)).toHaveLength(22);
+    expect(Object.keys(report)).toHaveLength(24);
     for (const [attempt, outcome] of Object.entries(report)) expect(outcome, attempt).toMatch(/^blocked: /);
     expect(results.get("made-up-1-0")).toEqual({
       leaseId: "made-up-1-0",

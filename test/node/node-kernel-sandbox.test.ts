@@ -58,7 +58,7 @@ describe("published kernels in the Node volunteer", () => {
   it("gives a hostile js/1 kernel no file, no process, no module loading and no socket", async () => {
     const { outputs } = await runPublished("js", HOSTILE_KERNEL, [{ canary: canary.url }]);
     const report = outputs.s0 as Record<string, string>;
-    expect(Object.keys(report)).toHaveLength(22);
+    expect(Object.keys(report)).toHaveLength(24);
     for (const [attempt, outcome] of Object.entries(report)) expect(outcome, attempt).toMatch(/^blocked: /);
     expect(report.require).toBe("blocked: ReferenceError");
     expect(report["import node:fs"]).toBe("blocked: ReferenceError"); // QuickJS: could not load module

@@ -29,6 +29,8 @@ export async function compute(input) {
   await attempt("Worker", () => new g.Worker(canary + "/worker.js"));
   await attempt("navigator.storage", () => g.navigator.storage.getDirectory());
   await attempt("storage getter", () => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(g.navigator), "storage").get.call(g.navigator).getDirectory());
+  await attempt("webkitRequestFileSystem", () => g.webkitRequestFileSystemSync(0, 1 << 20).root.getFile("stash.bin", { create: true }).toURL());
+  await attempt("navigator.storageBuckets", () => g.navigator.storageBuckets.open("kernel").then((b) => b.getDirectory()));
   await attempt("navigator.locks", () => g.navigator.locks.request("colmeia", () => "locked"));
   await attempt("navigator.gpu", () => g.navigator.gpu.requestAdapter());
   await attempt("indexedDB", () => g.indexedDB.open("colmeia-volunteer"));
