@@ -18,8 +18,10 @@ export type KernelWorkerApi = typeof kernelWorker;
 
 /**
  * The port's methods, bound before any kernel runs: a kernel that patches MessagePort.prototype
- * does not reach this channel. (A kernel could still tamper with its own replies; that is no
- * more than returning a wrong output, and a worker that ran a published JS kernel runs no other.)
+ * does not reach this channel. (A kernel could still tamper with its own replies, through this
+ * realm's JSON or Object.assign, say: the page reads every reply on its own side, so a forged one
+ * counts as a crash and an unsendable output as the kernel's error (see client/volunteer/pool.ts),
+ * and a worker that ran a published JS kernel runs no other.)
  */
 function endpoint(port: MessagePort): Endpoint {
   const { postMessage, addEventListener, removeEventListener, start } = MessagePort.prototype;

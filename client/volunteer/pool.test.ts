@@ -39,6 +39,37 @@ describe("createKernelPool", () => {
     expect(stats.spawned).toBe(2);
   });
 
+  it("reads a worker's reply on this side: a forged reply is a crash, an unsendable output a kernel error, and the pool goes on", async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const replies: Record<string, unknown> = {
+      null: null,
+      text: "x",
+      noOk: { output: 1 },
+      bigint: { ok: true, output: { n: 1n } },
+      cyclic: { ok: true, output: cyclic },
+    };
+    const { spawn, stats } = fakeWorkers((t) => (t.input === "fine" ? { output: { a: [1, "b"] } } : { reply: replies[t.input as string] }));
+    const pool = createKernelPool({ spawn });
+    for (const forged of ["null", "text", "noOk"]) {
+      expect(await pool.run(task(forged))).toMatchObject({ ok: false, reason: "crash", error: "the kernel's worker answered something that is not a reply" });
+    }
+    expect(await pool.run(task("bigint"))).toMatchObject({
+      ok: false,
+      reason: "error",
+      error: expect.stringMatching(/^Error: the output is not JSON \(TypeError/),
+    });
+    expect(await pool.run(task("cyclic"))).toMatchObject({ ok: false, reason: "error", error: expect.stringMatching(/^Error: the output is not JSON/) });
+    expect(stats.terminated).toBe(5);
+    expect(await pool.run(task("fine"))).toEqual({ ok: true, output: { a: [1, "b"] }, ms: expect.any(Number) });
+  });
+
+  it("refuses an output over the contract's size as the kernel's error, before anything stores it", async () => {
+    const { spawn } = fakeWorkers(() => ({ output: "x".repeat(600 * 1024) }));
+    const pool = createKernelPool({ spawn });
+    expect(await pool.run(task(1))).toMatchObject({ ok: false, reason: "error", error: "Error: the output exceeds 524288 characters of JSON" });
+  });
+
   it("terminates a worker whose shard exceeds the time limit and replaces it", async () => {
     const { spawn, stats } = fakeWorkers((t) => (t.input === "hang" ? { hangs: true } : { output: "ok" }));
     const pool = createKernelPool({ spawn, timeoutMs: 50 });

@@ -1,4 +1,5 @@
 import { describeThrown, timeLimitError, type ComputeReply, type KernelTask } from "../../shared/kernels/task.ts";
+import { LIMITS } from "../../shared/limits.ts";
 
 export type { ComputeReply, KernelTask };
 
@@ -48,6 +49,28 @@ export interface KernelPoolOptions {
    */
   dedicate?: (task: KernelTask) => string | undefined;
   now?: () => number;
+}
+
+/**
+ * A worker's reply as this side reads it, never as the worker's realm says: a kernel runs in
+ * that realm and may have replaced its `JSON` or `Object.assign`, so a reply of the wrong shape
+ * is a crash, and an output is kept only as the JSON text this side makes of it (within the
+ * contract's size), read back here: nothing unsendable ever reaches the outbox.
+ */
+function checkedReply(reply: unknown): ComputeReply | { crashed: string } {
+  if (reply === null || typeof reply !== "object") return { crashed: "the kernel's worker answered something that is not a reply" };
+  const r = reply as Record<string, unknown>;
+  if (r.ok === false) return { ok: false, error: String(r.error), ...(r.cannotRun === true && { cannotRun: true }) };
+  if (r.ok !== true) return { crashed: "the kernel's worker answered something that is not a reply" };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(r.output);
+  } catch (err) {
+    return { ok: false, error: `Error: the output is not JSON (${describeThrown(err)})` };
+  }
+  if (text === undefined) return { ok: false, error: "Error: the output is not JSON (nothing to send)" };
+  if (text.length > LIMITS.outputBytes) return { ok: false, error: `Error: the output exceeds ${LIMITS.outputBytes} characters of JSON` };
+  return { ok: true, output: JSON.parse(text) };
 }
 
 /**
@@ -106,7 +129,8 @@ export function createKernelPool(opts: KernelPoolOptions): KernelPool {
       const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
       let reply: ComputeReply | "timeout" | { crashed: string };
       try {
-        reply = await Promise.race([worker.compute(task), timedOut]);
+        const answer = await Promise.race([worker.compute(task), timedOut]);
+        reply = answer === "timeout" ? answer : checkedReply(answer);
       } catch (err) {
         reply = { crashed: `the kernel's worker died: ${(err as Error)?.message ?? err}` };
       } finally {
@@ -122,7 +146,7 @@ export function createKernelPool(opts: KernelPoolOptions): KernelPool {
         return { ok: false, reason: "crash", error: reply.crashed, ms };
       }
       if (!reply.ok) {
-        // A kernel that threw may have left its worker in any state: start afresh.
+        // A kernel that threw (or whose output cannot be sent) may have left its worker in any state: start afresh.
         replace(worker);
         return { ok: false, reason: reply.cannotRun ? "unsupported" : "error", error: reply.error, ms };
       }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCanary, type Canary } from "../support/canary.ts";
 import { counter, gridClient, until } from "../support/browser.ts";
 import { divertResults } from "../support/divert-results.ts";
-import { ENDLESS_KERNEL, HOSTILE_KERNEL } from "../support/hostile-kernel.ts";
+import { ENDLESS_KERNEL, HOSTILE_KERNEL, JSON_POISON_KERNEL } from "../support/hostile-kernel.ts";
 import type { LocalServer } from "../support/local-server.ts";
 import { startGridAndBrowser } from "../support/per-file.ts";
 
@@ -126,8 +126,9 @@ describe("kernel sandbox of the volunteer page", () => {
     const { page, results } = await openWithMadeUpKernels("?autostart=1&threads=1", [
       { language: "js", code: HOSTILE_KERNEL, inputs: [{ canary: canary.url }] },
       { language: "js", code: ENDLESS_KERNEL, inputs: [{}], ttlMs: 3000 },
+      { language: "js", code: JSON_POISON_KERNEL, inputs: [{}] },
     ]);
-    await until(() => results.size === 2, 30_000, "both hostile results");
+    await until(() => results.size === 3, 30_000, "the three hostile results");
     const report = (results.get("made-up-0-0") as { output: Record<string, string> }).output;
     expect(Object.keys(report)).toHaveLength(24);
     for (const [attempt, outcome] of Object.entries(report)) expect(outcome, attempt).toMatch(/^blocked: /);
@@ -135,6 +136,8 @@ describe("kernel sandbox of the volunteer page", () => {
       leaseId: "made-up-1-0",
       error: { message: expect.stringMatching(/^TimeoutError: the kernel exceeded the \d+ ms shard time limit$/) },
     });
+    // An output its worker's poisoned JSON made unsendable is the kernel's error, not a stuck result.
+    expect(results.get("made-up-2-0")).toEqual({ leaseId: "made-up-2-0", error: { message: expect.stringMatching(/^Error: the output is not JSON/) } });
     // The page carries on: the real job after them completes, with the right count.
     const status = await grid.waitDone(id, 60_000);
     expect(status.shards).toEqual({ total: 40, done: 40, failed: 0, awaitingConfirmation: 0 });

@@ -46,5 +46,15 @@ export async function compute(input) {
 }
 `;
 
+/**
+ * A js/1 kernel that poisons its worker's JSON so that the output it returns, "p", reaches the
+ * runtime's check as `{n: 1n}`: a value no JSON can carry (the page must refuse it, not store it).
+ */
+export const JSON_POISON_KERNEL = `
+const parse = JSON.parse;
+JSON.parse = (t) => (t === '"p"' ? { n: 1n } : parse(t));
+export function compute() { return "p"; }
+`;
+
 /** A js/1 kernel that never returns. */
 export const ENDLESS_KERNEL = "export function compute() { for (;;) {} }";
