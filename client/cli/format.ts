@@ -38,8 +38,12 @@ export function formatStatus(job: JobStatusAnswer, now = Date.now()): string {
     `created  ${new Date(job.createdAt).toISOString()} (${formatAgo(job.createdAt, now)})`,
     `updated  ${new Date(job.updatedAt).toISOString()} (${formatAgo(job.updatedAt, now)})`,
   ];
+  if (job.notify) lines.push(`webhook  ${WEBHOOK_STATE[job.notify.state]} (${plural(job.notify.attempts, "attempt")})`);
   return lines.join("\n");
 }
+
+const WEBHOOK_STATE = { pending: "pending", delivered: "delivered", gave_up: "gave up" } as const;
+const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`;
 
 /** Jobs as an aligned table, newest first as the coordinator lists them. */
 export function formatList(jobs: readonly JobStatusAnswer[], now = Date.now()): string {
