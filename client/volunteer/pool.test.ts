@@ -64,6 +64,14 @@ describe("createKernelPool", () => {
     expect(await pool.run(task("fine"))).toEqual({ ok: true, output: { a: [1, "b"] }, ms: expect.any(Number) });
   });
 
+  it("believes 'cannot run' of built-ins only: a published kernel saying it is that shard's error", async () => {
+    const { spawn } = fakeWorkers(() => ({ cannotRun: "this volunteer does not know kernel" }));
+    const pool = createKernelPool({ spawn });
+    expect(await pool.run(task(1))).toMatchObject({ ok: false, reason: "unsupported" });
+    const published = { ...task(1), kernel: "k_abc", module: { language: "js" as const, bytes: new Uint8Array(), sha256: "x" } };
+    expect(await pool.run(published)).toMatchObject({ ok: false, reason: "error", error: "this volunteer does not know kernel" });
+  });
+
   it("refuses an output over the contract's size as the kernel's error, before anything stores it", async () => {
     const { spawn } = fakeWorkers(() => ({ output: "x".repeat(600 * 1024) }));
     const pool = createKernelPool({ spawn });

@@ -57,10 +57,12 @@ export interface KernelPoolOptions {
  * is a crash, and an output is kept only as the JSON text this side makes of it (within the
  * contract's size), read back here: nothing unsendable ever reaches the outbox.
  */
-function checkedReply(reply: unknown): ComputeReply | { crashed: string } {
+function checkedReply(reply: unknown, task: KernelTask): ComputeReply | { crashed: string } {
   if (reply === null || typeof reply !== "object") return { crashed: "the kernel's worker answered something that is not a reply" };
   const r = reply as Record<string, unknown>;
-  if (r.ok === false) return { ok: false, error: String(r.error), ...(r.cannotRun === true && { cannotRun: true }) };
+  // "Cannot run" (hand the shard back) is about a built-in this volunteer lacks: a published
+  // kernel claiming it would have every volunteer hand its shards back, and its job never end.
+  if (r.ok === false) return { ok: false, error: String(r.error), ...(r.cannotRun === true && !task.module && { cannotRun: true }) };
   if (r.ok !== true) return { crashed: "the kernel's worker answered something that is not a reply" };
   let text: string | undefined;
   try {
@@ -130,7 +132,7 @@ export function createKernelPool(opts: KernelPoolOptions): KernelPool {
       let reply: ComputeReply | "timeout" | { crashed: string };
       try {
         const answer = await Promise.race([worker.compute(task), timedOut]);
-        reply = answer === "timeout" ? answer : checkedReply(answer);
+        reply = answer === "timeout" ? answer : checkedReply(answer, task);
       } catch (err) {
         reply = { crashed: `the kernel's worker died: ${(err as Error)?.message ?? err}` };
       } finally {

@@ -15,6 +15,9 @@ export const REBUILD_STEP = 2000;
  */
 const CHECKPOINT_EVERY = 64;
 
+/** Characters of outputs folded in between two measures of the merged result near its bound (it may pass the bound by this much). */
+const MEASURE_STEP = 1024 * 1024;
+
 /**
  * The job's merged result, folded incrementally with the kernel's reduce as shards are accepted.
  * Durable as a checkpoint plus replay: after a restart the checkpoint is read and every shard
@@ -58,10 +61,15 @@ export class Accumulator {
     this.#value ??= this.#load(seq);
     this.#value = fold(this.kernel, this.#value, output, idx);
     this.#grown += chars;
-    // Serialised at a checkpoint, and whenever it may have passed the size bound (a merge never
-    // grows by more than the output it takes in), so it is measured within one output of the bound.
-    if (!(final || seq - meta.accSeq >= CHECKPOINT_EVERY || this.#measured + this.#grown > LIMITS.resultChars)) return meta.accSeq;
-    this.store.saveBlob("acc", this.#measure(JSON.stringify(this.#value)));
+    const checkpoint = final || seq - meta.accSeq >= CHECKPOINT_EVERY;
+    // Measured at each checkpoint, and between them once the outputs folded in since the last
+    // measure could have carried it past the bound (a merge never grows by more than the output it
+    // takes in); never more often than once per MEASURE_STEP of outputs, so a result that stays
+    // just under the bound is not serialised on every shard.
+    if (!checkpoint && this.#grown <= Math.max(LIMITS.resultChars - this.#measured, MEASURE_STEP)) return meta.accSeq;
+    const text = this.#measure(JSON.stringify(this.#value));
+    if (!checkpoint) return meta.accSeq;
+    this.store.saveBlob("acc", text);
     return seq;
   }
 

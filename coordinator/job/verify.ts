@@ -1,3 +1,4 @@
+import { LIMITS } from "../../shared/limits.ts";
 import { canonicalJson } from "../../shared/canonical.ts";
 import { MergeConflict } from "../../shared/reduce.ts";
 import type { Standing } from "../objects/volunteer-object.ts";
@@ -100,13 +101,17 @@ export function checker(store: JobStore, kernel: JobKernel, budget: number, text
       input = { ...(input as object), text };
     }
     left--;
+    let text: string;
     try {
-      return canonicalJson(kernel.compute(input, store.meta!.params));
+      text = canonicalJson(kernel.compute(input, store.meta!.params));
     } catch {
       // The kernel refuses this input (records.aggregate past its group bound, say): the coordinator
       // cannot check it, and volunteers' outputs are judged by replicas instead, as past the budget.
       return undefined;
     }
+    // An output no volunteer may send (over the contract's size) proves nothing: volunteers then
+    // report the kernel's failure, and those failures are judged by replicas, not refused here.
+    return text.length > LIMITS.outputBytes ? undefined : text;
   };
 }
 

@@ -1,3 +1,4 @@
+import { boundsProblem } from "../../shared/kernels/wasm-memory.ts";
 import { LIMITS } from "../../shared/limits.ts";
 
 /** What publishing learns of a `wasm/1` module without compiling it, or why it is refused. */
@@ -225,6 +226,9 @@ export function inspectWasm(bytes: Uint8Array): WasmInspection {
       { params: ["i32", "i32", "i32", "i32"], results: ["i64"] },
       "compute(inPtr: i32, inLen: i32, paramsPtr: i32, paramsLen: i32) -> i64",
     );
+    // The volunteers' own check, word for word: a module published here runs on every volunteer.
+    const unbounded = boundsProblem(bytes);
+    if (unbounded) throw new Refused(unbounded);
     return { ok: true, memory };
   } catch (err) {
     if (err instanceof Refused) return { ok: false, problem: err.message };

@@ -560,7 +560,8 @@ export class JobObject extends DurableObject<Env> {
 
   #finish(now: number): void {
     const meta = this.store.meta!;
-    const error = this.#limitPassed();
+    // The storage ceiling no longer matters to a job with nothing left to write; a result too large to serve does.
+    const error = this.#acc?.oversize === undefined ? undefined : this.#limitPassed();
     this.store.saveMeta({ ...meta, state: meta.failed > 0 || error ? "failed" : "done", ...(error && { error }), updatedAt: now });
     this.#ended();
   }

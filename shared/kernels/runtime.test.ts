@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { runJsInQuickJs } from "../../client/node/quickjs-kernel.ts";
 import { createKernelRuntime } from "./runtime.ts";
 import type { KernelModule, KernelTask } from "./task.ts";
-import { memoryProblem } from "./wasm-memory.ts";
+import { boundsProblem } from "./wasm-memory.ts";
 import { wasmModule } from "../../test/support/wasm-bytes.ts";
 
 const runtime = createKernelRuntime(runJsInQuickJs);
@@ -43,10 +43,10 @@ describe("kernel runtime", () => {
   });
 
   it("refuses wasm modules whose memory may grow past 1 GiB or has no maximum", async () => {
-    expect(memoryProblem(sumBytesWasm)).toBeUndefined();
-    expect(memoryProblem(memoryOnlyWasm([0x01, 0x01, 0x02]))).toBeUndefined();
-    expect(memoryProblem(memoryOnlyWasm([0x00, 0x01]))).toBe("memory 0 declares no maximum");
-    expect(memoryProblem(memoryOnlyWasm([0x01, 0x01, 0x81, 0x80, 0x01]))).toMatch(/16385 pages; at most 16384/);
+    expect(boundsProblem(sumBytesWasm)).toBeUndefined();
+    expect(boundsProblem(memoryOnlyWasm([0x01, 0x01, 0x02]))).toBeUndefined();
+    expect(boundsProblem(memoryOnlyWasm([0x00, 0x01]))).toBe("memory 0 declares no maximum");
+    expect(boundsProblem(memoryOnlyWasm([0x01, 0x01, 0x81, 0x80, 0x01]))).toMatch(/16385 pages; at most 16384/);
     const reply = await runtime.compute(task(module("wasm", memoryOnlyWasm([0x00, 0x01])), 1));
     expect(reply).toEqual({ ok: false, error: "Error: wasm/1: memory 0 declares no maximum" });
     expect(await runtime.compute(task(module("wasm", memoryOnlyWasm([0x01, 0x01, 0x02])), 1))).toEqual({
@@ -55,11 +55,13 @@ describe("kernel runtime", () => {
     });
   });
 
-  it("refuses wasm modules with more than one memory or with GC types, whatever the coordinator let in", async () => {
-    expect(memoryProblem(wasmModule())).toBeUndefined();
-    expect(memoryProblem(wasmModule({ extraMemories: 1 }))).toBe("defines 2 memories; a wasm/1 kernel defines exactly one");
-    expect(memoryProblem(wasmModule({ extraTypes: [[0x5e, 0x78, 0x01]] }))).toMatch(/GC types/);
-    expect(memoryProblem(wasmModule({ extraTypes: [[0x60, 0x01, 0x64, 0x00, 0x00]] }))).toMatch(/GC types/);
+  it("refuses wasm modules with more than one memory, GC types or an unbounded table, whatever the coordinator let in", async () => {
+    expect(boundsProblem(wasmModule())).toBeUndefined();
+    expect(boundsProblem(wasmModule({ extraMemories: 1 }))).toBe("defines 2 memories; a wasm/1 kernel defines exactly one");
+    expect(boundsProblem(wasmModule({ extraTypes: [[0x5e, 0x78, 0x01]] }))).toMatch(/GC types/);
+    expect(boundsProblem(wasmModule({ extraTypes: [[0x60, 0x01, 0x64, 0x00, 0x00]] }))).toMatch(/GC types/);
+    expect(boundsProblem(wasmModule({ tables: [{ min: 1, max: 1 }] }))).toBeUndefined();
+    expect(boundsProblem(wasmModule({ tables: [{ min: 1 }] }))).toBe("table 0 declares no maximum");
     const reply = await runtime.compute(task(module("wasm", wasmModule({ extraMemories: 7 })), 1));
     expect(reply).toEqual({ ok: false, error: "Error: wasm/1: defines 8 memories; a wasm/1 kernel defines exactly one" });
   });

@@ -1,5 +1,5 @@
 import type { KernelModule } from "./task.ts";
-import { memoryProblem } from "./wasm-memory.ts";
+import { boundsProblem } from "./wasm-memory.ts";
 
 /** The exports the wasm/1 ABI requires (README, "Kernels you bring"). */
 interface Wasm1Exports {
@@ -21,7 +21,7 @@ const compileBytes = (bytes: Uint8Array<ArrayBuffer>) =>
 function compile(module: KernelModule): Promise<WebAssembly.Module> {
   let found = compiled.get(module.sha256);
   if (!found) {
-    const problem = memoryProblem(module.bytes);
+    const problem = boundsProblem(module.bytes);
     found = problem ? Promise.reject(new Error(`wasm/1: ${problem}`)) : compileBytes(module.bytes as Uint8Array<ArrayBuffer>);
     if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
     compiled.set(module.sha256, found);

@@ -30,14 +30,34 @@ function usesGcTypes(bytes: Uint8Array, at: number): boolean {
   return false;
 }
 
+/** Most entries a wasm/1 module's one table may declare (function pointers: 8 bytes each). */
+export const WASM_MAX_TABLE_ENTRIES = 65_536;
+
+/** Why the table section at `at` lets the module hold more than its bound: more than one table, or one that may grow past WASM_MAX_TABLE_ENTRIES. */
+function tableProblem(bytes: Uint8Array, at: number): string | undefined {
+  const [count, first] = leb(bytes, at);
+  if (count > 1) return `defines ${count} tables; a wasm/1 kernel defines at most one`;
+  if (count === 0) return undefined;
+  let p = first;
+  const type = bytes[p++];
+  if (type !== 0x70 && type !== 0x6f) return `table 0 holds type 0x${type?.toString(16)}; a wasm/1 table holds funcref or externref`;
+  const flags = bytes[p++];
+  if (flags !== 0x01) return flags === 0x00 ? "table 0 declares no maximum" : `table 0 limits flags ${flags} are not supported`;
+  const [, afterMin] = leb(bytes, p);
+  const [max] = leb(bytes, afterMin);
+  return max > WASM_MAX_TABLE_ENTRIES ? `table 0 may grow to ${max} entries; at most ${WASM_MAX_TABLE_ENTRIES}` : undefined;
+}
+
 /**
- * Why a wasm/1 module's memories may not run here, or undefined when it defines one memory that
- * declares a maximum of at most 1 GiB (`LIMITS.wasmMaxPages`), and no GC types: the engine then
- * refuses any `memory.grow` past it, and the module has nowhere else to keep data. Read from the binary's memory section, since the JS API does not
- * expose a memory's declared maximum. Checked again on volunteers, whatever the coordinator let in.
- * @example memoryProblem(bytes) // "memory 0 declares no maximum"
+ * Why a wasm/1 module may not run here, or undefined when everything it can hold is bounded: one
+ * memory with a maximum of at most 1 GiB (`LIMITS.wasmMaxPages`), at most one table with a
+ * maximum of WASM_MAX_TABLE_ENTRIES, and only plain function types (no GC structs or arrays).
+ * The engine then refuses any growth past those, and the module has nowhere else to keep data.
+ * Read from the binary, since the JS API does not expose declared maximums. The coordinator
+ * refuses such modules at publish time, and volunteers check again, whatever it let in.
+ * @example boundsProblem(bytes) // "memory 0 declares no maximum"
  */
-export function memoryProblem(bytes: Uint8Array): string | undefined {
+export function boundsProblem(bytes: Uint8Array): string | undefined {
   try {
     let at = 8; // magic and version
     while (at < bytes.length) {
@@ -45,6 +65,10 @@ export function memoryProblem(bytes: Uint8Array): string | undefined {
       const [size, start] = leb(bytes, at + 1);
       at = start + size;
       if (id === 1 && usesGcTypes(bytes, start)) return "declares WebAssembly GC types, whose objects no memory maximum bounds";
+      if (id === 4) {
+        const problem = tableProblem(bytes, start);
+        if (problem) return problem;
+      }
       if (id !== 5) continue;
       const [count, first] = leb(bytes, start);
       if (count > 1) return `defines ${count} memories; a wasm/1 kernel defines exactly one`;

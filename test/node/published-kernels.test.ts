@@ -101,7 +101,7 @@ describe("published kernels, end to end", () => {
     await openPage(1);
     expect(await grid.waitDone(hostileJob, 60_000)).toMatchObject({ state: "done" });
     const [report] = ((await jsonOf(hostileJob)).result as { outputs: Array<Record<string, string>> }).outputs;
-    expect(Object.keys(report!)).toHaveLength(22);
+    expect(Object.keys(report!)).toHaveLength(24);
     for (const [attempt, outcome] of Object.entries(report!)) expect(outcome, attempt).toMatch(/^blocked: /);
     const failed = await grid.waitDone(endlessJob, 60_000);
     expect(failed).toMatchObject({ state: "failed", error: expect.stringMatching(/^shard 0: TimeoutError: the kernel exceeded the \d+ ms shard time limit/) });

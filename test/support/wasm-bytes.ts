@@ -32,6 +32,8 @@ export interface WasmParts {
   extraMemories?: number;
   /** Raw entries appended to the type section (GC struct or array types, say). */
   extraTypes?: number[][];
+  /** Tables of funcref with these limits (none by default). */
+  tables?: { min: number; max?: number }[];
 }
 
 const utf8 = (text: string) => [...new TextEncoder().encode(text)];
@@ -99,6 +101,7 @@ export function wasmModule(parts: WasmParts = {}): Uint8Array {
     ...section(1, vec(types)),
     ...section(2, imports.length ? vec(imports.map((i) => [...name(i.module), ...name(i.name), 0x00, ...uleb(importType)])) : []),
     ...section(3, functions.length ? vec(functions.map((_, i) => uleb(i))) : []),
+    ...section(4, parts.tables?.length ? vec(parts.tables.map((t) => [0x70, ...limits(t)])) : []),
     ...section(5, memory ? vec(Array.from({ length: 1 + (parts.extraMemories ?? 0) }, () => limits(memory))) : []),
     ...section(6, parts.globals?.length ? vec(parts.globals.map((v) => [I32, 0x01, 0x41, ...sleb(v), 0x0b])) : []),
     ...section(7, exports.length ? vec(exports) : []),

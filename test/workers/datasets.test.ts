@@ -15,6 +15,7 @@ import {
   inSubmitter,
   jobObject,
   lease,
+  leaseEventually,
   result,
   sleep,
   status,
@@ -377,6 +378,20 @@ describe("dataset jobs", () => {
     expect((await expectError(inputOf(b, lb!), 410)).code).toBe("dataset_gone");
     expect((await status(job.id)).state).toBe("done");
     expect(await result(job.id)).toEqual(compute.wordcount!({ text }, {}));
+  });
+
+  it("fails a shard whose true output is too large to send once two volunteers say so, instead of refusing them forever", async () => {
+    // 100,000 distinct words: the shard's word counts are about 1.1 MB of JSON, over the 512 KiB an output may have.
+    const ds = await upload(Array.from({ length: 100_000 }, (_, i) => `u${i}`).join("\n"));
+    const job = await createJob({ kernel: "wordcount", dataset: { id: ds.id } });
+    expect(job.shards.total).toBe(1);
+    const message = "Error: the output exceeds 524288 characters of JSON";
+    for (const v of [await volunteer(), await volunteer()]) {
+      const l = (await leaseEventually(v)).find((x) => x.jobId === job.id);
+      expect(l?.shardId).toBe("0");
+      expect((await call("POST", `/v1/leases/${l!.id}/result`, { token: v.token, body: { error: { message } } })).status).toBe(202);
+    }
+    expect(await status(job.id)).toMatchObject({ state: "failed", shards: { failed: 1 }, error: `shard 0: ${message}` });
   });
 
   it("refuses dataset jobs that cannot be: unknown dataset, a kernel that reads no text, a chunk out of bounds", async () => {

@@ -41,6 +41,29 @@ describe("inspectWasm", () => {
     expect(problemOf(wasmModule({ extraTypes: [[0x4e, 0x01, 0x5e, 0x7f, 0x01]] }))).toMatch(/^declares WebAssembly GC struct or array types/);
   });
 
+  it("takes one bounded table and refuses more tables, or one with no maximum or more than 65,536 entries", () => {
+    expect(inspectWasm(wasmModule({ tables: [{ min: 1, max: 1 }] }))).toMatchObject({ ok: true });
+    expect(inspectWasm(wasmModule({ tables: [{ min: 0, max: 65_536 }] }))).toMatchObject({ ok: true });
+    expect(problemOf(wasmModule({ tables: [{ min: 1 }] }))).toBe("table 0 declares no maximum");
+    expect(problemOf(wasmModule({ tables: [{ min: 1, max: 65_537 }] }))).toBe("table 0 may grow to 65537 entries; at most 65536");
+    expect(
+      problemOf(
+        wasmModule({
+          tables: [
+            { min: 1, max: 2 },
+            { min: 1, max: 2 },
+          ],
+        }),
+      ),
+    ).toBe("defines 2 tables; a wasm/1 kernel defines at most one");
+  });
+
+  it("refuses what every volunteer would refuse: typed references in a function type", () => {
+    expect(problemOf(wasmModule({ extraTypes: [[0x60, 0x01, 0x64, 0x00, 0x00]] }))).toBe(
+      "declares WebAssembly GC types, whose objects no memory maximum bounds",
+    );
+  });
+
   it("refuses memory64 and shared memories", () => {
     expect(problemOf(wasmModule({ memory: { min: 1, max: 2, flags: 0x05 } }))).toMatch(/memory64/);
     expect(problemOf(wasmModule({ memory: { min: 1, max: 2, flags: 0x03 } }))).toMatch(/shared/);
