@@ -132,5 +132,10 @@ export async function run(args) {
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stderr.write(`Ready on ${url.origin} (${main.replace(`${root}/`, "")} built and started in ${seconds} s)\n`);
+  if (!direct) {
+    process.stderr.write(
+      "Warning: bound to a non-loopback address, per-address rate limits trust the CF-Connecting-IP header a client sends; put a reverse proxy that sets it in front (see README, Running locally)\n",
+    );
+  }
   return { url, stop: () => mf.dispose() };
 }
