@@ -135,6 +135,12 @@ function clientAddress(c: Context<AppEnv>): string | undefined {
 /** Loopback: only local runs (`npm start` reports 127.0.0.1 for every client); on Cloudflare the address is the client's. */
 const LOOPBACK = new Set(["4:127.0.0.1", "6:0:0:0:0::/64"]);
 
+/** The caller's address key when per-address bounds apply to it (known, and not loopback); else undefined. */
+export function boundedAddress(c: Context<AppEnv>): string | undefined {
+  const address = clientAddress(c);
+  return address === undefined || LOOPBACK.has(address) ? undefined : address;
+}
+
 /**
  * Per-address limit of volunteer and anonymous calls. A request without an address (tests,
  * local tools) or from loopback (every volunteer of a local grid shares 127.0.0.1) is not limited.

@@ -89,6 +89,8 @@ export const LIMITS = {
   streamsPerJob: 16,
   /** Most grid statistics streams one Worker isolate serves at once (429 beyond). */
   gridStreamsPerIsolate: 100,
+  /** Of those, most one client address may hold (a dashboard needs one; 429 beyond). */
+  gridStreamsPerAddress: 4,
   /** A stream ends cleanly this long after it opened; the client reconnects. */
   streamMaxMs: 5 * 60_000,
   /** A reader this many events behind is dropped rather than buffered without limit. */

@@ -5,7 +5,7 @@ import type { Stats } from "../../shared/schemas.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { BoundedSse } from "../net/bounded-sse.ts";
-import { addressLimit } from "../rate-limit.ts";
+import { addressLimit, boundedAddress } from "../rate-limit.ts";
 import { gridStub } from "../stubs.ts";
 
 /** How often a stream sends the figures. */
@@ -60,6 +60,8 @@ async function figuresToCache(c: Context<AppEnv>): Promise<Stats> {
 
 /** Grid streams open in this isolate (the bound is per isolate: a Worker has no shared memory). */
 let openStreams = 0;
+/** Of those, how many each client address holds (at most as many entries as streams). */
+const streamsOf = new Map<string, number>();
 
 /** Timing of a grid stream; the defaults are the published limits. */
 export interface GridStreamTiming {
@@ -76,9 +78,25 @@ export function gridStream(c: Context<AppEnv>, timing: GridStreamTiming = {}): R
   if (openStreams >= LIMITS.gridStreamsPerIsolate) {
     throw new ApiError(429, "too_many_streams", "too many statistics streams open here; retry later or poll GET /v1/stats", { "retry-after": "10" });
   }
+  // One client cannot take every place: a dashboard needs one stream.
+  const address = boundedAddress(c);
+  const mine = address === undefined ? 0 : (streamsOf.get(address) ?? 0);
+  if (mine >= LIMITS.gridStreamsPerAddress) {
+    throw new ApiError(429, "too_many_streams", `this address already holds ${mine} statistics streams; close one or poll GET /v1/stats`, {
+      "retry-after": "10",
+    });
+  }
   openStreams++;
+  if (address !== undefined) streamsOf.set(address, mine + 1);
+  const closed = () => {
+    openStreams--;
+    if (address === undefined) return;
+    const left = (streamsOf.get(address) ?? 1) - 1;
+    if (left > 0) streamsOf.set(address, left);
+    else streamsOf.delete(address);
+  };
   return streamSSE(c, async (stream) => {
-    const sse = new BoundedSse(stream, timing.maxMs ?? LIMITS.streamMaxMs, () => openStreams--);
+    const sse = new BoundedSse(stream, timing.maxMs ?? LIMITS.streamMaxMs, closed);
     while (sse.open) {
       try {
         const latest = await figures(c, "live");

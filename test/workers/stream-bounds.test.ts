@@ -144,6 +144,35 @@ describe("the grid statistics stream is bounded", () => {
     expect(events.length).toBeLessThanOrEqual(LIMITS.streamQueueEvents + 2);
   });
 
+  it(`lets one address hold ${LIMITS.gridStreamsPerAddress} statistics streams, not every place`, async () => {
+    const from = (ip: string) => exports.default.fetch("http://x/v1/stats/events", { headers: { "cf-connecting-ip": ip } });
+    const open: Response[] = [];
+    try {
+      for (let i = 0; i < LIMITS.gridStreamsPerAddress; i++) {
+        const res = await from("203.0.113.1");
+        expect(res.status).toBe(200);
+        open.push(res);
+      }
+      const refused = await from("203.0.113.1");
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toMatchObject({ error: { code: "too_many_streams" } });
+      const other = await from("198.51.100.7");
+      expect(other.status).toBe(200);
+      open.push(other);
+    } finally {
+      for (const res of open) await res.body!.cancel();
+    }
+    // Closed streams give their places back.
+    let again: Response | undefined;
+    for (let tries = 0; tries < 40 && again?.status !== 200; tries++) {
+      await again?.body?.cancel();
+      await sleep(50);
+      again = await from("203.0.113.1");
+    }
+    expect(again!.status).toBe(200);
+    await again!.body!.cancel();
+  });
+
   it(`answers 429 with retry-after beyond ${LIMITS.gridStreamsPerIsolate} streams in one isolate`, async () => {
     const open: Response[] = [];
     try {
