@@ -126,6 +126,18 @@ describe("job event streams are bounded", () => {
   });
 });
 
+/** Opens a stream with `open` until one is let in (closed streams give their places back within 2 s), then closes it. */
+async function expectPlaceAgain(open: () => Promise<Response>): Promise<void> {
+  let again: Response | undefined;
+  for (let tries = 0; tries < 40 && again?.status !== 200; tries++) {
+    await again?.body?.cancel();
+    await sleep(50);
+    again = await open();
+  }
+  expect(again!.status).toBe(200);
+  await again!.body!.cancel();
+}
+
 describe("the grid statistics stream is bounded", () => {
   it("ends cleanly after the maximum duration", async () => {
     const res = await gridApp({ maxMs: 300, everyMs: 50 });
@@ -163,14 +175,7 @@ describe("the grid statistics stream is bounded", () => {
       for (const res of open) await res.body!.cancel();
     }
     // Closed streams give their places back.
-    let again: Response | undefined;
-    for (let tries = 0; tries < 40 && again?.status !== 200; tries++) {
-      await again?.body?.cancel();
-      await sleep(50);
-      again = await from("203.0.113.1");
-    }
-    expect(again!.status).toBe(200);
-    await again!.body!.cancel();
+    await expectPlaceAgain(() => from("203.0.113.1"));
   });
 
   it(`answers 429 with retry-after beyond ${LIMITS.gridStreamsPerIsolate} streams in one isolate`, async () => {
@@ -188,13 +193,6 @@ describe("the grid statistics stream is bounded", () => {
     } finally {
       for (const res of open) await res.body!.cancel();
     }
-    let again: Response | undefined;
-    for (let tries = 0; tries < 40 && again?.status !== 200; tries++) {
-      await again?.body?.cancel();
-      await sleep(50);
-      again = await exports.default.fetch("http://x/v1/stats/events");
-    }
-    expect(again!.status).toBe(200);
-    await again!.body!.cancel();
+    await expectPlaceAgain(() => exports.default.fetch("http://x/v1/stats/events"));
   });
 });
