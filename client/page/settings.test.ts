@@ -19,7 +19,11 @@ describe("parseSettings", () => {
 
   it("clamps nonsense to safe values", () => {
     expect(parseSettings("?threads=0&throttle=1", {}, 4)).toMatchObject({ threads: 1, dutyCycle: 0.1 });
-    expect(parseSettings("?threads=9999&shardTimeoutMs=x", {}, 4)).toMatchObject({ threads: 64, shardTimeoutMs: 120_000 });
+    expect(parseSettings("?threads=9999&shardTimeoutMs=x", {}, 4)).toMatchObject({ threads: 4, shardTimeoutMs: 120_000 });
+    // A link asks for at most the device's cores; the volunteer's own saved choice is its own.
+    expect(parseSettings("?autostart=1&threads=64", {}, 4)).toMatchObject({ autostart: true, threads: 4 });
+    expect(parseSettings("?threads=64", {}, 128).threads).toBe(64);
+    expect(parseSettings("", { threads: 12 }, 4).threads).toBe(12);
     expect(parseSettings("?threads=abc", {}, 4).threads).toBe(3);
   });
 });

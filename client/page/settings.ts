@@ -17,8 +17,13 @@ const intIn = (raw: string | null, lo: number, hi: number) => {
 };
 
 /** Default thread count: hardware threads minus one (leave one for the volunteer), at least one. */
-export function defaultThreads(cores = globalThis.navigator?.hardwareConcurrency || 2): number {
+export function defaultThreads(cores = deviceCores()): number {
   return Math.max(1, cores - 1);
+}
+
+/** The device's logical cores (2 when the browser does not say). */
+function deviceCores(cores?: number): number {
+  return cores ?? (globalThis.navigator?.hardwareConcurrency || 2);
 }
 
 /**
@@ -31,7 +36,11 @@ export function parseSettings(search: string, stored: StoredSettings, cores?: nu
   const throttle = intIn(q.get("throttle"), 10, 100);
   return {
     autostart: ["1", "true", "yes"].includes(q.get("autostart") ?? ""),
-    threads: intIn(q.get("threads") ?? String(stored.threads ?? ""), 1, MAX_THREADS) ?? defaultThreads(cores),
+    // A link may ask for threads, never more than this device has cores: a page opened from
+    // anywhere cannot make a visitor's machine run more than it was built for.
+    threads:
+      (q.has("threads") ? intIn(q.get("threads"), 1, Math.min(MAX_THREADS, deviceCores(cores))) : intIn(String(stored.threads ?? ""), 1, MAX_THREADS)) ??
+      defaultThreads(cores),
     dutyCycle: throttle !== undefined ? throttle / 100 : (stored.dutyCycle ?? 1),
     onlyVisible: stored.onlyVisible ?? false,
     shardTimeoutMs: intIn(q.get("shardTimeoutMs"), 100, 24 * 3600 * 1000) ?? 120_000,
