@@ -4,6 +4,11 @@ import type { JobMeta } from "./meta.ts";
 export const ANNOUNCE_MS = 30_000;
 /** Reputation observations wait this long, so one alarm sends many together. */
 const REPUTATION_DELAY_MS = 500;
+/**
+ * Past its retention a job is deleted at its next alarm, unless something is still owed (a
+ * webhook, a catch, a contribution report): it then wakes this often to try again, never at once.
+ */
+export const EXPIRY_RETRY_MS = 60_000;
 
 /** Every duty of a job object that needs waking up later, as its object knows it now. */
 export interface Duties {
@@ -47,7 +52,8 @@ export function nextWake(d: Duties): number | undefined {
     running ? d.confirmAt : undefined,
     d.reportsRetryAt,
     d.catchesAt,
-    d.retainedUntil,
+    // Already past: the last alarm found something still owed, so not again at once (a hot loop).
+    d.retainedUntil === undefined ? undefined : d.retainedUntil > now ? d.retainedUntil : now + EXPIRY_RETRY_MS,
   ].filter((t): t is number => t !== undefined);
   return times.length ? Math.max(1, Math.min(...times)) : undefined;
 }

@@ -43,13 +43,21 @@ export class VolunteerRecords {
     }
   }
 
-  /** The alarm's retry of reports that failed (and, while the job runs, of any left unreported). */
+  /**
+   * The alarm's retry of reports that failed (and, while the job runs, of any left unreported).
+   * A finished job asks its table when no retry time is known: after an eviction the in-memory
+   * time is gone, and a report never sent would leave the job out of its volunteer's record.
+   */
   async retryReports(now: number): Promise<void> {
     const store = this.host.store();
-    if ((this.retryReportsAt === undefined || this.retryReportsAt > now) && store.meta?.state !== "running") return;
+    if (!store.meta) return;
+    const running = store.meta.state === "running";
+    if (!running && this.retryReportsAt !== undefined && this.retryReportsAt > now) return;
+    if (!running && this.retryReportsAt === undefined && !store.volunteers.unreported(1).length) return;
     this.retryReportsAt = undefined;
-    const unreported = store.meta ? store.volunteers.unreported(50) : [];
-    for (const volunteer of unreported) await this.report(volunteer);
+    for (const volunteer of store.volunteers.unreported(50)) await this.report(volunteer);
+    // More than one batch owed: the next alarm takes the next (a failed report set its own time).
+    if (!running && this.retryReportsAt === undefined && store.volunteers.unreported(1).length) this.retryReportsAt = Date.now() + 1000;
   }
 
   /**

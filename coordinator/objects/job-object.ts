@@ -435,22 +435,26 @@ export class JobObject extends DurableObject<Env> {
       );
       compactReturned(this.store, now);
     }
-    const grid = gridStub(this.env);
-    await this.#stats.flush(grid, now);
-    // Re-announce a running job: the grid's list heals from any lost or reordered start/end call.
-    const meta = this.store.meta;
-    if (meta?.state === "running" && now >= this.#announcedAt + ANNOUNCE_MS) {
-      this.#announcedAt = now;
-      // After an eviction the in-memory hint is gone: look for waiting dataset shards now and then.
-      if (meta.dataset) this.#datasets.confirmAt ??= now;
-      await grid.jobStarted(runningJob(meta), false).catch(() => {});
+    // Whatever duty fails, the next alarm is set: a failure here must not leave the job asleep.
+    try {
+      const grid = gridStub(this.env);
+      await this.#stats.flush(grid, now);
+      // Re-announce a running job: the grid's list heals from any lost or reordered start/end call.
+      const meta = this.store.meta;
+      if (meta?.state === "running" && now >= this.#announcedAt + ANNOUNCE_MS) {
+        this.#announcedAt = now;
+        // After an eviction the in-memory hint is gone: look for waiting dataset shards now and then.
+        if (meta.dataset) this.#datasets.confirmAt ??= now;
+        await grid.jobStarted(runningJob(meta), false).catch(() => {});
+      }
+      await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
+      await this.#records.deliverPending();
+      await this.#confirmWaiting(now);
+      await this.#notify(now);
+      await this.#records.retryReports(now);
+    } finally {
+      await this.#schedule();
     }
-    await this.#reputation.flush((v, o) => volunteerStub(this.env, v).observe(v, o));
-    await this.#records.deliverPending();
-    await this.#confirmWaiting(now);
-    await this.#notify(now);
-    await this.#records.retryReports(now);
-    await this.#schedule();
   }
 
   /** One delivery attempt of the completion webhook, when one is due. */
@@ -458,12 +462,28 @@ export class JobObject extends DurableObject<Env> {
     const meta = this.store.meta;
     const notify = meta?.notify;
     if (!meta || meta.state === "running" || notify?.state !== "pending" || (notify.nextAt ?? 0) > now) return;
-    const secret = await submitterStub(this.env, meta.owner).webhookSecret();
+    let secret: string;
+    try {
+      secret = await submitterStub(this.env, meta.owner).webhookSecret();
+    } catch (err) {
+      // The submitter's object could not answer: try again in a minute, not at once (nor never).
+      log("error", "reading the webhook secret failed; retrying", { jobId: meta.id, ...describeError(err) });
+      const current = this.store.meta!;
+      if (current.notify?.state === "pending") this.store.saveMeta({ ...current, notify: { ...current.notify, nextAt: now + 60_000 } });
+      return;
+    }
     const next = await deliver(notify, toStatus(meta), secret, now);
     this.#stats.webhook(next.state);
-    // Only if nothing moved meanwhile (a backtrack may have reopened the job and reset `notify`).
+    // Only if nothing moved meanwhile: a backtrack may have reopened the job and reset `notify`,
+    // and even finished it again (a new updatedAt), when this delivery carried the old result.
     const current = this.store.meta!;
-    if (current.state !== meta.state || current.notify?.attempts !== notify.attempts || current.notify?.state !== "pending") return;
+    if (
+      current.updatedAt !== meta.updatedAt ||
+      current.state !== meta.state ||
+      current.notify?.attempts !== notify.attempts ||
+      current.notify?.state !== "pending"
+    )
+      return;
     this.store.saveMeta({ ...current, notify: next });
   }
 
@@ -607,7 +627,8 @@ export class JobObject extends DurableObject<Env> {
         reputationPending: this.#reputation.pending,
         announcedAt: this.#announcedAt,
         confirmAt: this.#datasets.confirmAt,
-        reportsRetryAt: this.#records.retryReportsAt,
+        // A finished job reads what it still owes from its table (a running one retries from every alarm anyway).
+        reportsRetryAt: this.#records.retryReportsAt ?? (meta.state !== "running" && this.store.volunteers.unreported(1).length ? now + 5000 : undefined),
         catchesAt: this.#records.catchesAt,
         retainedUntil: this.#retainedUntil(),
       }),

@@ -36,6 +36,35 @@ describe("retention of finished jobs", () => {
     expect(list.body.jobs.map((j) => j.id)).not.toContain(job.id);
   });
 
+  it("sends a finished job's unsent contribution reports from its alarm, its table saying what is owed, and never wakes in a loop past retention", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    await submitAll(v, await lease(v, 1));
+    expect((await callJson("GET", `/v1/jobs/${job.id}`, { token: ALICE })).body.state).toBe("done");
+    // A report that never reached the volunteer's record, with no retry time in memory (as after an eviction).
+    const unreported = () =>
+      runInDurableObject(jobObject(job.id), (o: JobObject) => o.store.sql.exec("SELECT volunteer FROM contrib WHERE reported = 0").toArray());
+    await runInDurableObject(jobObject(job.id), (o: JobObject) => void o.store.sql.exec("UPDATE contrib SET reported = 0"));
+    expect(await unreported()).toHaveLength(1);
+    await runDurableObjectAlarm(jobObject(job.id));
+    expect(await unreported()).toEqual([]);
+    // Past its retention with something still owed (a webhook waiting, here): the next wake is a
+    // while off, not in the past, which would fire the alarm again at once, forever.
+    const alarm = await runInDurableObject(jobObject(job.id), async (o: JobObject, state: DurableObjectState) => {
+      o.store.saveMeta({
+        ...o.store.meta!,
+        updatedAt: Date.now() - 31 * DAY,
+        notify: { url: "https://example.com/hook", state: "pending", attempts: 0, nextAt: Date.now() + 3_600_000 },
+      });
+      return state.storage.getAlarm();
+    });
+    expect(alarm).not.toBeNull();
+    await runDurableObjectAlarm(jobObject(job.id));
+    const next = await runInDurableObject(jobObject(job.id), (_o: JobObject, state: DurableObjectState) => state.storage.getAlarm());
+    expect(next).toBeGreaterThan(Date.now() + 30_000);
+    expect((await callJson("GET", `/v1/jobs/${job.id}`, { token: ALICE })).status).toBe(200);
+  });
+
   it("never deletes a running job", async () => {
     const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 100, step: 100 }, replication: { replicas: 1, quorum: 1 } });
     await runInDurableObject(jobObject(job.id), (o: JobObject) => {
