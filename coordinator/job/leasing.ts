@@ -135,6 +135,8 @@ function pickRingers(store: JobStore, volunteer: string, max: number, trusted: b
 export function expireLeases(store: JobStore, now: number): number {
   const expired = store.replicas.overdue(now, 5000);
   for (const lease of expired) returnLease(store, lease, REPLICA.expired);
+  // As on release: a volunteer that lets leases expire in a loop keeps only its newest ones here.
+  for (const volunteer of new Set(expired.map((l) => l.volunteer))) store.replicas.pruneReturnedOf(volunteer, RETURNED_KEPT_PER_VOLUNTEER);
   return expired.length;
 }
 

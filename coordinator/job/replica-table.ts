@@ -93,10 +93,10 @@ export class ReplicaTable {
   }
 
   /** Outstanding leases past their deadline, oldest first (at most `limit`). */
-  overdue(now: number, limit: number): OutstandingLease[] {
+  overdue(now: number, limit: number): (OutstandingLease & { volunteer: string })[] {
     return this.sql
-      .exec<OutstandingLease>(
-        `SELECT lease, idx, ringer FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+      .exec<OutstandingLease & { volunteer: string }>(
+        `SELECT lease, idx, ringer, volunteer FROM replicas WHERE state = ${REPLICA.leased} AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
         now,
         limit,
       )

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { compactReturned, RETURNED_KEPT_PER_VOLUNTEER } from "../../coordinator/job/leasing.ts";
+import { compactReturned, expireLeases, RETURNED_KEPT_PER_VOLUNTEER } from "../../coordinator/job/leasing.ts";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import { REPLICA } from "../../coordinator/job/tables.ts";
 import { call, createJob, honest, jobObject, lease, leaseEventually, storedRows, submit, volunteer } from "./helpers.ts";
@@ -59,6 +59,33 @@ describe("storage that cannot run out", () => {
     // Another volunteer's rows are not touched, and the newest release still answers 410.
     expect(rows.filter((r) => r.volunteer === other.id).map((r) => r.lease)).toEqual([kept!.id]);
     expect((await call("POST", `/v1/leases/${last}/result`, { token: v.token, body: { output: { count: 0 } } })).status).toBe(410);
+  });
+
+  it("keeps a bounded number of one volunteer's expired leases too, when the alarm expires them", async () => {
+    const job = await createJob({ kernel: "primes.count", range: { start: 0, end: 500, step: 100 }, replication: { replicas: 1, quorum: 1 } });
+    const v = await volunteer();
+    const [l] = await lease(v, 1);
+    const kept = await runInDurableObject(jobObject(job.id), (o: JobObject) => {
+      // 300 leases it let expire before (as a loop of leasing and walking away leaves them), then the one it holds runs out.
+      for (let i = 0; i < 300; i++) {
+        o.store.sql.exec(
+          "INSERT INTO replicas (lease, idx, volunteer, state, expires_at) VALUES (?, 0, ?, ?, 0)",
+          `${job.id}.0.old${i}`,
+          v.id,
+          REPLICA.expired,
+        );
+      }
+      o.store.sql.exec("UPDATE replicas SET expires_at = 0 WHERE lease = ?", l!.id);
+      expect(expireLeases(o.store, Date.now())).toBe(1);
+      return o.store.sql
+        .exec<{ lease: string }>("SELECT lease FROM replicas WHERE volunteer = ?", v.id)
+        .toArray()
+        .map((r) => r.lease);
+    });
+    // The newest kept (in the order leases were issued), the oldest gone.
+    expect(kept).toHaveLength(RETURNED_KEPT_PER_VOLUNTEER);
+    expect(kept).toContain(`${job.id}.0.old299`);
+    expect(kept).not.toContain(`${job.id}.0.old0`);
   });
 
   it("fails a job cleanly once its storage passes the ceiling, keeping its status; its leases then answer 410", async () => {
