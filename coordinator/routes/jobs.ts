@@ -84,9 +84,13 @@ async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, k
       later,
     );
   }
-  if (meta.dataset && !(await submitterStub(env, meta.owner).useDataset(meta.dataset.id, meta.id))) {
+  const submitter = submitterStub(env, meta.owner);
+  if (meta.dataset && !(await submitter.useDataset(meta.dataset.id, meta.id))) {
     throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${meta.dataset.id}`);
   }
+  // Listed before it exists: a job is never running unlisted, where its owner could neither see
+  // nor cancel it (a listed id whose creation failed answers 404 and is simply not shown).
+  await submitter.addJob(meta.id, meta.createdAt);
   const status = await jobStub(env, meta.id).create(meta, inputs, quoted);
   await announce(env, status, meta.owner, key, true);
   return status;

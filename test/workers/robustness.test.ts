@@ -3,7 +3,22 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobObject } from "../../coordinator/objects/job-object.ts";
 import type { Lease } from "../../shared/schemas.ts";
-import { ALICE, call, callJson, expectError, honest, jobObject, jobRows, lease, primesJob, runVolunteers, status, storedRows, volunteer } from "./helpers.ts";
+import {
+  ALICE,
+  call,
+  callJson,
+  callWith,
+  expectError,
+  honest,
+  jobObject,
+  jobRows,
+  lease,
+  primesJob,
+  runVolunteers,
+  status,
+  storedRows,
+  volunteer,
+} from "./helpers.ts";
 
 /** Makes the job object's `ReplicaTable.method` throw from its `n`th call on, as a failing disk would; a fresh object (after the reset) has the real one. */
 function failOnCall(jobId: string, method: "lease" | "submitHeld", n: number): Promise<void> {
@@ -28,6 +43,27 @@ describe("robustness", () => {
     const stub = env.JOBS.get(env.JOBS.idFromName(fake));
     const tables = await runInDurableObject(stub, (o: JobObject) => o.store.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray());
     expect(tables.filter((t) => !String(t.name).startsWith("_cf"))).toEqual([]);
+  });
+
+  it("never leaves a job running unlisted: when its owner's list cannot take it, it is not created", async () => {
+    const grid = () => env.GRID.get(env.GRID.idFromName("grid"));
+    const running = () => runInDurableObject(grid(), (o: { sql: SqlStorage }) => o.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM running").one().n);
+    // The submitters' objects, except that listing a job fails (an object failing mid-request).
+    const submitters = {
+      idFromName: (name: string) => env.SUBMITTERS.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const real = env.SUBMITTERS.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
+        return new Proxy(real, {
+          get: (target, key) =>
+            key === "addJob" ? () => Promise.reject(new Error("submitter object unavailable")) : (...args: unknown[]) => target[key as string]!(...args),
+        });
+      },
+    };
+    const before = await running();
+    const body = { kernel: "primes.count", range: { start: 0, end: 3000, step: 1000 }, replication: { replicas: 1, quorum: 1 } };
+    const res = await callWith({ SUBMITTERS: submitters }, "POST", "/v1/jobs", { token: ALICE, body });
+    expect(res.status).toBe(500);
+    expect(await running()).toBe(before);
   });
 
   it("pages through a submitter's jobs without skipping or repeating any", async () => {
