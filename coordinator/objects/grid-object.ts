@@ -23,6 +23,9 @@ export const PUSH_BATCH = 25;
 const PUSH_WAVE = 8;
 
 /** A running job as the grid lists it for dispatch. */
+/** How long an admitted job's reservation counts against its owner's quotas before it started. */
+const ADMISSION_MS = 60_000;
+
 export interface RunningJob {
   id: string;
   owner: string;
@@ -64,6 +67,8 @@ export class GridObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS credit_push (volunteer TEXT PRIMARY KEY, version INTEGER NOT NULL);
       -- Each job's storage as its last report gave it (GET /metrics sums those of running jobs).
       CREATE TABLE IF NOT EXISTS job_storage (id TEXT PRIMARY KEY, bytes INTEGER NOT NULL, at INTEGER NOT NULL);
+      -- Jobs admitted under their owner's quota and being created: counted until they start (or for a minute).
+      CREATE TABLE IF NOT EXISTS admitted (id TEXT PRIMARY KEY, owner TEXT NOT NULL, shards INTEGER NOT NULL, at INTEGER NOT NULL);
     `);
     this.#runningColumns();
     // Credit earned before volunteers' objects kept it: push every total once (version 0: any later report wins).
@@ -116,6 +121,7 @@ export class GridObject extends DurableObject<Env> {
       job.priority,
       job.shards,
     );
+    this.sql.exec("DELETE FROM admitted WHERE id = ?", job.id);
     if (fresh) this.#add("jobsTotal", 1);
   }
 
@@ -126,8 +132,33 @@ export class GridObject extends DurableObject<Env> {
       .one();
   }
 
+  /**
+   * Admits a job about to be created under its owner's quotas, or says what it holds already:
+   * the check and the reservation are one step of this object, so concurrent creations cannot
+   * all pass a count read before any of them started. A reservation counts until the job starts
+   * (jobStarted), is released (jobEnded), or a minute has passed (a creation that died).
+   */
+  async admit(
+    job: { id: string; owner: string; shards: number },
+    limits: { jobs: number; shards: number },
+  ): Promise<{ admitted: true } | { admitted: false; jobs: number; shards: number }> {
+    const now = Date.now();
+    this.sql.exec("DELETE FROM admitted WHERE at < ?", now - ADMISSION_MS);
+    const held = this.sql
+      .exec<{ jobs: number; shards: number }>(
+        `SELECT COUNT(*) AS jobs, COALESCE(SUM(shards), 0) AS shards FROM
+           (SELECT shards FROM running WHERE owner = ?1 UNION ALL SELECT shards FROM admitted WHERE owner = ?1 AND id NOT IN (SELECT id FROM running))`,
+        job.owner,
+      )
+      .one();
+    if (held.jobs >= limits.jobs || held.shards + job.shards > limits.shards) return { admitted: false, ...held };
+    this.sql.exec("INSERT OR REPLACE INTO admitted (id, owner, shards, at) VALUES (?, ?, ?, ?)", job.id, job.owner, job.shards, now);
+    return { admitted: true };
+  }
+
   async jobEnded(id: string): Promise<void> {
     this.sql.exec("DELETE FROM running WHERE id = ?", id);
+    this.sql.exec("DELETE FROM admitted WHERE id = ?", id);
   }
 
   /**

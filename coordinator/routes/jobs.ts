@@ -64,9 +64,39 @@ async function datasetOf(env: Env, body: CreateJob, owner: string): Promise<{ re
   return { ref: { id: record.id, key: record.key, bytes: record.bytes, csv: true, header }, quoted: record.quoted };
 }
 
-/** Creates the job and announces it (a dataset job is linked to its dataset first, so the dataset cannot go while it runs). */
+/**
+ * Creates the job and announces it. Its place under the owner's quotas is taken first, in one
+ * step of the grid object (see GridObject.admit), and given back if it is not created; a dataset
+ * job is linked to its dataset first, so the dataset cannot go while it runs.
+ */
 async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, key?: string, quoted?: number[]): Promise<JobStatus> {
-  const mine = await gridStub(env).runningOf(meta.owner);
+  const grid = gridStub(env);
+  const limits = { jobs: LIMITS.runningJobsPerSubmitter, shards: LIMITS.runningShardsPerSubmitter };
+  const admission = await grid.admit({ id: meta.id, owner: meta.owner, shards: meta.total }, limits);
+  if (!admission.admitted) refuseOverQuota(admission, meta.total);
+  let status: JobStatus;
+  try {
+    const submitter = submitterStub(env, meta.owner);
+    if (meta.dataset && !(await submitter.useDataset(meta.dataset.id, meta.id))) {
+      throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${meta.dataset.id}`);
+    }
+    // Listed before it exists: a job is never running unlisted, where its owner could neither see
+    // nor cancel it (a listed id whose creation failed answers 404 and is simply not shown).
+    await submitter.addJob(meta.id, meta.createdAt);
+    status = await jobStub(env, meta.id).create(meta, inputs, quoted);
+  } catch (err) {
+    // Not created after all: its place under the quotas is free again.
+    await grid.jobEnded(meta.id).catch(() => {});
+    throw err;
+  }
+  // A job with nothing to compute ends at creation: it never starts, so it holds no place either.
+  if (status.state !== "running") await grid.jobEnded(meta.id);
+  await announce(env, status, meta.owner, key, true);
+  return status;
+}
+
+/** The 429 of a job over its owner's quotas, saying which and by how much. */
+function refuseOverQuota(mine: { jobs: number; shards: number }, total: number): never {
   const later = { "retry-after": "60" };
   if (mine.jobs >= LIMITS.runningJobsPerSubmitter) {
     throw new ApiError(
@@ -76,24 +106,12 @@ async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, k
       later,
     );
   }
-  if (mine.shards + meta.total > LIMITS.runningShardsPerSubmitter) {
-    throw new ApiError(
-      429,
-      "too_many_running_shards",
-      `this token's running jobs hold ${mine.shards} shards; ${meta.total} more would pass the quota of ${LIMITS.runningShardsPerSubmitter}`,
-      later,
-    );
-  }
-  const submitter = submitterStub(env, meta.owner);
-  if (meta.dataset && !(await submitter.useDataset(meta.dataset.id, meta.id))) {
-    throw new ApiError(404, "dataset_not_found", `dataset: no dataset ${meta.dataset.id}`);
-  }
-  // Listed before it exists: a job is never running unlisted, where its owner could neither see
-  // nor cancel it (a listed id whose creation failed answers 404 and is simply not shown).
-  await submitter.addJob(meta.id, meta.createdAt);
-  const status = await jobStub(env, meta.id).create(meta, inputs, quoted);
-  await announce(env, status, meta.owner, key, true);
-  return status;
+  throw new ApiError(
+    429,
+    "too_many_running_shards",
+    `this token's running jobs hold ${mine.shards} shards; ${total} more would pass the quota of ${LIMITS.runningShardsPerSubmitter}`,
+    later,
+  );
 }
 
 /** Lists the job under its submitter (marking `key` used) and, while it runs, in the grid's running list. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../coordinator/app.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import type { Lease } from "../../shared/schemas.ts";
-import { ALICE, BOB, call, createJob, expectError, status, submitAll, volunteer, type Volunteer } from "./helpers.ts";
+import { ALICE, BOB, call, callWith, createJob, expectError, status, submitAll, volunteer, type Volunteer } from "./helpers.ts";
 
 /** One lease call through the Worker with extra bindings (e.g. SUBMIT_WEIGHTS). */
 async function leaseWith(v: Volunteer, max: number, bindings: Record<string, string> = {}): Promise<Lease[]> {
@@ -91,5 +91,20 @@ describe("fair share between submitters", () => {
     expect((await expectError(res, 429)).message).toMatch(/quota/);
     const after = ((await (await call("GET", "/v1/jobs", { token: BOB })).json()) as { jobs: unknown[] }).jobs.length;
     expect(after).toBe(before);
+  });
+
+  it("admits concurrent creations one at a time against the quota: no more pass than fit", async () => {
+    const max = LIMITS.rangeShards;
+    const fit = Math.floor(LIMITS.runningShardsPerSubmitter / max);
+    const token = "tok-carol";
+    const create = () =>
+      callWith({ SUBMIT_TOKENS: `${ALICE},${BOB},${token}` }, "POST", "/v1/jobs", {
+        token,
+        body: { kernel: "primes.count", range: { start: 0, end: max, step: 1 } },
+      });
+    // All at once: every creation reads the quota before any of them has started.
+    const statuses = (await Promise.all(Array.from({ length: fit + 2 }, create))).map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(fit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
   });
 });
