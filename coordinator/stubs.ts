@@ -56,7 +56,7 @@ type SubmitterApi = Methods<
   | "dropUpload"
   | "expiredUploads"
 >;
-type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "runningOf" | "admit" | "volunteerRegistered" | "report" | "stats">;
+type GridApi = Methods<GridObject, "secret" | "jobStarted" | "jobEnded" | "runningJobs" | "admit" | "unadmit" | "volunteerRegistered" | "report" | "stats">;
 type LimiterApi = Methods<RateLimiterObject, "take" | "takeUpTo">;
 
 /** Names kept per namespace; past this the map starts over (the hot names come straight back). */

@@ -22,10 +22,10 @@ export const PUSH_BATCH = 25;
 /** Pushes sent at once (see inWaves: their acknowledgements are one write a wave). */
 const PUSH_WAVE = 8;
 
-/** A running job as the grid lists it for dispatch. */
 /** How long an admitted job's reservation counts against its owner's quotas before it started. */
 const ADMISSION_MS = 60_000;
 
+/** A running job as the grid lists it for dispatch. */
 export interface RunningJob {
   id: string;
   owner: string;
@@ -125,13 +125,6 @@ export class GridObject extends DurableObject<Env> {
     if (fresh) this.#add("jobsTotal", 1);
   }
 
-  /** What a submitter has running: jobs and their shards (for its quotas). */
-  async runningOf(owner: string): Promise<{ jobs: number; shards: number }> {
-    return this.sql
-      .exec<{ jobs: number; shards: number }>("SELECT COUNT(*) AS jobs, COALESCE(SUM(shards), 0) AS shards FROM running WHERE owner = ?", owner)
-      .one();
-  }
-
   /**
    * Admits a job about to be created under its owner's quotas, or says what it holds already:
    * the check and the reservation are one step of this object, so concurrent creations cannot
@@ -154,6 +147,11 @@ export class GridObject extends DurableObject<Env> {
     if (held.jobs >= limits.jobs || held.shards + job.shards > limits.shards) return { admitted: false, ...held };
     this.sql.exec("INSERT OR REPLACE INTO admitted (id, owner, shards, at) VALUES (?, ?, ?, ?)", job.id, job.owner, job.shards, now);
     return { admitted: true };
+  }
+
+  /** Gives back an admitted job's place when its creation failed; a job running under that id (created by another request) stays. */
+  async unadmit(id: string): Promise<void> {
+    this.sql.exec("DELETE FROM admitted WHERE id = ?", id);
   }
 
   async jobEnded(id: string): Promise<void> {

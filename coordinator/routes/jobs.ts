@@ -85,8 +85,9 @@ async function startJob(env: Env, meta: JobMeta, inputs: string[] | undefined, k
     await submitter.addJob(meta.id, meta.createdAt);
     status = await jobStub(env, meta.id).create(meta, inputs, quoted);
   } catch (err) {
-    // Not created after all: its place under the quotas is free again.
-    await grid.jobEnded(meta.id).catch(() => {});
+    // Not created by this request: its place under the quotas is free again (a job another
+    // request created under the same id, an Idempotency-Key retry say, keeps its own).
+    await grid.unadmit(meta.id).catch(() => {});
     throw err;
   }
   // A job with nothing to compute ends at creation: it never starts, so it holds no place either.
