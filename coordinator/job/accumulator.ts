@@ -48,19 +48,19 @@ export class Accumulator {
   }
 
   /**
-   * Folds shard `idx`'s accepted output in; `seq` is its accept sequence number. Throws on a shape
+   * Folds shard `idx`'s accepted output (its JSON text) in; `seq` is its accept sequence number. Throws on a shape
    * conflict. Answers the meta's `accSeq` from now on: `seq` when the merged value was checkpointed,
    * which the caller saves in the same synchronous step as the shard's acceptance (one meta write
    * per accepted shard, not two; one per batch of results, see JobStore.batch).
    */
-  add(output: unknown, idx: number, seq: number, final: boolean, chars: number): number {
+  add(output: string, idx: number, seq: number, final: boolean): number {
     const meta = this.store.meta!;
     // Mid-rebuild the steps fold every accepted shard in accept order, this one included.
     if (meta.rebuilding) return meta.accSeq;
     // A shard marked accepted with `seq` must not be replayed by a first load as well.
     this.#value ??= this.#load(seq);
-    this.#value = fold(this.kernel, this.#value, output, idx);
-    this.#grown += chars;
+    this.#value = fold(this.kernel, this.#value, JSON.parse(output), idx);
+    this.#grown += output.length;
     const checkpoint = final || seq - meta.accSeq >= CHECKPOINT_EVERY;
     // Measured at each checkpoint, and between them once the outputs folded in since the last
     // measure could have carried it past the bound (a merge never grows by more than the output it

@@ -183,17 +183,25 @@ export class ReplicaTable {
   }
 
   /**
-   * Rejects the counted submitted outputs of `idx` whose `column` differs from `value` (or, with
-   * `equal`, equals it), dropping their text, except those whose hash is `spare`; returns their
-   * volunteers. A settled output that lost keeps its hash, not its text: junk outputs cannot pile up.
+   * Rejects the counted submitted outputs of `idx` whose `column` differs from `value`, except those
+   * whose hash is `spare`, dropping their text; returns their volunteers. A settled output that lost
+   * keeps its hash, not its text: junk outputs cannot pile up.
    */
-  rejectDiffering(idx: number, column: "output" | "hash", value: string, { spare = "", equal = false }: { spare?: string; equal?: boolean } = {}): string[] {
+  rejectDiffering(idx: number, column: "output" | "hash", value: string, spare?: string): string[] {
+    return spare === undefined ? this.#reject(idx, `${column} != ?`, value) : this.#reject(idx, `${column} != ? AND hash != ?`, value, spare);
+  }
+
+  /** Rejects the counted submitted outputs of `idx` under `hash`; returns their volunteers. */
+  rejectWithHash(idx: number, hash: string): string[] {
+    return this.#reject(idx, "hash = ?", hash);
+  }
+
+  #reject(idx: number, condition: string, ...args: string[]): string[] {
     const wrong = this.sql
       .exec<{ lease: string; volunteer: string }>(
-        `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${column} ${equal ? "=" : "!="} ? AND hash != ?`,
+        `SELECT lease, volunteer FROM replicas WHERE idx = ? AND state = ${REPLICA.submitted} AND ringer = 0 AND ${condition}`,
         idx,
-        value,
-        spare,
+        ...args,
       )
       .toArray();
     for (const w of wrong) this.sql.exec("UPDATE replicas SET state = ?, output = NULL WHERE lease = ?", REPLICA.rejected, w.lease);

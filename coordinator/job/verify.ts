@@ -120,10 +120,10 @@ export function checker(store: JobStore, kernel: JobKernel, budget: number, text
  * returns their volunteers. Kernel failures are spared: the kernel running here does not prove it
  * could run there (a slow machine times out honestly). {@link refuseFailures} outvotes them.
  */
-export const rejectWrong = (store: JobStore, idx: number, truthText: string) => store.replicas.rejectDiffering(idx, "output", truthText, { spare: ERROR_HASH });
+export const rejectWrong = (store: JobStore, idx: number, truthText: string) => store.replicas.rejectDiffering(idx, "output", truthText, ERROR_HASH);
 
 /** Rejects the kernel failures reported for `idx`, once the kernel ran on it here: outvoted, never proof. */
-const refuseFailures = (store: JobStore, idx: number) => store.replicas.rejectDiffering(idx, "hash", ERROR_HASH, { equal: true });
+const refuseFailures = (store: JobStore, idx: number) => store.replicas.rejectWithHash(idx, ERROR_HASH);
 
 /** Rejects the submitted outputs of `idx` that lost the vote to `hash` (no proof); returns their volunteers. */
 const outvote = (store: JobStore, idx: number, hash: string) => store.replicas.rejectDiffering(idx, "hash", hash);
@@ -327,7 +327,7 @@ function settle(store: JobStore, acc: Accumulator, check: Checker, row: ReplicaR
   const done = meta.done + 1;
   let accSeq: number;
   try {
-    accSeq = acc.add(JSON.parse(output), row.idx, seq, done + meta.failed >= meta.total, output.length);
+    accSeq = acc.add(output, row.idx, seq, done + meta.failed >= meta.total);
   } catch (err) {
     // Any failure of the merge is a conflict (see Accumulator): this shard fails alone, saying why.
     // Anything else (reading the checkpoint, say) goes on up and resets the object: see JobObject.#step.
