@@ -140,6 +140,12 @@ export function expireLeases(store: JobStore, now: number): number {
   return expired.length;
 }
 
+/** Its holder hands a lease back: re-queued, and the volunteer keeps only its newest returned leases here. */
+export function releaseLease(store: JobStore, lease: OutstandingLease & { volunteer: string }): void {
+  returnLease(store, lease, REPLICA.released);
+  store.replicas.pruneReturnedOf(lease.volunteer, RETURNED_KEPT_PER_VOLUNTEER);
+}
+
 /** Ends a lease without output (expired or released) and re-queues its replica. */
 export function returnLease(store: JobStore, { lease, idx, ringer }: OutstandingLease, state: ReplicaState): void {
   store.replicas.setState(lease, state);

@@ -9,13 +9,12 @@ import { fail, type Failure, type Outcome } from "../errors.ts";
 import { gridStub, submitterStub, volunteerStub } from "../stubs.ts";
 import { Accumulator } from "../job/accumulator.ts";
 import { Alarm, ANNOUNCE_MS, nextWake } from "../job/alarm.ts";
-import { compactReturned, expireLeases, issueLeases, leaseAllowance, RETURNED_KEPT_PER_VOLUNTEER, returnLease } from "../job/leasing.ts";
+import { compactReturned, expireLeases, issueLeases, leaseAllowance, releaseLease } from "../job/leasing.ts";
 import { datasetInput, type JobMeta } from "../job/meta.ts";
 import { missingJob, retainedUntil, retentionDays } from "../job/retention.ts";
 import type { StoredDataset } from "../datasets/lines.ts";
 import { JobStore } from "../job/store.ts";
 import type { ReplicaRow } from "../job/replica-table.ts";
-import { REPLICA } from "../job/tables.ts";
 import { checker, confirmLone, ERROR_HASH, heldLease, recordHeldOutput, type Effect, type PreparedOutput } from "../job/verify.ts";
 import { DatasetChecks } from "../job/dataset-checks.ts";
 import { StatsOutbox } from "../job/stats-outbox.ts";
@@ -361,10 +360,7 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const row = this.#held(volunteer, leaseId, now);
     if ("ok" in row) return row;
-    this.#step(() => {
-      returnLease(this.store, row, REPLICA.released);
-      this.store.replicas.pruneReturnedOf(volunteer, RETURNED_KEPT_PER_VOLUNTEER);
-    });
+    this.#step(() => releaseLease(this.store, row));
     return { ok: true, released: true };
   }
 
@@ -571,17 +567,20 @@ export class JobObject extends DurableObject<Env> {
     if (size >= this.storageMaxBytes) {
       return `job storage reached ${size} bytes (ceiling ${this.storageMaxBytes}): outputs too large for this many shards; split the job or shrink outputs`;
     }
+    return this.#resultTooLarge();
+  }
+
+  /** Why the merged result cannot be served (too large), if so. */
+  #resultTooLarge(): string | undefined {
     const result = this.#acc?.oversize;
-    if (result !== undefined) {
-      return `the merged result reached ${result} characters of JSON (at most ${LIMITS.resultChars}): page through the shards' outputs with GET /v1/jobs/:id/shards, or reduce them to something smaller`;
-    }
-    return undefined;
+    if (result === undefined) return undefined;
+    return `the merged result reached ${result} characters of JSON (at most ${LIMITS.resultChars}): page through the shards' outputs with GET /v1/jobs/:id/shards, or reduce them to something smaller`;
   }
 
   #finish(now: number): void {
     const meta = this.store.meta!;
     // The storage ceiling no longer matters to a job with nothing left to write; a result too large to serve does.
-    const error = this.#acc?.oversize === undefined ? undefined : this.#limitPassed();
+    const error = this.#resultTooLarge();
     this.store.saveMeta({ ...meta, state: meta.failed > 0 || error ? "failed" : "done", ...(error && { error }), updatedAt: now });
     this.#ended();
   }
