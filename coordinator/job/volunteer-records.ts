@@ -16,6 +16,9 @@ export interface RecordsHost {
   blacklisted(): void;
 }
 
+/** Contribution reports one alarm sends at most. */
+const REPORTS_PER_ALARM = 50;
+
 /**
  * What a job owes the volunteers' own records (VolunteerObject), beside reputation observations
  * (job/reputation-outbox.ts): the jobs each volunteer contributed to, so backtracking can find
@@ -53,11 +56,11 @@ export class VolunteerRecords {
     if (!store.meta) return;
     const running = store.meta.state === "running";
     if (!running && this.retryReportsAt !== undefined && this.retryReportsAt > now) return;
-    if (!running && this.retryReportsAt === undefined && !store.volunteers.unreported(1).length) return;
     this.retryReportsAt = undefined;
-    for (const volunteer of store.volunteers.unreported(50)) await this.report(volunteer);
-    // More than one batch owed: the next alarm takes the next (a failed report set its own time).
-    if (!running && this.retryReportsAt === undefined && store.volunteers.unreported(1).length) this.retryReportsAt = Date.now() + 1000;
+    const owed = store.volunteers.unreported(REPORTS_PER_ALARM);
+    for (const volunteer of owed) await this.report(volunteer);
+    // A full batch: more may be owed, and the next alarm takes them (a failed report set its own time).
+    if (!running && this.retryReportsAt === undefined && owed.length === REPORTS_PER_ALARM) this.retryReportsAt = Date.now() + 1000;
   }
 
   /**
