@@ -1,4 +1,4 @@
-import { boundsProblem } from "../../shared/kernels/wasm-memory.ts";
+import { boundsProblem } from "../../shared/kernels/wasm-bounds.ts";
 import { LIMITS } from "../../shared/limits.ts";
 
 /** What publishing learns of a `wasm/1` module without compiling it, or why it is refused. */

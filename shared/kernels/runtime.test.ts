@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { runJsInQuickJs } from "../../client/node/quickjs-kernel.ts";
 import { createKernelRuntime } from "./runtime.ts";
 import type { KernelModule, KernelTask } from "./task.ts";
-import { boundsProblem } from "./wasm-memory.ts";
+import { boundsProblem } from "./wasm-bounds.ts";
 import { wasmModule } from "../../test/support/wasm-bytes.ts";
 
 const runtime = createKernelRuntime(runJsInQuickJs);

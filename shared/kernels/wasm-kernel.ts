@@ -1,5 +1,5 @@
 import type { KernelModule } from "./task.ts";
-import { boundsProblem } from "./wasm-memory.ts";
+import { boundsProblem } from "./wasm-bounds.ts";
 
 /** The exports the wasm/1 ABI requires (README, "Kernels you bring"). */
 interface Wasm1Exports {
